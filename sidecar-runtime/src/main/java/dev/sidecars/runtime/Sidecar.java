@@ -1,0 +1,152 @@
+package dev.sidecars.runtime;
+
+import dev.sidecars.runtime.admin.AdminServer;
+import dev.sidecars.runtime.admin.Readiness;
+import dev.sidecars.runtime.config.ConfigException;
+import dev.sidecars.runtime.config.Settings;
+import dev.sidecars.runtime.lifecycle.Lifecycle;
+import dev.sidecars.runtime.telemetry.SidecarTelemetry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.StringJoiner;
+
+/**
+ * Starts a sidecar the same way for all of them: validate every variable, build telemetry, start the
+ * component and the admin server, print the start line, and tie SIGTERM to the drain-then-flush stop
+ * sequence.
+ */
+public final class Sidecar implements AutoCloseable {
+  /** The exit status for bad configuration. */
+  public static final int EXIT_BAD_CONFIG = 2;
+
+  private final String name;
+  private final String version;
+  private final SidecarComponent component;
+  private final AdminServer admin;
+  private final Lifecycle lifecycle;
+  private final PrometheusMeterRegistry registry;
+
+  private Sidecar(
+      String name,
+      String version,
+      SidecarComponent component,
+      AdminServer admin,
+      Lifecycle lifecycle,
+      PrometheusMeterRegistry registry) {
+    this.name = name;
+    this.version = version;
+    this.component = component;
+    this.admin = admin;
+    this.lifecycle = lifecycle;
+    this.registry = registry;
+  }
+
+  /** The entry point of each sidecar's {@code main}: exits 2 on bad configuration, 0 after a stop. */
+  public static <C> void main(SidecarFactory<C> factory) {
+    Sidecar sidecar;
+    try {
+      sidecar = start(factory, System.getenv());
+    } catch (ConfigException e) {
+      e.problems().forEach(problem -> System.err.println(factory.name() + ": " + problem));
+      System.exit(EXIT_BAD_CONFIG);
+      return;
+    } catch (Exception e) {
+      System.err.println(factory.name() + ": failed to start: " + e);
+      System.exit(1);
+      return;
+    }
+    sidecar.lifecycle.installShutdownHook();
+    System.out.println(sidecar.startLine());
+    System.out.flush();
+    sidecar.lifecycle.stopped().join();
+  }
+
+  /**
+   * Starts the sidecar in this process; throws {@link ConfigException} listing every bad variable.
+   * Tests use this directly, with a map for the environment.
+   */
+  public static <C> Sidecar start(SidecarFactory<C> factory, Map<String, String> env) throws Exception {
+    Settings settings = Settings.of(env);
+    String level = settings.oneOf("LOG_LEVEL", "info", ConsoleLogging.LEVELS);
+    int adminPort = settings.port("ADMIN_PORT", factory.defaultAdminPort());
+    Duration grace = settings.duration("SHUTDOWN_GRACE", Duration.ofSeconds(20));
+    String bind = settings.string("BIND_ADDRESS", "0.0.0.0");
+    C config = factory.configure(settings);
+    settings.validate();
+    ConsoleLogging.configure(level);
+
+    String version = versionOf(factory.getClass());
+    SidecarTelemetry telemetry = SidecarTelemetry.create(factory.name(), version, env);
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    Lifecycle lifecycle = new Lifecycle(grace);
+    SidecarComponent component;
+    try {
+      component =
+          factory.start(config, new SidecarContext(factory.name(), version, telemetry, registry, lifecycle, bind));
+    } catch (Exception e) {
+      telemetry.shutdown(1000);
+      throw e;
+    }
+    Readiness componentReadiness = component.readiness();
+    Readiness readiness =
+        () -> lifecycle.isStopping() ? Optional.of("stopping") : componentReadiness.notReadyReason();
+    AdminServer admin;
+    try {
+      admin = AdminServer.start(bind, adminPort, registry, readiness, () -> lifecycle.exit(0));
+    } catch (RuntimeException e) {
+      // Nothing will stop the component started above, so release it here (a taken admin port, say).
+      try {
+        component.close();
+      } catch (Exception closeFailure) {
+        e.addSuppressed(closeFailure);
+      }
+      telemetry.shutdown(1000);
+      throw e;
+    }
+
+    lifecycle
+        .onDrain(factory.name(), component::drain)
+        .onFlush("telemetry", budget -> telemetry.shutdown(Math.max(1, budget.toMillis())))
+        .onClose("admin", budget -> admin.close())
+        .onClose(factory.name(), budget -> component.close());
+    return new Sidecar(factory.name(), version, component, admin, lifecycle, registry);
+  }
+
+  /** Every port, by name: the component's, then {@code admin}. */
+  public Map<String, Integer> ports() {
+    Map<String, Integer> ports = new LinkedHashMap<>(component.ports());
+    ports.put("admin", admin.port());
+    return ports;
+  }
+
+  /** The first line a sidecar prints: {@code metrics-proxy 0.1.0 listening on proxy=15001 admin=15090}. */
+  public String startLine() {
+    StringJoiner line = new StringJoiner(" ", name + " " + version + " listening on ", "");
+    ports().forEach((port, number) -> line.add(port + "=" + number));
+    return line.toString();
+  }
+
+  public Lifecycle lifecycle() {
+    return lifecycle;
+  }
+
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  /** Runs the stop sequence and waits for it. */
+  @Override
+  public void close() {
+    lifecycle.stop().join();
+  }
+
+  /** The version in the jar's manifest, or {@code dev} when running from classes. */
+  public static String versionOf(Class<?> type) {
+    String v = type.getPackage() == null ? null : type.getPackage().getImplementationVersion();
+    return v == null ? "dev" : v;
+  }
+}
