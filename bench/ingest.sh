@@ -19,13 +19,14 @@
 #   KEEP_WORK=1      keep the work directory (stub logs, RSS samples) instead of deleting it
 set -euo pipefail
 
-readonly DEFAULT_STUB_JAVA_OPTS="-XX:+UseSerialGC -Xmx96m -Xss512k -XX:MaxMetaspaceSize=64m -XX:ReservedCodeCacheSize=32m"
+readonly DEFAULT_STUB_JAVA_OPTS="-XX:+UseSerialGC -Xmx128m -Xss512k -XX:MaxMetaspaceSize=64m -XX:ReservedCodeCacheSize=32m"
 # name|flags: the variants compared in BENCHMARKS.md.
 readonly VARIANTS=(
-  "serial-96m|${DEFAULT_STUB_JAVA_OPTS}"
+  "serial-128m|${DEFAULT_STUB_JAVA_OPTS}"
+  "serial-96m|-XX:+UseSerialGC -Xmx96m -Xss512k -XX:MaxMetaspaceSize=64m -XX:ReservedCodeCacheSize=32m"
   "serial-maxram|-XX:+UseSerialGC -Xss512k -XX:MaxRAM=512m -XX:MaxRAMPercentage=50"
-  "parallel-96m|-XX:+UseParallelGC -Xmx96m -Xss512k -XX:MaxMetaspaceSize=64m -XX:ReservedCodeCacheSize=32m"
-  "g1-96m|-XX:+UseG1GC -Xmx96m -Xss512k -XX:MaxMetaspaceSize=64m -XX:ReservedCodeCacheSize=32m"
+  "parallel-128m|-XX:+UseParallelGC -Xmx128m -Xss512k -XX:MaxMetaspaceSize=64m -XX:ReservedCodeCacheSize=32m"
+  "g1-128m|-XX:+UseG1GC -Xmx128m -Xss512k -XX:MaxMetaspaceSize=64m -XX:ReservedCodeCacheSize=32m"
   "jvm-default|"
 )
 readonly TARGET_SPANS_PER_SEC=200000

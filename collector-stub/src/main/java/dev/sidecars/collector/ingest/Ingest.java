@@ -3,6 +3,7 @@ package dev.sidecars.collector.ingest;
 import dev.sidecars.collector.Signal;
 import dev.sidecars.collector.faults.Fault;
 import dev.sidecars.collector.faults.FaultPlan;
+import dev.sidecars.collector.store.EncodedSpan;
 import dev.sidecars.collector.store.Resources;
 import dev.sidecars.collector.store.TelemetryStore;
 import dev.sidecars.collector.store.TraceId;
@@ -17,9 +18,6 @@ import io.opentelemetry.proto.metrics.v1.Metric;
 import io.opentelemetry.proto.metrics.v1.ResourceMetrics;
 import io.opentelemetry.proto.metrics.v1.ScopeMetrics;
 import io.opentelemetry.proto.resource.v1.Resource;
-import io.opentelemetry.proto.trace.v1.ResourceSpans;
-import io.opentelemetry.proto.trace.v1.ScopeSpans;
-import io.opentelemetry.proto.trace.v1.Span;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -45,29 +43,29 @@ public final class Ingest {
   }
 
   public Outcome traces(ExportTraceServiceRequest request) {
+    return traces(SpanBatch.of(request));
+  }
+
+  /** Spans whose encodings came with them (see {@link SpanFrames}), so none is encoded again to be stored. */
+  Outcome traces(List<SpanBatch> batches) {
     stats.requests.increment();
     Optional<Fault> fault = faults.take(Signal.TRACES);
     if (fault.isPresent() && !fault.get().isPartialSuccess()) {
       return refuse(fault.get());
     }
     int total = 0;
-    for (ResourceSpans rs : request.getResourceSpansList()) {
-      for (ScopeSpans ss : rs.getScopeSpansList()) {
-        total += ss.getSpansCount();
-      }
+    for (SpanBatch batch : batches) {
+      total += batch.spans().size();
     }
     int keep = keep(total, fault);
     int kept = 0;
     Resources resources = store.resources();
-    for (ResourceSpans rs : request.getResourceSpansList()) {
-      Resource resource = resources.intern(rs.getResource());
-      for (ScopeSpans ss : rs.getScopeSpansList()) {
-        List<Span> spans = ss.getSpansList();
-        int take = Math.min(spans.size(), keep - kept);
-        if (take > 0) {
-          store.spans().add(resource, resources.intern(ss.getScope()), spans.subList(0, take));
-          kept += take;
-        }
+    for (SpanBatch batch : batches) {
+      List<EncodedSpan> spans = batch.spans();
+      int take = Math.min(spans.size(), keep - kept);
+      if (take > 0) {
+        store.spans().add(resources.intern(batch.resource()), resources.intern(batch.scope()), spans.subList(0, take));
+        kept += take;
       }
     }
     stats.spans.add(kept);

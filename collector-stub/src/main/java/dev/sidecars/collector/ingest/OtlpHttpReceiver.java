@@ -118,7 +118,9 @@ public final class OtlpHttpReceiver implements HttpHandler {
     Outcome outcome;
     try {
       outcome = switch (signal.get()) {
-        case TRACES -> ingest.traces(decode(body, mediaType, ExportTraceServiceRequest.newBuilder()));
+        case TRACES -> mediaType.equals(PROTOBUF)
+            ? ingest.traces(SpanFrames.read(body))
+            : ingest.traces((ExportTraceServiceRequest) decode(body, mediaType, ExportTraceServiceRequest.newBuilder()));
         case METRICS -> ingest.metrics(decode(body, mediaType, ExportMetricsServiceRequest.newBuilder()));
         case LOGS -> ingest.logs(decode(body, mediaType, ExportLogsServiceRequest.newBuilder()));
       };
