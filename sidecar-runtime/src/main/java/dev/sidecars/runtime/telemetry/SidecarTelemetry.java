@@ -27,6 +27,13 @@ import java.util.regex.Pattern;
  */
 public final class SidecarTelemetry implements AutoCloseable {
   private static final Pattern PROPERTY = Pattern.compile("otel(?:\\.[a-z0-9_-]+)+");
+  /**
+   * The SDK's switch between HTTP senders. Both are on the classpath (OkHttp only for OTLP/gRPC), and
+   * without a choice the SDK takes whichever it finds first and logs a warning; the JDK's own client
+   * keeps the jars small and needs no extra threads.
+   */
+  static final String HTTP_SENDER_PROPERTY = "io.opentelemetry.sdk.common.export.HttpSenderProvider";
+  static final String JDK_HTTP_SENDER = "io.opentelemetry.exporter.sender.jdk.internal.JdkHttpSenderProvider";
   private static final Map<String, String> KUBERNETES =
       Map.of(
           "POD_NAME", "k8s.pod.name",
@@ -50,6 +57,10 @@ public final class SidecarTelemetry implements AutoCloseable {
   public static SidecarTelemetry create(
       String sidecarName, String sidecarVersion, Map<String, String> env) {
     Map<String, String> properties = sdkProperties(env);
+    // The SDK reads this one switch only from system properties; a user's own -D setting wins.
+    if (System.getProperty(HTTP_SENDER_PROPERTY) == null) {
+      System.setProperty(HTTP_SENDER_PROPERTY, JDK_HTTP_SENDER);
+    }
     Attributes extra = extraResourceAttributes(sidecarName, sidecarVersion, env);
     try {
       OpenTelemetrySdk sdk =

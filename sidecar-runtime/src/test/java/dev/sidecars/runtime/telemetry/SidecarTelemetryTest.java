@@ -8,7 +8,12 @@ import dev.sidecars.runtime.config.ConfigException;
 import io.opentelemetry.api.trace.Span;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -72,6 +77,32 @@ class SidecarTelemetryTest {
 
   private Map<String, String> exportedResource(String... nameValuePairs) {
     return OtlpTraceReceiver.resourceAttributes(exportOneSpan(nameValuePairs));
+  }
+
+  @Test
+  void otlpHttpGoesThroughTheJdkClientWithoutTheSdkWarningAboutTwoSenders() {
+    List<LogRecord> records = new CopyOnWriteArrayList<>();
+    Handler capture = new Handler() {
+      @Override
+      public void publish(LogRecord record) {
+        records.add(record);
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    Logger sdkLogger = Logger.getLogger("io.opentelemetry");
+    sdkLogger.addHandler(capture);
+    try {
+      assertThat(exportedResource("SERVICE_NAME", "checkout")).containsEntry("service.name", "checkout");
+    } finally {
+      sdkLogger.removeHandler(capture);
+    }
+
+    assertThat(records).noneSatisfy(r -> assertThat(r.getMessage()).contains("HttpSenderProvider"));
   }
 
   @Test
