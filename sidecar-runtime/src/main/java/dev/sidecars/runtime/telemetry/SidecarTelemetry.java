@@ -8,6 +8,7 @@ import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.propagation.TextMapPropagator;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.autoconfigure.AutoConfiguredOpenTelemetrySdk;
+import io.opentelemetry.sdk.autoconfigure.spi.ConfigProperties;
 import io.opentelemetry.sdk.autoconfigure.spi.ConfigurationException;
 import io.opentelemetry.sdk.common.CompletableResultCode;
 import io.opentelemetry.sdk.resources.Resource;
@@ -16,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -41,11 +43,16 @@ public final class SidecarTelemetry implements AutoCloseable {
           "NODE_NAME", "k8s.node.name");
 
   private final OpenTelemetrySdk sdk;
+  private final Resource resource;
+  private final ConfigProperties config;
   private final String sidecarName;
   private final String sidecarVersion;
 
-  private SidecarTelemetry(OpenTelemetrySdk sdk, String sidecarName, String sidecarVersion) {
+  private SidecarTelemetry(
+      OpenTelemetrySdk sdk, Resource resource, ConfigProperties config, String sidecarName, String sidecarVersion) {
     this.sdk = sdk;
+    this.resource = resource;
+    this.config = config;
     this.sidecarName = sidecarName;
     this.sidecarVersion = sidecarVersion;
   }
@@ -62,17 +69,25 @@ public final class SidecarTelemetry implements AutoCloseable {
       System.setProperty(HTTP_SENDER_PROPERTY, JDK_HTTP_SENDER);
     }
     Attributes extra = extraResourceAttributes(sidecarName, sidecarVersion, env);
+    // The SDK keeps its final resource and configuration to itself; the customizer sees both, so
+    // components that export on their own (the log-forwarder) describe themselves the same way.
+    AtomicReference<Resource> finalResource = new AtomicReference<>();
+    AtomicReference<ConfigProperties> finalConfig = new AtomicReference<>();
     try {
       OpenTelemetrySdk sdk =
           AutoConfiguredOpenTelemetrySdk.builder()
               .disableShutdownHook() // our lifecycle flushes telemetry last, after the drain
               .addPropertiesCustomizer(config -> properties)
               .addResourceCustomizer(
-                  (resource, config) ->
-                      Resource.create(kubernetes(env)).merge(resource).merge(Resource.create(extra)))
+                  (resource, config) -> {
+                    Resource merged = Resource.create(kubernetes(env)).merge(resource).merge(Resource.create(extra));
+                    finalResource.set(merged);
+                    finalConfig.set(config);
+                    return merged;
+                  })
               .build()
               .getOpenTelemetrySdk();
-      return new SidecarTelemetry(sdk, sidecarName, sidecarVersion);
+      return new SidecarTelemetry(sdk, finalResource.get(), finalConfig.get(), sidecarName, sidecarVersion);
     } catch (ConfigurationException e) {
       throw new ConfigException(List.of(toEnvironmentNames(e.getMessage())));
     }
@@ -87,6 +102,9 @@ public final class SidecarTelemetry implements AutoCloseable {
             properties.put(name.toLowerCase(Locale.ROOT).replace('_', '.'), value.trim());
           }
         });
+    // The contract's default (and the OTLP specification's) is http/protobuf on :4318; the Java SDK's
+    // own default is still grpc, which would speak HTTP/2 to an OTLP/HTTP port.
+    properties.putIfAbsent("otel.exporter.otlp.protocol", "http/protobuf");
     String shortName = env.get("SERVICE_NAME");
     if (shortName != null && !shortName.isBlank()) {
       properties.putIfAbsent("otel.service.name", shortName.trim());
@@ -130,6 +148,19 @@ public final class SidecarTelemetry implements AutoCloseable {
     m.appendTail(out);
     String line = out.toString().replace('\n', ' ');
     return first == null ? "OTEL_*: " + line : first + ": " + line;
+  }
+
+  /** The resource on everything this sidecar emits: the app's service, Kubernetes, the sidecar itself. */
+  public Resource resource() {
+    return resource;
+  }
+
+  /**
+   * The SDK's configuration as autoconfigure read it (the {@code OTEL_*} variables as {@code otel.*}
+   * properties), for exporters a component builds itself with the SDK's own providers.
+   */
+  public ConfigProperties config() {
+    return config;
   }
 
   public OpenTelemetry openTelemetry() {

@@ -106,6 +106,30 @@ class SidecarTelemetryTest {
   }
 
   @Test
+  void otlpDefaultsToHttpProtobufAsTheContractSaysNotToTheJavaSdksGrpc() {
+    Map<String, String> env = exportingEnv("SERVICE_NAME", "checkout");
+    env.remove("OTEL_EXPORTER_OTLP_PROTOCOL");
+    telemetry = SidecarTelemetry.create(NAME, VERSION, env);
+
+    telemetry.tracer().spanBuilder("probe").startSpan().end();
+    telemetry.shutdown(10_000);
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> !receiver.requests().isEmpty());
+    assertThat(OtlpTraceReceiver.resourceAttributes(receiver.requests().get(0))).containsEntry("service.name", "checkout");
+  }
+
+  @Test
+  void exposesTheResourceAndConfigurationItExportsWith() {
+    Map<String, String> exported = exportedResource("SERVICE_NAME", "checkout", "POD_NAME", "checkout-1",
+        "OTEL_EXPORTER_OTLP_TIMEOUT", "3s");
+
+    Map<String, String> exposed = new HashMap<>();
+    telemetry.resource().getAttributes().forEach((key, value) -> exposed.put(key.getKey(), String.valueOf(value)));
+    assertThat(exposed).containsAllEntriesOf(exported).containsEntry("k8s.pod.name", "checkout-1");
+    assertThat(telemetry.config().getDuration("otel.exporter.otlp.timeout")).isEqualTo(Duration.ofSeconds(3));
+  }
+
+  @Test
   void serviceNameShortFormBecomesTheResourceServiceName() {
     assertThat(exportedResource("SERVICE_NAME", "checkout"))
         .containsEntry("service.name", "checkout");

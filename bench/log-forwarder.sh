@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# log-forwarder throughput benchmark: one file of 128-byte lines shipped over OTLP/HTTP protobuf into a
+# receiver that decodes and counts every record, side by side with `wc -l` reading the same file.
+#
+# Generates the file (page-cached afterwards, as a freshly written log is), times `wc -l` on it, starts
+# bench.jar's LogCountingSink (dev.sidecars.bench.LogCountingSink) on a free loopback port, starts
+# log-forwarder.jar with LOG_PATHS on the file and LOG_START_AT=beginning, and waits until the sink has
+# counted every line. Prints MiB/s, lines/s, CPU seconds and peak RSS (VmHWM) of the forwarder next to
+# the same figures for `wc -l`. Record results in BENCHMARKS.md with the machine and its load.
+#
+# Usage: bench/log-forwarder.sh [--build] [--size-mib=1024] [--timeout=900]
+#   --build        rebuild log-forwarder.jar and bench.jar even when they exist
+#   --size-mib=N   size of the generated file (default 1024, the figure the issue asks for)
+#   --timeout=S    give up after S seconds of shipping (default 900)
+# Environment:
+#   FORWARDER_JAR        default: log-forwarder/target/log-forwarder.jar
+#   BENCH_JAR            default: bench/target/bench.jar
+#   FORWARDER_JAVA_OPTS  JVM flags of the forwarder (default below)
+#   FORWARDER_ENV        extra VAR=value words for the forwarder, e.g. "LOG_BATCH_RECORDS=4096"
+#   KEEP_WORK=1          keep the work directory (file, logs, state) instead of deleting it
+set -euo pipefail
+
+readonly LINE_BYTES=128
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+FORWARDER_JAR="${FORWARDER_JAR:-$ROOT/log-forwarder/target/log-forwarder.jar}"
+BENCH_JAR="${BENCH_JAR:-$ROOT/bench/target/bench.jar}"
+FORWARDER_JAVA_OPTS="${FORWARDER_JAVA_OPTS:--XX:+UseSerialGC -Xmx96m -Xss512k -XX:MaxMetaspaceSize=64m}"
+FORWARDER_ENV="${FORWARDER_ENV:-}"
+
+build=false
+size_mib=1024
+timeout_s=900
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --build) build=true ;;
+    --size-mib=*) size_mib="${1#*=}" ;;
+    --timeout=*) timeout_s="${1#*=}" ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "log-forwarder.sh: unknown argument: $1 (see --help)" >&2; exit 64 ;;
+  esac
+  shift
+done
+
+if $build || [[ ! -f "$FORWARDER_JAR" ]] || [[ ! -f "$BENCH_JAR" ]]; then
+  (cd "$ROOT" && mvn -q -B -pl log-forwarder,bench -am package -DskipTests)
+fi
+
+work="$(mktemp -d)"
+sink_pid=""
+fwd_pid=""
+cleanup() {
+  [[ -n "$fwd_pid" ]] && kill "$fwd_pid" 2>/dev/null || true
+  [[ -n "$sink_pid" ]] && kill "$sink_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  if [[ "${KEEP_WORK:-0}" == 1 ]]; then echo "work directory kept: $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+kb_of() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status" 2>/dev/null || true; }
+cpu_ticks_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+now() { date +%s.%N; }
+ticks_per_s="$(getconf CLK_TCK)"
+
+# --- the file: numbered lines of exactly 128 bytes --------------------------------------------------
+lines=$(( size_mib * 1024 * 1024 / LINE_BYTES ))
+file="$work/logs/app.log"
+mkdir -p "$work/logs" "$work/state"
+echo "generating $lines lines ($size_mib MiB) ..."
+awk -v n="$lines" 'BEGIN {
+  pad = sprintf("%*s", 100, ""); gsub(/ /, "x", pad);
+  for (i = 1; i <= n; i++) printf "%012d INFO bench line %s\n", i, substr(pad, 1, 127 - 29);
+}' > "$file"
+actual_bytes="$(stat -c %s "$file")"
+[[ "$actual_bytes" -eq $(( lines * LINE_BYTES )) ]] || { echo "generated $actual_bytes bytes, expected $(( lines * LINE_BYTES ))" >&2; exit 1; }
+
+# --- wc -l: the cost of merely reading the file ----------------------------------------------------
+wc_out="$( { /usr/bin/time -f '%e %U %S %M' wc -l "$file" >/dev/null; } 2>&1 )"
+read -r wc_s wc_user wc_sys wc_rss_kb <<<"$wc_out"
+
+# --- the sink --------------------------------------------------------------------------------------
+java -XX:+UseParallelGC -Xmx512m -Dsun.net.httpserver.nodelay=true -cp "$BENCH_JAR" dev.sidecars.bench.LogCountingSink 0 > "$work/sink.out" 2>&1 &
+sink_pid=$!
+for _ in $(seq 1 300); do grep -q "listening" "$work/sink.out" 2>/dev/null && break; sleep 0.1; done
+sink_port="$(sed -n 's/.*otlp-http=\([0-9]*\).*/\1/p' "$work/sink.out")"
+[[ -n "$sink_port" ]] || { echo "sink did not start:"; cat "$work/sink.out"; exit 1; }
+
+# --- the forwarder ---------------------------------------------------------------------------------
+start="$(now)"
+# shellcheck disable=SC2086 # FORWARDER_ENV and FORWARDER_JAVA_OPTS are word lists
+env -i PATH="$PATH" HOME="${HOME:-/tmp}" ADMIN_PORT=0 BIND_ADDRESS=127.0.0.1 \
+  OTEL_SERVICE_NAME=bench OTEL_TRACES_EXPORTER=none OTEL_METRICS_EXPORTER=none OTEL_LOGS_EXPORTER=none \
+  OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_port" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
+  LOG_PATHS="$file" LOG_STATE_DIR="$work/state" LOG_START_AT=beginning $FORWARDER_ENV \
+  java $FORWARDER_JAVA_OPTS -jar "$FORWARDER_JAR" > "$work/forwarder.out" 2>&1 &
+fwd_pid=$!
+
+count=0
+deadline=$(( $(date +%s) + timeout_s ))
+while :; do
+  count="$(curl -fsS --max-time 5 "http://127.0.0.1:$sink_port/count" 2>/dev/null | awk '{print $1}' || echo 0)"
+  [[ "${count:-0}" -ge "$lines" ]] && break
+  if ! kill -0 "$fwd_pid" 2>/dev/null; then echo "forwarder exited:"; cat "$work/forwarder.out"; exit 1; fi
+  if [[ "$(date +%s)" -ge "$deadline" ]]; then echo "timed out with $count of $lines records" >&2; exit 1; fi
+  sleep 0.2
+done
+end="$(now)"
+ticks="$(cpu_ticks_of "$fwd_pid")"
+sink_ticks="$(cpu_ticks_of "$sink_pid")"
+hwm_kb="$(kb_of "$fwd_pid" VmHWM)"
+kill -TERM "$fwd_pid"
+wait "$fwd_pid" 2>/dev/null || true
+fwd_pid=""
+
+elapsed="$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.2f", b - a}')"
+awk -v el="$elapsed" -v n="$lines" -v mib="$size_mib" -v ticks="$ticks" -v hz="$ticks_per_s" -v hwm="$hwm_kb" \
+    -v wcs="$wc_s" -v wcu="$wc_user" -v wcsys="$wc_sys" -v wcrss="$wc_rss_kb" -v cores="$(nproc)" \
+    -v load="$(cut -d' ' -f1-3 /proc/loadavg)" -v records="$count" -v sinkticks="$sink_ticks" 'BEGIN {
+  cpu = ticks / hz; wcs = (wcs > 0 ? wcs : 0.01); wcc = wcu + wcsys;
+  printf "\n== log-forwarder: %d MiB file, %d lines of 128 bytes, OTLP/HTTP protobuf into a counting sink ==\n", mib, n
+  printf "machine: %d cores, load average at end %s\n", cores, load
+  printf "%-14s %10s %12s %12s %10s %10s\n", "", "seconds", "MiB/s", "lines/s", "CPU s", "peak RSS"
+  printf "%-14s %10.2f %12.1f %12.0f %10.2f %7.1f MB\n", "log-forwarder", el, mib / el, n / el, cpu, hwm / 1024
+  printf "%-14s %10.2f %12.1f %12.0f %10.2f %7.1f MB\n", "wc -l", wcs, mib / wcs, n / wcs, wcc, wcrss / 1024
+  printf "%-14s %10s %12s %12s %10.2f\n", "(sink)", "", "", "", sinkticks / hz
+  printf "ratio: wc -l is %.1fx faster; the forwarder used %.2f CPU s per GiB; records counted by the sink: %d\n", \
+    el / wcs, cpu * 1024 / mib, records
+}'

@@ -1,0 +1,133 @@
+package dev.sidecars.logforwarder;
+
+import dev.sidecars.logforwarder.checkpoint.CheckpointStore;
+import dev.sidecars.logforwarder.parse.RecordFactory;
+import dev.sidecars.logforwarder.ship.Backoff;
+import dev.sidecars.logforwarder.ship.Batcher;
+import dev.sidecars.logforwarder.ship.LogBatch;
+import dev.sidecars.logforwarder.ship.OtlpLogExporters;
+import dev.sidecars.logforwarder.ship.Shipper;
+import dev.sidecars.logforwarder.ship.Sleeper;
+import dev.sidecars.logforwarder.tail.Tailer;
+import dev.sidecars.runtime.SidecarComponent;
+import dev.sidecars.runtime.SidecarContext;
+import dev.sidecars.runtime.admin.Readiness;
+import io.opentelemetry.sdk.autoconfigure.spi.ConfigProperties;
+import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
+import io.opentelemetry.sdk.logs.export.LogRecordExporter;
+import io.opentelemetry.sdk.resources.Resource;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * The running log-forwarder: a tailer thread reading files into batches, a shipper thread exporting them
+ * and committing read positions, joined by a bounded queue.
+ */
+public final class LogForwarder implements SidecarComponent {
+  private static final Logger log = Logger.getLogger(LogForwarder.class.getName());
+
+  private final LogRecordExporter exporter;
+  private final CheckpointStore checkpoints;
+  private final Tailer tailer;
+  private final Shipper shipper;
+  private final Thread tailerThread;
+  private final Thread shipperThread;
+
+  private LogForwarder(LogRecordExporter exporter, CheckpointStore checkpoints, Tailer tailer, Shipper shipper) {
+    this.exporter = exporter;
+    this.checkpoints = checkpoints;
+    this.tailer = tailer;
+    this.shipper = shipper;
+    this.tailerThread = new Thread(tailer, "log-forwarder-tailer");
+    this.shipperThread = new Thread(shipper, "log-forwarder-shipper");
+  }
+
+  /**
+   * Starts tailing and shipping. The exporter is built from the SDK's own configuration and the records
+   * carry the sidecar's resource, so logs describe the app exactly as the sidecar's other telemetry does
+   * ({@code SERVICE_NAME}, Kubernetes attributes, {@code OTEL_RESOURCE_ATTRIBUTES}).
+   */
+  public static LogForwarder start(LogForwarderConfig c, SidecarContext context) {
+    ConfigProperties otlp = context.telemetry().config();
+    LogRecordExporter exporter = OtlpLogExporters.create(otlp);
+    Resource resource = context.telemetry().resource();
+    InstrumentationScopeInfo scope = InstrumentationScopeInfo.builder(context.name()).setVersion(context.version()).build();
+    CheckpointStore checkpoints = new CheckpointStore(c.stateDir(), System::nanoTime);
+    if (c.stateDir().isEmpty()) {
+      log.warning("LOG_STATE_DIR is not set: read positions are kept in memory only, a restart reads files again");
+    }
+    LogForwarderMetrics metrics = new LogForwarderMetrics(context.registry(), checkpoints);
+    BlockingQueue<LogBatch> queue = new ArrayBlockingQueue<>(c.queuedBatches());
+    Shipper[] shipperRef = new Shipper[1];
+    Tailer[] tailerRef = new Tailer[1];
+    Batcher batcher = new Batcher(queue, c.batchRecords(), c.batchBytes(), c.batchDelay(), System::nanoTime,
+        () -> Thread.currentThread().isInterrupted());
+    RecordFactory records = new RecordFactory(c.format(), resource, scope, LogForwarder::epochNanos);
+    Tailer tailer = new Tailer(c, checkpoints, records, batcher, metrics, System::nanoTime);
+    Shipper shipper = new Shipper(exporter, queue, checkpoints,
+        new Backoff(c.retryInitial(), c.retryMax(), new Random()), Sleeper.SYSTEM,
+        OtlpLogExporters.timeout(otlp), metrics);
+    LogForwarder forwarder = new LogForwarder(exporter, checkpoints, tailer, shipper);
+    forwarder.shipperThread.start();
+    forwarder.tailerThread.start();
+    return forwarder;
+  }
+
+  private static long epochNanos() {
+    java.time.Instant now = java.time.Instant.now();
+    return now.getEpochSecond() * 1_000_000_000L + now.getNano();
+  }
+
+  @Override
+  public Map<String, Integer> ports() {
+    return Map.of();
+  }
+
+  @Override
+  public Readiness readiness() {
+    return () -> {
+      if (tailer.failure().isPresent()) {
+        return Optional.of("tailing stopped: " + tailer.failure().get());
+      }
+      return tailer.tailing() ? Optional.empty() : Optional.of("starting to tail");
+    };
+  }
+
+  /**
+   * SIGTERM: read what the files hold now (for at most half the budget), ship it, wait for the
+   * collector's answers, write the positions. Unsent batches stay uncommitted and are read again after a
+   * restart.
+   */
+  @Override
+  public void drain(Duration budget) throws InterruptedException {
+    long start = System.nanoTime();
+    long end = start + budget.toNanos();
+    tailer.stop(start + budget.toNanos() / 2);
+    if (!tailer.awaitDone(Math.max(0, (end - System.nanoTime()) / 1_000_000))) {
+      tailerThread.interrupt();
+    }
+    shipper.finish();
+    shipperThread.join(Math.max(1, (end - System.nanoTime()) / 1_000_000));
+    if (shipperThread.isAlive()) {
+      shipper.abandon();
+      shipperThread.interrupt();
+      shipperThread.join(1000);
+      log.warning("collector did not accept every batch within the grace period; the rest is read again after a restart");
+    }
+    checkpoints.write();
+  }
+
+  @Override
+  public void close() {
+    tailerThread.interrupt();
+    shipper.abandon();
+    shipperThread.interrupt();
+    exporter.shutdown().join(1, TimeUnit.SECONDS);
+  }
+}

@@ -1,0 +1,76 @@
+package dev.sidecars.logforwarder;
+
+import dev.sidecars.logforwarder.checkpoint.CheckpointStore;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import java.util.Map;
+import java.util.function.ToDoubleFunction;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** The log-forwarder's own counters and gauges, shown on {@code /metrics}. */
+public final class LogForwarderMetrics {
+  final AtomicInteger filesWatched = new AtomicInteger();
+  final AtomicInteger filesOpen = new AtomicInteger();
+  public final Counter linesRead;
+  public final Counter bytesRead;
+  public final Counter recordsSent;
+  public final Counter recordsRejected;
+  public final Counter sendsRetried;
+  public final Counter sendsRejected;
+  public final Counter linesTruncated;
+  public final Counter truncationsUnrecovered;
+  private final MultiGauge lag;
+
+  public LogForwarderMetrics(MeterRegistry registry, CheckpointStore checkpoints) {
+    Gauge.builder("log.forwarder.files.watched", filesWatched, AtomicInteger::get)
+        .description("Files followed now (matched by LOG_PATHS, or rotated away and still being read)")
+        .register(registry);
+    Gauge.builder("log.forwarder.files.open", filesOpen, AtomicInteger::get)
+        .description("File handles held now (at most LOG_MAX_OPEN_FILES)")
+        .register(registry);
+    linesRead = Counter.builder("log.forwarder.lines.read").description("Lines read from files").register(registry);
+    bytesRead = Counter.builder("log.forwarder.read").baseUnit("bytes").description("Bytes read from files").register(registry);
+    recordsSent = Counter.builder("log.forwarder.records.sent").description("Log records the collector accepted").register(registry);
+    recordsRejected = Counter.builder("log.forwarder.records.rejected")
+        .description("Log records the collector refused as malformed (HTTP 400), skipped")
+        .register(registry);
+    sendsRetried = Counter.builder("log.forwarder.sends.failed").tag("outcome", "retried")
+        .description("Exports that failed: retried (429, 5xx, timeouts, no connection) or rejected (400) and skipped")
+        .register(registry);
+    sendsRejected = Counter.builder("log.forwarder.sends.failed").tag("outcome", "rejected")
+        .description("Exports that failed: retried (429, 5xx, timeouts, no connection) or rejected (400) and skipped")
+        .register(registry);
+    linesTruncated = Counter.builder("log.forwarder.lines.truncated")
+        .description("Entries longer than LOG_MAX_LINE_BYTES, cut and marked").register(registry);
+    truncationsUnrecovered = Counter.builder("log.forwarder.truncations.unrecovered")
+        .description("Copy-truncate rotations whose unread part could not be found in a copy")
+        .register(registry);
+    Gauge.builder("log.forwarder.checkpoint.age", checkpoints, CheckpointStore::ageSeconds)
+        .baseUnit("seconds").description("Time since read positions were last written, while some file has bytes not yet committed (0 when all are current)").register(registry);
+    lag = MultiGauge.builder("log.forwarder.lag").baseUnit("bytes")
+        .description("Bytes written to a file but not yet accepted by the collector").register(registry);
+  }
+
+  /**
+   * Re-registers the per-file lag rows for the files followed now: {@code lagByPath} maps each path to a
+   * function evaluated at scrape time, so the lag keeps growing while reading is paused.
+   */
+  public void updateLag(Map<String, ToDoubleFunction<String>> lagByPath) {
+    lag.register(
+        lagByPath.entrySet().stream()
+            .map(e -> MultiGauge.Row.of(Tags.of("path", e.getKey()), e.getKey(), e.getValue()))
+            .toList(),
+        true);
+  }
+
+  public void filesWatched(int n) {
+    filesWatched.set(n);
+  }
+
+  public void filesOpen(int n) {
+    filesOpen.set(n);
+  }
+}

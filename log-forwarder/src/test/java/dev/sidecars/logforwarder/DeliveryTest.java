@@ -1,0 +1,174 @@
+package dev.sidecars.logforwarder;
+
+import static dev.sidecars.logforwarder.ForwarderHarness.append;
+import static dev.sidecars.logforwarder.ForwarderHarness.bodies;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sidecars.collector.CollectorStub;
+import dev.sidecars.collector.CollectorStubConfig;
+import dev.sidecars.collector.Signal;
+import dev.sidecars.collector.junit5.CollectorStubExtension;
+import dev.sidecars.runtime.Sidecar;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What the collector's answers do: retry on 503, skip a 400 batch, split on 413, commit only when accepted. */
+class DeliveryTest {
+  @RegisterExtension
+  static final CollectorStubExtension collector = new CollectorStubExtension().timeout(Duration.ofSeconds(60));
+
+  @TempDir Path logs;
+  @TempDir Path state;
+  private Sidecar sidecar;
+
+  private void start(Map<String, String> extra) throws Exception {
+    Map<String, String> env = ForwarderHarness.env(collector, logs, state);
+    env.putAll(extra);
+    sidecar = Sidecar.start(new LogForwarderMain(), env);
+  }
+
+  @AfterEach
+  void stop() {
+    if (sidecar != null) {
+      sidecar.close();
+    }
+  }
+
+  private double metric(String name) {
+    return sidecar.registry().scrape().lines()
+        .filter(l -> l.startsWith(name + " ") || l.startsWith(name + "{"))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+        .sum();
+  }
+
+  private static String numbered(int from, int to) {
+    StringBuilder text = new StringBuilder();
+    IntStream.rangeClosed(from, to).forEach(i -> text.append(String.format("line %06d padding-padding-padding-padding%n", i)));
+    return text.toString();
+  }
+
+  @Test
+  void aCollectorAnswering503IsRetriedUntilItRecoversAndEveryLineArrives() throws Exception {
+    start(Map.of("LOG_BATCH_RECORDS", "50", "LOG_QUEUED_BATCHES", "2"));
+    collector.fail(Signal.LOGS, 503, 12);
+    NumberedWriter writer = new NumberedWriter(logs.resolve("app.log"), 5);
+    try (NumberedWriter running = writer.start()) {
+      await().atMost(Duration.ofSeconds(60)).until(() -> metric("log_forwarder_sends_failed_total") >= 12);
+    }
+    int written = writer.written();
+    await().atMost(Duration.ofSeconds(60)).until(() -> bodies(collector).size() >= written);
+    NumberedWriter.assertEachOnce(bodies(collector), written);
+    assertThat(metric("log_forwarder_records_sent_total")).isEqualTo(written);
+  }
+
+  @Test
+  void aCollectorThatIsGoneThenBackOnTheSamePortReceivesEveryLine() throws Exception {
+    CollectorStub first = CollectorStub.start(CollectorStubConfig.builder().freePorts().build());
+    int port = first.ports().get("otlp-http");
+    String endpoint = first.otlpHttpUrl();
+    first.close();
+    start(Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint));
+    append(logs.resolve("app.log"), numbered(1, 30));
+    await().atMost(Duration.ofSeconds(30)).until(() -> metric("log_forwarder_sends_failed_total") >= 3);
+    try (CollectorStub back = CollectorStub.start(CollectorStubConfig.builder().freePorts().otlpHttpPort(port).build())) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> back.store().logs().newest(null, null, 1000).size() >= 30);
+      NumberedWriter.assertEachOnce(
+          back.store().logs().newest(null, null, 1000).stream().map(r -> r.item().getBody().getStringValue()).toList(), 30);
+    }
+  }
+
+  @Test
+  void whileTheCollectorRefusesReadingPausesSoMemoryStaysBoundedAndTheFileIsTheBuffer() throws Exception {
+    start(Map.of("LOG_BATCH_BYTES", "256KiB", "LOG_QUEUED_BATCHES", "2"));
+    collector.fail(Signal.LOGS, 503, 1_000_000);
+    Path file = logs.resolve("app.log");
+    int lines = 90_000; // 44 bytes each: about 3.8 MiB
+    for (int from = 1; from <= lines; from += 10_000) {
+      append(file, numbered(from, from + 9_999));
+    }
+    await().atMost(Duration.ofSeconds(30)).until(() -> metric("log_forwarder_sends_failed_total") >= 3);
+    double read = metric("log_forwarder_read_bytes_total");
+    // The queued batches, the one in flight, the one being filled and one read chunk: nothing more is held.
+    assertThat(read).isLessThan(5 * 256 * 1024 + 256 * 1024).isLessThan(Files.size(file) / 2.0);
+    assertThat(metric("log_forwarder_lag_bytes")).isEqualTo(Files.size(file));
+    collector.stub().faults().clear();
+    await().atMost(Duration.ofSeconds(90)).until(() -> bodies(collector).size() >= lines);
+    NumberedWriter.assertEachOnce(bodies(collector), lines);
+  }
+
+  @Test
+  void positionsAreCommittedOnlyAfterTheCollectorAcceptedTheLines() throws Exception {
+    start(Map.of());
+    collector.fail(Signal.LOGS, 503, 1_000_000);
+    Path file = logs.resolve("app.log");
+    append(file, numbered(1, 20));
+    await().atMost(Duration.ofSeconds(30)).until(() -> metric("log_forwarder_sends_failed_total") >= 3);
+    assertThat(committedOffset()).isZero();
+    collector.stub().faults().clear();
+    collector.awaitLogs(ForwarderHarness.SERVICE, 20);
+    long size = Files.size(file);
+    await().atMost(Duration.ofSeconds(30)).until(() -> committedOffset() == size);
+  }
+
+  @Test
+  void aBatchRefusedWith400IsCountedAndSkippedAndTheStreamGoesOn() throws Exception {
+    start(Map.of());
+    collector.fail(Signal.LOGS, 400, 1);
+    Path file = logs.resolve("app.log");
+    append(file, numbered(1, 10));
+    await().atMost(Duration.ofSeconds(30)).until(() -> metric("log_forwarder_records_rejected_total") == 10);
+    append(file, numbered(11, 20));
+    collector.awaitLogs(ForwarderHarness.SERVICE, 10);
+    assertThat(NumberedWriter.counts(bodies(collector)).keySet()).containsExactlyInAnyOrderElementsOf(
+        IntStream.rangeClosed(11, 20).boxed().toList());
+    long size = Files.size(file);
+    await().atMost(Duration.ofSeconds(30)).until(() -> committedOffset() == size);
+  }
+
+  @Test
+  void aBatchRefusedWith413IsSplitAndEveryLineArrives() throws Exception {
+    start(Map.of());
+    collector.fail(Signal.LOGS, 413, 1);
+    append(logs.resolve("app.log"), numbered(1, 40));
+    await().atMost(Duration.ofSeconds(30)).until(() -> bodies(collector).size() >= 40);
+    NumberedWriter.assertEachOnce(bodies(collector), 40);
+    assertThat(metric("log_forwarder_records_rejected_total")).isZero();
+  }
+
+  @Test
+  void selfMetricsShowFilesLinesBytesLagAndCheckpointAge() throws Exception {
+    start(Map.of());
+    append(logs.resolve("app.log"), numbered(1, 5));
+    collector.awaitLogs(ForwarderHarness.SERVICE, 5);
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      String text = sidecar.registry().scrape();
+      assertThat(text).contains("log_forwarder_files_watched 1.0", "log_forwarder_lines_read_total 5.0",
+          "log_forwarder_read_bytes_total 220.0", "log_forwarder_records_sent_total 5.0",
+          "log_forwarder_checkpoint_age_seconds 0.0", "log_forwarder_lag_bytes{path=\"" + logs.resolve("app.log") + "\"} 0.0");
+    });
+  }
+
+  private long committedOffset() throws IOException {
+    Path file = state.resolve("checkpoints.json");
+    if (!Files.exists(file)) {
+      return 0;
+    }
+    JsonNode files = new ObjectMapper().readTree(file.toFile()).get("files");
+    long max = 0;
+    for (JsonNode f : files) {
+      max = Math.max(max, f.get("offset").asLong());
+    }
+    return max;
+  }
+}
