@@ -5,6 +5,7 @@ import dev.sidecars.runtime.admin.Readiness;
 import dev.sidecars.runtime.config.ConfigException;
 import dev.sidecars.runtime.config.Settings;
 import dev.sidecars.runtime.lifecycle.Lifecycle;
+import dev.sidecars.runtime.telemetry.SidecarMeters;
 import dev.sidecars.runtime.telemetry.SidecarTelemetry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -86,7 +87,8 @@ public final class Sidecar implements AutoCloseable {
     SidecarComponent component;
     try {
       component =
-          factory.start(config, new SidecarContext(factory.name(), version, telemetry, registry, lifecycle, bind));
+          factory.start(config, new SidecarContext(factory.name(), version, telemetry, registry,
+              SidecarMeters.create(registry, telemetry.openTelemetry()), lifecycle, bind));
     } catch (Exception e) {
       telemetry.shutdown(1000);
       throw e;

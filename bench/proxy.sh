@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# metrics-proxy hop benchmark: what the proxy adds on top of calling the app directly, next to nginx.
+#
+# One run puts the same load on three paths to the same backend (nginx, one worker, a 1 KiB answer):
+#   direct   client -> backend
+#   proxy    client -> metrics-proxy (spans and metrics on, OTLP to a local collector-stub) -> backend
+#   nginx    client -> nginx reverse proxy (one worker, keep-alive upstream) -> backend
+# and prints, per path: p50/p99 latency at a fixed rate (and what the hop adds over direct), maximum
+# throughput, CPU seconds per 1000 requests and RSS of the hop, and time from start to ready.
+#
+# Usage: bench/proxy.sh [--rate=1000] [--duration=20] [--warmup=10] [--max-duration=10] [--connections=10]
+# Environment:
+#   PROXY_JAR         default metrics-proxy/target/metrics-proxy.jar (built when missing)
+#   STUB_JAR          default collector-stub/target/collector-stub.jar (built when missing)
+#   PROXY_JAVA_OPTS   JVM flags of the proxy (default: the Dockerfile's flags with a 256 MiB MaxRAM,
+#                     as in a container limited to 256 MiB)
+#   ACCESS_LOG        passed to the proxy (default on; its lines go to a file)
+# Needs wrk, nginx and curl (Debian: apt-get install -y wrk nginx curl). wrk has no fixed-rate mode, so
+# each connection waits connections/rate between requests (a wrk delay() script); the achieved rate is
+# printed next to the target.
+set -euo pipefail
+
+RATE=1000 DURATION=20 WARMUP=10 MAX_DURATION=10 CONNECTIONS=10
+for arg in "$@"; do
+  case "$arg" in
+    --rate=*) RATE="${arg#*=}" ;;
+    --duration=*) DURATION="${arg#*=}" ;;
+    --warmup=*) WARMUP="${arg#*=}" ;;
+    --max-duration=*) MAX_DURATION="${arg#*=}" ;;
+    --connections=*) CONNECTIONS="${arg#*=}" ;;
+    *) echo "unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PROXY_JAR="${PROXY_JAR:-$ROOT/metrics-proxy/target/metrics-proxy.jar}"
+STUB_JAR="${STUB_JAR:-$ROOT/collector-stub/target/collector-stub.jar}"
+DOCKERFILE_FLAGS="-XX:+UseSerialGC -XX:MaxRAMPercentage=50 -Xms8m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Xss512k -XX:ReservedCodeCacheSize=32m -XX:MaxMetaspaceSize=64m -XX:-UsePerfData -XX:+ExitOnOutOfMemoryError"
+PROXY_JAVA_OPTS="${PROXY_JAVA_OPTS:-$DOCKERFILE_FLAGS -XX:MaxRAM=256m}"
+CLK_TCK="$(getconf CLK_TCK)"
+
+for tool in wrk nginx curl; do
+  command -v "$tool" >/dev/null || { echo "needs $tool (Debian: apt-get install -y wrk nginx curl)" >&2; exit 1; }
+done
+if [[ ! -f "$PROXY_JAR" || ! -f "$STUB_JAR" ]]; then
+  (cd "$ROOT" && mvn -B -ntp -q -pl metrics-proxy,collector-stub -am package -DskipTests)
+fi
+
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [[ "${KEEP_WORK:-0}" == 1 ]] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now_ms() { date +%s%3N; }
+wait_http() { # url expected-status timeout-seconds
+  local deadline=$(( $(now_ms) + $3 * 1000 ))
+  until [[ "$(curl -s -o /dev/null -w '%{http_code}' "$1" || true)" == "$2" ]]; do
+    (( $(now_ms) < deadline )) || { echo "timed out waiting for $1" >&2; return 1; }
+    sleep 0.005
+  done
+}
+# CPU ticks (user+system) and RSS (kB) of a process and its children.
+tree_pids() { echo "$1"; pgrep -P "$1" || true; }
+cpu_ticks() { local t=0; for p in $(tree_pids "$1"); do t=$(( t + $(awk '{print $14+$15}' "/proc/$p/stat") )); done; echo "$t"; }
+rss_kb() { local r=0; for p in $(tree_pids "$1"); do r=$(( r + $(awk '/VmRSS/{print $2}' "/proc/$p/status") )); done; echo "$r"; }
+
+nginx_conf() { # name listen body-of-server
+  mkdir -p "$WORK/$1"
+  cat >"$WORK/$1/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $WORK/$1/nginx.pid;
+error_log $WORK/$1/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $WORK/$1/body; proxy_temp_path $WORK/$1/proxy;
+  fastcgi_temp_path $WORK/$1/fcgi; uwsgi_temp_path $WORK/$1/uwsgi; scgi_temp_path $WORK/$1/scgi;
+  $3
+  server { listen 127.0.0.1:$2; $4 }
+}
+CONF
+}
+
+# --- backend: nginx answering 1 KiB ---
+BACKEND_PORT="$(free_port)"
+BODY="$(head -c 1024 /dev/zero | tr '\0' 'x')"
+nginx_conf backend "$BACKEND_PORT" "" "location / { default_type text/plain; return 200 '$BODY'; }"
+nginx -c "$WORK/backend/nginx.conf" -p "$WORK/backend" & PIDS+=($!)
+wait_http "http://127.0.0.1:$BACKEND_PORT/" 200 10
+
+# --- collector-stub as the OTLP receiver ---
+env OTLP_HTTP_PORT=0 OTLP_GRPC_PORT=0 UI_PORT=0 BIND_ADDRESS=127.0.0.1 \
+  java -XX:+UseSerialGC -Xmx256m -jar "$STUB_JAR" >"$WORK/stub.out" 2>"$WORK/stub.err" & PIDS+=($!)
+for _ in $(seq 1 300); do grep -q ' listening on ' "$WORK/stub.out" 2>/dev/null && break; sleep 0.1; done
+OTLP_PORT="$(sed -n 's/.*otlp-http=\([0-9]*\).*/\1/p' "$WORK/stub.out" | head -1)"
+
+# --- metrics-proxy ---
+PROXY_PORT="$(free_port)" ADMIN_PORT="$(free_port)"
+start=$(now_ms)
+env TARGET_URL="http://127.0.0.1:$BACKEND_PORT" PROXY_PORT="$PROXY_PORT" ADMIN_PORT="$ADMIN_PORT" \
+  BIND_ADDRESS=127.0.0.1 ROUTES="/users/{id}" ACCESS_LOG="${ACCESS_LOG:-on}" OTEL_SERVICE_NAME=bench-app \
+  OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT" OTEL_LOGS_EXPORTER=none \
+  java $PROXY_JAVA_OPTS -jar "$PROXY_JAR" >"$WORK/proxy.out" 2>"$WORK/proxy.err" & PROXY_PID=$!; PIDS+=($PROXY_PID)
+wait_http "http://127.0.0.1:$ADMIN_PORT/readyz" 200 30
+PROXY_READY_MS=$(( $(now_ms) - start ))
+
+# --- nginx reverse proxy, one worker, keep-alive upstream ---
+NGINX_PORT="$(free_port)"
+start=$(now_ms)
+nginx_conf proxy "$NGINX_PORT" "upstream app { server 127.0.0.1:$BACKEND_PORT; keepalive 64; }" \
+  "location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header X-Forwarded-For \$remote_addr; }"
+nginx -c "$WORK/proxy/nginx.conf" -p "$WORK/proxy" & NGINX_PID=$!; PIDS+=($NGINX_PID)
+wait_http "http://127.0.0.1:$NGINX_PORT/" 200 10
+NGINX_READY_MS=$(( $(now_ms) - start ))
+
+cat >"$WORK/rate.lua" <<LUA
+local wait_ms = math.floor($CONNECTIONS * 1000 / $RATE)
+function delay() return wait_ms end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT p50_us=%d p99_us=%d requests=%d duration_us=%d errors=%d\n",
+    latency:percentile(50), latency:percentile(99), summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.timeout + e.status))
+end
+LUA
+grep -v 'delay' "$WORK/rate.lua" | sed '/^local wait_ms/d' >"$WORK/max.lua"
+
+field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" <<<"$2"; }
+declare -A P50 P99 RPS MAX CPU RSS ERR
+run() { # name url pid
+  local name=$1 url=$2 pid=${3:-}
+  wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$WORK/rate.lua" "$url" >/dev/null
+  local t0=0; [[ -n "$pid" ]] && t0=$(cpu_ticks "$pid")
+  local out; out="$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/rate.lua" "$url/users/1" | grep RESULT)"
+  local requests; requests=$(field requests "$out")
+  P50[$name]=$(field p50_us "$out"); P99[$name]=$(field p99_us "$out"); ERR[$name]=$(field errors "$out")
+  RPS[$name]=$(( requests * 1000000 / $(field duration_us "$out") ))
+  if [[ -n "$pid" ]]; then
+    CPU[$name]=$(awk -v t="$(( $(cpu_ticks "$pid") - t0 ))" -v hz="$CLK_TCK" -v n="$requests" 'BEGIN{printf "%.3f", t/hz/n*1000}')
+    RSS[$name]=$(( $(rss_kb "$pid") / 1024 ))
+  else
+    CPU[$name]="-"; RSS[$name]="-"
+  fi
+  out="$(wrk -t2 -c64 -d"${MAX_DURATION}s" -s "$WORK/max.lua" "$url/users/1" | grep RESULT)"
+  MAX[$name]=$(( $(field requests "$out") * 1000000 / $(field duration_us "$out") ))
+}
+
+run direct "http://127.0.0.1:$BACKEND_PORT"
+run proxy "http://127.0.0.1:$PROXY_PORT" "$PROXY_PID"
+run nginx "http://127.0.0.1:$NGINX_PORT" "$NGINX_PID"
+PROXY_RSS_AFTER_MAX=$(( $(rss_kb "$PROXY_PID") / 1024 ))
+
+us() { awk -v v="$1" 'BEGIN{printf "%.3f", v/1000}'; }
+added() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%+.3f", (a-b)/1000}'; }
+echo
+echo "metrics-proxy hop benchmark  $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) CPUs  $(uname -r)  $(java -version 2>&1 | head -1)"
+echo "fixed rate: target ${RATE} rps over ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up; max: wrk -t2 -c64 ${MAX_DURATION}s; 1 KiB answers"
+echo "proxy JVM flags: $PROXY_JAVA_OPTS"
+printf '%-7s %9s %9s %9s %10s %10s %9s %11s %8s %9s %7s\n' path "rate" "p50 ms" "p99 ms" "+p50 ms" "+p99 ms" "max rps" "CPU s/1k" "RSS MB" "ready ms" errors
+for name in direct proxy nginx; do
+  ready="-"; [[ $name == proxy ]] && ready=$PROXY_READY_MS; [[ $name == nginx ]] && ready=$NGINX_READY_MS
+  plus50="-"; plus99="-"
+  [[ $name != direct ]] && plus50=$(added "${P50[$name]}" "${P50[direct]}") && plus99=$(added "${P99[$name]}" "${P99[direct]}")
+  printf '%-7s %9s %9s %9s %10s %10s %9s %11s %8s %9s %7s\n' "$name" "${RPS[$name]}" "$(us "${P50[$name]}")" \
+    "$(us "${P99[$name]}")" "$plus50" "$plus99" "${MAX[$name]}" "${CPU[$name]}" "${RSS[$name]}" "$ready" "${ERR[$name]}"
+done
+echo "proxy RSS after the max-throughput run: ${PROXY_RSS_AFTER_MAX} MB; proxy vs nginx max throughput: $(awk -v a="${MAX[proxy]}" -v b="${MAX[nginx]}" 'BEGIN{printf "%.2f", a/b}')x"
+echo "CPU s/1k = CPU seconds of the hop per 1000 requests at the fixed rate (equals vCPU used per 1000 rps)"

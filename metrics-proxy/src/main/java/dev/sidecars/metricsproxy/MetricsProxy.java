@@ -1,0 +1,133 @@
+package dev.sidecars.metricsproxy;
+
+import dev.sidecars.runtime.SidecarComponent;
+import dev.sidecars.runtime.SidecarContext;
+import dev.sidecars.runtime.admin.Readiness;
+import dev.sidecars.runtime.http.AccessLog;
+import dev.sidecars.runtime.http.CircuitBreaker;
+import dev.sidecars.runtime.http.ConcurrencyLimit;
+import dev.sidecars.runtime.http.HttpMetrics;
+import dev.sidecars.runtime.http.HttpTelemetryHandler;
+import dev.sidecars.runtime.http.ObservedProxyClient;
+import dev.sidecars.runtime.http.UpstreamGuard;
+import io.undertow.Undertow;
+import io.undertow.UndertowOptions;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.handlers.GracefulShutdownHandler;
+import io.undertow.server.handlers.proxy.LoadBalancingProxyClient;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import org.xnio.OptionMap;
+import org.xnio.Options;
+
+/**
+ * The running ingress proxy: an Undertow listener whose handler chain is telemetry, then the upstream
+ * guard, then Undertow's reverse proxy with a pooled keep-alive client to the app.
+ */
+final class MetricsProxy implements SidecarComponent {
+  private final MetricsProxyConfig config;
+  private final Undertow server;
+  private final GracefulShutdownHandler graceful;
+  private final Readiness readiness;
+  private final AppReadiness appReadiness;
+
+  private MetricsProxy(MetricsProxyConfig config, Undertow server, GracefulShutdownHandler graceful, AppReadiness appReadiness) {
+    this.config = config;
+    this.server = server;
+    this.graceful = graceful;
+    this.appReadiness = appReadiness;
+    this.readiness = appReadiness == null ? Readiness.ALWAYS : appReadiness;
+  }
+
+  static MetricsProxy start(MetricsProxyConfig config, SidecarContext context, PrintStream out) {
+    HttpMetrics metrics = new HttpMetrics(context.meters(), HttpMetrics.Side.SERVER, config.seriesLimit());
+
+    // The pool is a ceiling, not preallocated: it must admit every request the concurrency limit lets in,
+    // as a request finding the pool full (the client has no queue here) would be answered 503.
+    LoadBalancingProxyClient client = new LoadBalancingProxyClient()
+        // Nagle's algorithm on the upstream side would hold small writes back for a delayed ACK.
+        .addHost(config.target(), null, null, OptionMap.create(Options.TCP_NODELAY, true))
+        .setConnectionsPerThread(Math.max(8, config.maxConcurrentRequests() / config.ioThreads() + 1))
+        .setProblemServerRetry(1)
+        .setTtl((int) Math.min(Integer.MAX_VALUE, config.idleTimeout().toMillis() / 2));
+    HttpHandler proxy = ObservedProxyClient.proxyHandler(client, config.upstreamTimeout());
+    HttpHandler guarded = new UpstreamGuard(
+        proxy,
+        new CircuitBreaker(config.breakerFailures(), config.breakerOpen(), System::nanoTime),
+        config.maxConcurrentRequests() > 0 ? new ConcurrencyLimit(config.maxConcurrentRequests()) : null,
+        new UpstreamGuard.Limits(config.maxHeaderBytes(), config.maxRequestBytes()));
+    AccessLog accessLog = config.accessLog() ? AccessLog.to(out::println) : AccessLog.off();
+    HttpHandler observed = new HttpTelemetryHandler(
+        guarded, context.telemetry().tracer(), context.telemetry().propagator(), metrics, config.routes(), accessLog);
+    GracefulShutdownHandler graceful = new GracefulShutdownHandler(closeWhileStopping(observed, context.lifecycle()::isStopping));
+
+    Undertow server = Undertow.builder()
+        .setIoThreads(config.ioThreads())
+        .setWorkerThreads(Math.max(2, config.ioThreads()))
+        .addHttpListener(config.proxyPort(), context.bindAddress())
+        // Undertow answers 400 at its own limit; ours, checked by UpstreamGuard, answers 431 below it.
+        .setServerOption(UndertowOptions.MAX_HEADER_SIZE, (int) Math.min(Integer.MAX_VALUE, 2L * config.maxHeaderBytes()))
+        // Undertow cuts bodies above 2 MiB by default; a proxy passes any size unless MAX_REQUEST_BYTES says.
+        .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, config.maxRequestBytes() > 0 ? config.maxRequestBytes() : -1L)
+        .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT, (int) config.requestHeaderTimeout().toMillis())
+        .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, (int) config.idleTimeout().toMillis())
+        .setServerOption(UndertowOptions.IDLE_TIMEOUT, (int) config.idleTimeout().toMillis())
+        .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
+        .setSocketOption(Options.TCP_NODELAY, true)
+        .setHandler(graceful)
+        .build();
+    server.start();
+    AppReadiness appReadiness = null;
+    if (config.readinessPath().isPresent()) {
+      appReadiness = new AppReadiness(config.target(), config.readinessPath().get(), config.readinessInterval());
+      appReadiness.start();
+    }
+    return new MetricsProxy(config, server, graceful, appReadiness);
+  }
+
+  /** Once the stop begins, answers carry {@code Connection: close}, so clients move away while we drain. */
+  private static HttpHandler closeWhileStopping(HttpHandler next, BooleanSupplier stopping) {
+    return exchange -> {
+      if (stopping.getAsBoolean()) {
+        exchange.setPersistent(false);
+      }
+      next.handleRequest(exchange);
+    };
+  }
+
+  @Override
+  public Map<String, Integer> ports() {
+    return Map.of("proxy", ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort());
+  }
+
+  @Override
+  public Readiness readiness() {
+    return readiness;
+  }
+
+  /**
+   * Keeps serving for the drain delay (so endpoint removal catches up with {@code /readyz} turning 503),
+   * then refuses new requests and waits for in-flight ones; {@link #close()} then closes the listener.
+   */
+  @Override
+  public void drain(Duration budget) throws InterruptedException {
+    long deadline = System.nanoTime() + budget.toNanos();
+    Duration delay = config.drainDelay().compareTo(budget.dividedBy(2)) < 0 ? config.drainDelay() : budget.dividedBy(2);
+    Thread.sleep(delay.toMillis());
+    // From here new requests are answered 503 with Connection: close while in-flight ones finish. (Undertow's
+    // ListenerInfo.suspend() would stop accepting, but it also closes connections with requests in flight.)
+    graceful.shutdown();
+    long remainingMillis = Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
+    graceful.awaitShutdown(remainingMillis);
+  }
+
+  @Override
+  public void close() {
+    Optional.ofNullable(appReadiness).ifPresent(AppReadiness::close);
+    server.stop();
+  }
+}

@@ -1,0 +1,103 @@
+package dev.sidecars.runtime.http;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.function.Consumer;
+
+/**
+ * One JSON line per exchange: {@code time}, {@code method}, {@code path}, {@code route} (or {@code
+ * upstream} on the client side), {@code status}, {@code flags} (the {@link ResponseFlag} code, {@code -}
+ * when the upstream answered), {@code duration_ms}, {@code upstream_ms}, {@code bytes_in}, {@code
+ * bytes_out}, {@code trace_id}, {@code span_id}, {@code client}, {@code user_agent}.
+ */
+public final class AccessLog {
+  /** One finished exchange, as the log line shows it. */
+  public record Entry(
+      Instant time,
+      String method,
+      String path,
+      String targetField,
+      String target,
+      int status,
+      ResponseFlag flag,
+      double durationMs,
+      double upstreamMs,
+      long bytesIn,
+      long bytesOut,
+      String traceId,
+      String spanId,
+      String client,
+      String userAgent) {}
+
+  private static final JsonFactory JSON = new JsonFactory();
+  private static final AccessLog OFF = new AccessLog(null);
+
+  private final Consumer<String> sink;
+
+  private AccessLog(Consumer<String> sink) {
+    this.sink = sink;
+  }
+
+  /** Writes each line to {@code sink} (standard output in production, a list in tests). */
+  public static AccessLog to(Consumer<String> sink) {
+    return new AccessLog(sink);
+  }
+
+  /** Writes nothing. */
+  public static AccessLog off() {
+    return OFF;
+  }
+
+  public boolean enabled() {
+    return sink != null;
+  }
+
+  public void log(Entry e) {
+    if (sink != null) {
+      sink.accept(format(e));
+    }
+  }
+
+  static String format(Entry e) {
+    StringWriter out = new StringWriter(320);
+    try (JsonGenerator json = JSON.createGenerator(out)) {
+      json.writeStartObject();
+      json.writeStringField("time", e.time().toString());
+      json.writeStringField("method", e.method());
+      json.writeStringField("path", e.path());
+      json.writeStringField(e.targetField(), e.target());
+      json.writeNumberField("status", e.status());
+      json.writeStringField("flags", e.flag() == null ? "-" : e.flag().code());
+      json.writeNumberField("duration_ms", round(e.durationMs()));
+      if (e.upstreamMs() >= 0) {
+        json.writeNumberField("upstream_ms", round(e.upstreamMs()));
+      }
+      if (e.bytesIn() >= 0) {
+        json.writeNumberField("bytes_in", e.bytesIn());
+      }
+      json.writeNumberField("bytes_out", e.bytesOut());
+      if (e.traceId() != null) {
+        json.writeStringField("trace_id", e.traceId());
+        json.writeStringField("span_id", e.spanId());
+      }
+      if (e.client() != null) {
+        json.writeStringField("client", e.client());
+      }
+      if (e.userAgent() != null) {
+        json.writeStringField("user_agent", e.userAgent());
+      }
+      json.writeEndObject();
+    } catch (IOException ex) {
+      throw new UncheckedIOException(ex);
+    }
+    return out.toString();
+  }
+
+  private static double round(double ms) {
+    return Math.round(ms * 1000) / 1000.0;
+  }
+}

@@ -1,0 +1,94 @@
+package dev.sidecars.runtime.http;
+
+import io.undertow.client.ClientExchange;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.AttachmentKey;
+import java.util.Optional;
+
+/**
+ * What the handlers of one proxied exchange learned about it, attached to the exchange so the outer
+ * telemetry handler can report what inner handlers decided: the {@link ResponseFlag} when the proxy
+ * answered by itself, when the upstream connection was obtained, and the route or upstream address label.
+ *
+ * <p>Each exchange is handled by one thread at a time, but the IO and worker threads may hand it over, so
+ * fields are volatile.
+ */
+public final class ExchangeOutcome {
+  private static final AttachmentKey<ExchangeOutcome> KEY = AttachmentKey.create(ExchangeOutcome.class);
+
+  private final long startNanos;
+  private volatile ResponseFlag flag;
+  private volatile long upstreamStartNanos;
+  private volatile String target;
+  private volatile ClientExchange upstreamExchange;
+
+  private ExchangeOutcome(long startNanos) {
+    this.startNanos = startNanos;
+  }
+
+  /** The outcome of {@code exchange}, created on first use with the current time as its start. */
+  public static ExchangeOutcome of(HttpServerExchange exchange) {
+    ExchangeOutcome outcome = exchange.getAttachment(KEY);
+    if (outcome == null) {
+      outcome = new ExchangeOutcome(System.nanoTime());
+      exchange.putAttachment(KEY, outcome);
+    }
+    return outcome;
+  }
+
+  /** When the exchange began ({@link System#nanoTime()}). */
+  public long startNanos() {
+    return startNanos;
+  }
+
+  /** Records why the proxy answered by itself; the first flag wins, as it is the cause. */
+  public void flag(ResponseFlag value) {
+    if (flag == null) {
+      flag = value;
+    }
+  }
+
+  public Optional<ResponseFlag> flag() {
+    return Optional.ofNullable(flag);
+  }
+
+  /** Marks the moment a connection to the upstream was ready, the start of the upstream time. */
+  public void upstreamStarted(long nanos) {
+    if (upstreamStartNanos == 0) {
+      upstreamStartNanos = nanos;
+    }
+  }
+
+  /** Whether a connection to the upstream was obtained. */
+  public boolean upstreamStarted() {
+    return upstreamStartNanos != 0;
+  }
+
+  /** Nanoseconds from the upstream connection to {@code endNanos}, or -1 when there was none. */
+  public long upstreamNanos(long endNanos) {
+    return upstreamStartNanos == 0 ? -1 : endNanos - upstreamStartNanos;
+  }
+
+  /** Keeps the request sent upstream, to tell later whether the upstream answered. */
+  void upstreamExchange(ClientExchange exchange) {
+    upstreamExchange = exchange;
+  }
+
+  /** Whether the upstream sent response headers (so the status is the upstream's, not the proxy's). */
+  public boolean upstreamResponded() {
+    ClientExchange sent = upstreamExchange;
+    return sent != null && sent.getResponse() != null;
+  }
+
+  /**
+   * Sets the upstream an egress proxy picked, for its {@code server.address} label (unset for an
+   * ingress proxy, whose upstream is fixed).
+   */
+  public void target(String address) {
+    target = address;
+  }
+
+  public Optional<String> target() {
+    return Optional.ofNullable(target);
+  }
+}
