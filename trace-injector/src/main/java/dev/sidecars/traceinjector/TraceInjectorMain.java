@@ -1,16 +1,15 @@
 package dev.sidecars.traceinjector;
 
-import dev.sidecars.runtime.AdminOnlySidecar;
 import dev.sidecars.runtime.Sidecar;
 
-/** {@code java -jar trace-injector.jar}: for now its admin port only; {@code /readyz} says what is missing. */
+/** {@code java -jar trace-injector.jar}: the egress proxy on {@code PROXY_PORT}, admin on {@code ADMIN_PORT}. */
 public final class TraceInjectorMain {
   /** The admin port when {@code ADMIN_PORT} is unset. */
-  public static final int DEFAULT_ADMIN_PORT = 15091;
+  public static final int DEFAULT_ADMIN_PORT = TraceInjector.DEFAULT_ADMIN_PORT;
 
   private TraceInjectorMain() {}
 
   public static void main(String[] args) {
-    Sidecar.main(new AdminOnlySidecar("trace-injector", DEFAULT_ADMIN_PORT, "the egress proxy is not built yet"));
+    Sidecar.main(new TraceInjector());
   }
 }

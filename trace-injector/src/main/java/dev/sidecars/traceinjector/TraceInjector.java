@@ -1,0 +1,128 @@
+package dev.sidecars.traceinjector;
+
+import dev.sidecars.runtime.SidecarComponent;
+import dev.sidecars.runtime.SidecarContext;
+import dev.sidecars.runtime.SidecarFactory;
+import dev.sidecars.runtime.admin.Readiness;
+import dev.sidecars.runtime.config.Settings;
+import dev.sidecars.runtime.http.AccessLog;
+import dev.sidecars.runtime.http.HttpMetrics;
+import dev.sidecars.runtime.http.HttpTelemetryHandler;
+import dev.sidecars.runtime.http.RouteTemplates;
+import dev.sidecars.traceinjector.egress.RoutingHandler;
+import dev.sidecars.traceinjector.propagation.FreshContextTracer;
+import dev.sidecars.traceinjector.propagation.Propagation;
+import dev.sidecars.traceinjector.routing.Router;
+import dev.sidecars.traceinjector.upstream.Upstreams;
+import io.opentelemetry.sdk.trace.IdGenerator;
+import io.undertow.Undertow;
+import io.undertow.UndertowOptions;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.handlers.ConnectHandler;
+import io.undertow.server.handlers.GracefulShutdownHandler;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.DoubleSupplier;
+import java.util.function.IntUnaryOperator;
+import java.util.function.LongSupplier;
+
+/**
+ * The trace-injector sidecar: an egress HTTP proxy on {@code PROXY_PORT} that gives every outbound call
+ * a CLIENT span and correct trace context in every configured format. {@code CONNECT} is tunnelled as is.
+ */
+public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> {
+  /** The admin port when {@code ADMIN_PORT} is unset. */
+  public static final int DEFAULT_ADMIN_PORT = 15091;
+
+  private final LongSupplier nanoClock;
+  private final DoubleSupplier jitter;
+  private final IntUnaryOperator random;
+
+  /** With the system clock and thread-local randomness. */
+  public TraceInjector() {
+    this(System::nanoTime, () -> ThreadLocalRandom.current().nextDouble(), n -> ThreadLocalRandom.current().nextInt(n));
+  }
+
+  /** With the clock, the backoff jitter (0..1) and the balancer's random choice passed in, for tests. */
+  public TraceInjector(LongSupplier nanoClock, DoubleSupplier jitter, IntUnaryOperator random) {
+    this.nanoClock = nanoClock;
+    this.jitter = jitter;
+    this.random = random;
+  }
+
+  @Override
+  public String name() {
+    return "trace-injector";
+  }
+
+  @Override
+  public int defaultAdminPort() {
+    return DEFAULT_ADMIN_PORT;
+  }
+
+  @Override
+  public TraceInjectorConfig configure(Settings settings) {
+    return TraceInjectorConfig.from(settings);
+  }
+
+  @Override
+  public SidecarComponent start(TraceInjectorConfig config, SidecarContext context) {
+    Upstreams upstreams = new Upstreams(config.upstreams(), config.policy(), context.meters(), nanoClock, jitter, random);
+    IdGenerator ids = IdGenerator.random();
+    Propagation propagation = Propagation.of(config.propagators(), ids);
+    HttpHandler routing = new RoutingHandler(new Router(config.ownNames()), upstreams, RoutingHandler.randomRequestIds());
+    HttpHandler observed = new HttpTelemetryHandler(
+        routing,
+        new FreshContextTracer(context.telemetry().tracer(), ids),
+        propagation.propagator(),
+        new HttpMetrics(context.meters(), HttpMetrics.Side.CLIENT, config.seriesLimit()),
+        RouteTemplates.none(),
+        config.accessLog() ? AccessLog.to(System.out::println) : AccessLog.off());
+    HttpHandler combined = exchange -> {
+      Propagation.combineRepeated(exchange.getRequestHeaders());
+      observed.handleRequest(exchange);
+    };
+    // CONNECT is tunnelled before anything else looks at it: no span, no headers, bytes as they are.
+    GracefulShutdownHandler root = new GracefulShutdownHandler(new ConnectHandler(combined));
+    Undertow server = Undertow.builder()
+        .addHttpListener(config.proxyPort(), context.bindAddress())
+        .setServerOption(UndertowOptions.ALLOW_UNESCAPED_CHARACTERS_IN_URL, true)
+        // Bodies stream through; Undertow's default cap (2 MiB) is for servers that buffer them.
+        .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, Long.MAX_VALUE)
+        .setHandler(root)
+        .build();
+    try {
+      server.start();
+    } catch (RuntimeException e) {
+      upstreams.close();
+      throw e;
+    }
+    int port = ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
+    return new SidecarComponent() {
+      @Override
+      public Map<String, Integer> ports() {
+        return Map.of("proxy", port);
+      }
+
+      @Override
+      public Readiness readiness() {
+        return () -> Optional.empty();
+      }
+
+      @Override
+      public void drain(Duration budget) throws Exception {
+        root.shutdown();
+        root.awaitShutdown(Math.max(1, budget.toMillis()));
+      }
+
+      @Override
+      public void close() {
+        upstreams.close();
+        server.stop();
+      }
+    };
+  }
+}

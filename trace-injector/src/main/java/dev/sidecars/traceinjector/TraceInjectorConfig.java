@@ -1,0 +1,81 @@
+package dev.sidecars.traceinjector;
+
+import dev.sidecars.runtime.config.Settings;
+import dev.sidecars.runtime.http.HttpMetrics;
+import dev.sidecars.traceinjector.propagation.Propagation;
+import dev.sidecars.traceinjector.routing.UpstreamTable;
+import dev.sidecars.traceinjector.upstream.UpstreamPolicy;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The trace-injector's own variables, read once and all checked together.
+ *
+ * @param proxyPort {@code PROXY_PORT}
+ * @param upstreams {@code UPSTREAMS}
+ * @param policy timeouts, retries, breaker, ejection, pooling
+ * @param propagators {@code OTEL_PROPAGATORS}, the formats read and written
+ * @param ownNames {@code OWN_HOST_NAMES} and {@code HOSTNAME}: Host values that mean the sidecar itself
+ * @param accessLog {@code ACCESS_LOG}: one JSON line per request on standard output
+ * @param seriesLimit {@code METRIC_SERIES_LIMIT}: label combinations per metric before the overflow series
+ */
+public record TraceInjectorConfig(
+    int proxyPort,
+    UpstreamTable upstreams,
+    UpstreamPolicy policy,
+    List<String> propagators,
+    Set<String> ownNames,
+    boolean accessLog,
+    int seriesLimit) {
+  /** The proxy port when {@code PROXY_PORT} is unset. */
+  public static final int DEFAULT_PROXY_PORT = 15002;
+
+  public static TraceInjectorConfig from(Settings settings) {
+    int port = settings.port("PROXY_PORT", DEFAULT_PROXY_PORT);
+    UpstreamTable table = UpstreamTable.from(settings, "UPSTREAMS");
+    Duration timeout = settings.duration("UPSTREAM_TIMEOUT", Duration.ofSeconds(30));
+    Map<String, Duration> timeouts = new LinkedHashMap<>();
+    for (String entry : settings.list("UPSTREAM_TIMEOUTS")) {
+      int eq = entry.indexOf('=');
+      Duration d = eq < 0 ? null : Settings.of(Map.of("T", entry.substring(eq + 1))).duration("T", null);
+      if (d == null) {
+        settings.problem("UPSTREAM_TIMEOUTS", entry, "name=duration pairs, comma-separated, e.g. ledger=2s");
+      } else {
+        timeouts.put(entry.substring(0, eq).trim().toLowerCase(Locale.ROOT), d);
+      }
+    }
+    int retries = settings.integer("RETRY_MAX", 2, 0, 10);
+    int ratioPercent = settings.integer("RETRY_BUDGET_PERCENT", 20, 0, 100);
+    int reserve = settings.integer("RETRY_BUDGET_MIN", 3, 0, 1000);
+    Duration backoffBase = settings.duration("RETRY_BACKOFF", Duration.ofMillis(25));
+    Duration backoffMax = settings.duration("RETRY_BACKOFF_MAX", Duration.ofSeconds(1));
+    int breakerFailures = settings.integer("BREAKER_FAILURES", 5, 1, 10_000);
+    Duration breakerOpen = settings.duration("BREAKER_OPEN", Duration.ofSeconds(5));
+    int ejectAfter = settings.integer("EJECT_AFTER_FAILURES", 5, 1, 10_000);
+    Duration ejectFor = settings.duration("EJECT_FOR", Duration.ofSeconds(30));
+    int connections = settings.integer("UPSTREAM_CONNECTIONS", 32, 1, 10_000);
+    int maxDynamic = settings.integer("MAX_DNS_UPSTREAMS", 256, 1, 100_000);
+    int maxConcurrent = settings.integer("MAX_CONCURRENT_REQUESTS", 10_000, 0, 1_000_000);
+    boolean accessLog = settings.bool("ACCESS_LOG", true);
+    int seriesLimit = settings.integer("METRIC_SERIES_LIMIT", HttpMetrics.DEFAULT_SERIES_LIMIT, 1, 1_000_000);
+    List<String> propagators = settings.list("OTEL_PROPAGATORS").stream().map(s -> s.toLowerCase(Locale.ROOT)).toList();
+    for (String name : propagators) {
+      if (!Propagation.NAMES.contains(name)) {
+        settings.problem("OTEL_PROPAGATORS", String.join(",", propagators), "names out of " + String.join(", ", Propagation.NAMES));
+        propagators = List.of();
+        break;
+      }
+    }
+    Set<String> own = new HashSet<>();
+    settings.list("OWN_HOST_NAMES").forEach(n -> own.add(n.toLowerCase(Locale.ROOT)));
+    settings.optional("HOSTNAME").ifPresent(n -> own.add(n.toLowerCase(Locale.ROOT)));
+    UpstreamPolicy policy = new UpstreamPolicy(timeout, timeouts, retries, ratioPercent / 100.0, reserve, backoffBase,
+        backoffMax, breakerFailures, breakerOpen, ejectAfter, ejectFor, connections, maxDynamic, maxConcurrent);
+    return new TraceInjectorConfig(port, table, policy, propagators, Set.copyOf(own), accessLog, seriesLimit);
+  }
+}

@@ -1,0 +1,72 @@
+package dev.sidecars.traceinjector.upstream;
+
+import io.undertow.server.handlers.proxy.LoadBalancingProxyClient;
+import io.undertow.server.handlers.proxy.ProxyClient;
+import java.net.URI;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One URL of an upstream: its own pooled keep-alive client (Undertow's {@link LoadBalancingProxyClient}
+ * with this one host), the requests now outstanding on it, and its outlier-ejection state.
+ */
+final class Endpoint {
+  final URI uri;
+  final String authority;
+  final LoadBalancingProxyClient client;
+  final ProxyClient.ProxyTarget target;
+  final AtomicInteger outstanding = new AtomicInteger();
+  private double latencyEwmaNanos;
+  private int consecutiveFailures;
+  private long ejectedUntil;
+  private boolean ejected;
+
+  Endpoint(URI uri, LoadBalancingProxyClient client, ProxyClient.ProxyTarget target) {
+    this.uri = uri;
+    this.authority = uri.getHost() + ":" + uri.getPort();
+    this.client = client;
+    this.target = target;
+  }
+
+  /** Ejected now? Brings the endpoint back once its ejection time is over. */
+  synchronized boolean isEjected(long now) {
+    if (ejected && now - ejectedUntil >= 0) {
+      ejected = false;
+      consecutiveFailures = 0;
+    }
+    return ejected;
+  }
+
+  synchronized void onSuccess() {
+    consecutiveFailures = 0;
+  }
+
+  /** Folds one response time into the moving average (weight {@code alpha} for the new sample). */
+  synchronized void observeLatency(long nanos, double alpha) {
+    latencyEwmaNanos = latencyEwmaNanos == 0 ? nanos : alpha * nanos + (1 - alpha) * latencyEwmaNanos;
+  }
+
+  /**
+   * The balancer's cost of sending one more request here: expected latency times the requests it would
+   * queue behind (Linkerd's and Finagle's peak-EWMA idea, without the peak). An endpoint not measured
+   * yet costs least, so it gets tried.
+   */
+  synchronized double cost() {
+    return (latencyEwmaNanos + 1_000_000) * (outstanding.get() + 1);
+  }
+
+  /** Counts a failure; returns whether this endpoint now qualifies for ejection. */
+  synchronized boolean onFailure(int ejectAfter) {
+    consecutiveFailures++;
+    return !ejected && consecutiveFailures >= ejectAfter;
+  }
+
+  synchronized void eject(long until) {
+    ejected = true;
+    ejectedUntil = until;
+  }
+
+  @Override
+  public String toString() {
+    return uri.toString();
+  }
+}

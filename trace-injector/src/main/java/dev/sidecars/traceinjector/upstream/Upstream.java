@@ -1,0 +1,132 @@
+package dev.sidecars.traceinjector.upstream;
+
+import dev.sidecars.runtime.http.CircuitBreaker;
+import dev.sidecars.runtime.http.ConcurrencyLimit;
+import dev.sidecars.runtime.http.ObservedProxyClient;
+import dev.sidecars.runtime.http.UpstreamGuard;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.server.handlers.proxy.LoadBalancingProxyClient;
+import io.undertow.server.handlers.proxy.ProxyHandler;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.DoubleSupplier;
+import java.util.function.IntUnaryOperator;
+import java.util.function.LongSupplier;
+
+/**
+ * One named service behind the sidecar: Undertow's {@link ProxyHandler} with this upstream's timeout
+ * over the shared {@link ObservedProxyClient} and this module's {@link EndpointBalancer}, guarded by the
+ * shared {@link UpstreamGuard} with this upstream's {@link CircuitBreaker}; and its meters, all tagged
+ * {@code server_address}: requests in flight, retries, breaker state and ejected endpoints.
+ */
+public final class Upstream implements AutoCloseable {
+  private final String name;
+  private final EndpointBalancer balancer;
+  private final HttpHandler guarded;
+  private final CircuitBreaker breaker;
+  private final AtomicInteger active = new AtomicInteger();
+  private final List<Meter> meters = new ArrayList<>();
+  private final MeterRegistry registry;
+
+  Upstream(
+      String name,
+      List<URI> urls,
+      UpstreamPolicy policy,
+      ConcurrencyLimit limit,
+      MeterRegistry registry,
+      LongSupplier nanoClock,
+      DoubleSupplier jitter,
+      IntUnaryOperator random) {
+    this.name = name;
+    this.registry = registry;
+    Tags tags = Tags.of("server_address", name);
+    Counter retries = Counter.builder("trace_injector.upstream.retries")
+        .description("Retries of requests to the upstream").tags(tags).register(registry);
+    meters.add(retries);
+    List<Endpoint> endpoints = new ArrayList<>();
+    // Undertow's client never tries the same host entry twice for one request, so an endpoint is
+    // entered once per possible attempt: a retry may then go to the same endpoint on a new connection
+    // (what a reset keep-alive connection or a single-URL upstream needs). The pool is split among them.
+    int attempts = policy.maxRetries() + 1;
+    for (URI url : urls) {
+      LoadBalancingProxyClient client = new LoadBalancingProxyClient()
+          .setConnectionsPerThread(Math.max(1, policy.connectionsPerThread() / attempts))
+          .setProblemServerRetry(1);
+      for (int i = 0; i < attempts; i++) {
+        client.addHost(url, "attempt-" + i);
+      }
+      endpoints.add(new Endpoint(url, client, client.findTarget(null)));
+    }
+    this.balancer = new EndpointBalancer(
+        endpoints,
+        new RetryBudget(policy.retryBudgetRatio(), policy.retryBudgetReserve(), 10),
+        new Backoff(policy.backoffBase(), policy.backoffMax(), jitter),
+        policy.maxRetries(),
+        retries,
+        policy.ejectAfter(),
+        policy.ejectFor(),
+        nanoClock,
+        random);
+    ProxyHandler proxy = ProxyHandler.builder()
+        .setProxyClient(new ObservedProxyClient(balancer))
+        .setMaxRequestTime((int) Math.min(Integer.MAX_VALUE, policy.timeoutFor(name).toMillis()))
+        // Undertow re-asks the balancer after a reset of an idempotent request; the balancer bounds it.
+        .setMaxConnectionRetries(policy.maxRetries())
+        .setRewriteHostHeader(false)
+        .setReuseXForwarded(true)
+        .build();
+    this.breaker = new CircuitBreaker(policy.breakerFailures(), policy.breakerOpen(), nanoClock);
+    this.guarded = new UpstreamGuard(proxy, breaker, limit, UpstreamGuard.Limits.NONE);
+    meters.add(Gauge.builder("trace_injector.upstream.active_requests", active, AtomicInteger::get)
+        .description("Requests to the upstream in flight").tags(tags).register(registry));
+    meters.add(Gauge.builder("trace_injector.upstream.breaker_state", breaker, b -> stateValue(b.state()))
+        .description("Circuit breaker: 0 closed, 1 half-open, 2 open").tags(tags).register(registry));
+    meters.add(Gauge.builder("trace_injector.upstream.ejected_endpoints", balancer, EndpointBalancer::ejected)
+        .description("Endpoints ejected as outliers now").tags(tags).register(registry));
+  }
+
+  private static int stateValue(CircuitBreaker.State state) {
+    return switch (state) {
+      case CLOSED -> 0;
+      case HALF_OPEN -> 1;
+      case OPEN -> 2;
+    };
+  }
+
+  public String name() {
+    return name;
+  }
+
+  /** Passes the exchange through the guard to Undertow's proxy; calls {@code done} once it completes. */
+  public void handle(HttpServerExchange exchange, Runnable done) throws Exception {
+    CallState state = CallState.of(exchange);
+    active.incrementAndGet();
+    exchange.addExchangeCompleteListener((ex, next) -> {
+      try {
+        active.decrementAndGet();
+        int status = ex.getStatusCode();
+        balancer.finished(state, status == 502 || status == 503 || status == 504);
+        done.run();
+      } finally {
+        next.proceed();
+      }
+    });
+    guarded.handleRequest(exchange);
+  }
+
+  @Override
+  public void close() {
+    meters.forEach(registry::remove);
+    for (Endpoint e : balancer.endpoints()) {
+      e.client.closeCurrentConnections();
+    }
+  }
+}
