@@ -4,6 +4,7 @@ import dev.sidecars.runtime.SidecarComponent;
 import dev.sidecars.runtime.SidecarContext;
 import dev.sidecars.runtime.admin.Readiness;
 import dev.sidecars.runtime.http.AccessLog;
+import dev.sidecars.runtime.http.AccessLogWriter;
 import dev.sidecars.runtime.http.CircuitBreaker;
 import dev.sidecars.runtime.http.ConcurrencyLimit;
 import dev.sidecars.runtime.http.HttpMetrics;
@@ -34,9 +35,12 @@ final class MetricsProxy implements SidecarComponent {
   private final GracefulShutdownHandler graceful;
   private final Readiness readiness;
   private final AppReadiness appReadiness;
+  private final AccessLogWriter accessLogWriter;
 
-  private MetricsProxy(MetricsProxyConfig config, Undertow server, GracefulShutdownHandler graceful, AppReadiness appReadiness) {
+  private MetricsProxy(MetricsProxyConfig config, Undertow server, GracefulShutdownHandler graceful,
+      AppReadiness appReadiness, AccessLogWriter accessLogWriter) {
     this.config = config;
+    this.accessLogWriter = accessLogWriter;
     this.server = server;
     this.graceful = graceful;
     this.appReadiness = appReadiness;
@@ -60,7 +64,12 @@ final class MetricsProxy implements SidecarComponent {
         new CircuitBreaker(config.breakerFailures(), config.breakerOpen(), System::nanoTime),
         config.maxConcurrentRequests() > 0 ? new ConcurrencyLimit(config.maxConcurrentRequests()) : null,
         new UpstreamGuard.Limits(config.maxHeaderBytes(), config.maxRequestBytes()));
-    AccessLog accessLog = config.accessLog() ? AccessLog.to(out::println) : AccessLog.off();
+    AccessLogWriter accessLogWriter = null;
+    AccessLog accessLog = AccessLog.off();
+    if (config.accessLog()) {
+      accessLogWriter = AccessLogWriter.counted(out, context.meters());
+      accessLog = AccessLog.to(accessLogWriter);
+    }
     HttpHandler observed = new HttpTelemetryHandler(
         guarded, context.telemetry().tracer(), context.telemetry().propagator(), metrics, config.routes(), accessLog);
     GracefulShutdownHandler graceful = new GracefulShutdownHandler(closeWhileStopping(observed, context.lifecycle()::isStopping));
@@ -86,7 +95,7 @@ final class MetricsProxy implements SidecarComponent {
       appReadiness = new AppReadiness(config.target(), config.readinessPath().get(), config.readinessInterval());
       appReadiness.start();
     }
-    return new MetricsProxy(config, server, graceful, appReadiness);
+    return new MetricsProxy(config, server, graceful, appReadiness, accessLogWriter);
   }
 
   /** Once the stop begins, answers carry {@code Connection: close}, so clients move away while we drain. */
@@ -126,8 +135,11 @@ final class MetricsProxy implements SidecarComponent {
   }
 
   @Override
-  public void close() {
+  public void close() throws InterruptedException {
     Optional.ofNullable(appReadiness).ifPresent(AppReadiness::close);
     server.stop();
+    if (accessLogWriter != null) {
+      accessLogWriter.close();
+    }
   }
 }

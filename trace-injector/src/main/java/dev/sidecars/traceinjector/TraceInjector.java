@@ -6,6 +6,7 @@ import dev.sidecars.runtime.SidecarFactory;
 import dev.sidecars.runtime.admin.Readiness;
 import dev.sidecars.runtime.config.Settings;
 import dev.sidecars.runtime.http.AccessLog;
+import dev.sidecars.runtime.http.AccessLogWriter;
 import dev.sidecars.runtime.http.HttpMetrics;
 import dev.sidecars.runtime.http.HttpTelemetryHandler;
 import dev.sidecars.runtime.http.RouteTemplates;
@@ -73,6 +74,7 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
     Upstreams upstreams = new Upstreams(config.upstreams(), config.policy(), context.meters(), nanoClock, jitter, random);
     IdGenerator ids = IdGenerator.random();
     Propagation propagation = Propagation.of(config.propagators(), ids);
+    AccessLogWriter accessLogWriter = config.accessLog() ? AccessLogWriter.counted(System.out, context.meters()) : null;
     HttpHandler routing = new RoutingHandler(new Router(config.ownNames()), upstreams, RoutingHandler.randomRequestIds());
     HttpHandler observed = new HttpTelemetryHandler(
         routing,
@@ -80,7 +82,7 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
         propagation.propagator(),
         new HttpMetrics(context.meters(), HttpMetrics.Side.CLIENT, config.seriesLimit()),
         RouteTemplates.none(),
-        config.accessLog() ? AccessLog.to(System.out::println) : AccessLog.off());
+        accessLogWriter != null ? AccessLog.to(accessLogWriter) : AccessLog.off());
     HttpHandler combined = exchange -> {
       Propagation.combineRepeated(exchange.getRequestHeaders());
       observed.handleRequest(exchange);
@@ -119,9 +121,12 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
       }
 
       @Override
-      public void close() {
+      public void close() throws InterruptedException {
         upstreams.close();
         server.stop();
+        if (accessLogWriter != null) {
+          accessLogWriter.close();
+        }
       }
     };
   }

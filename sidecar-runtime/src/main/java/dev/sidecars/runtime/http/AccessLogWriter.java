@@ -1,0 +1,97 @@
+package dev.sidecars.runtime.http;
+
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
+
+/**
+ * Writes access-log lines on a thread of its own, so the proxies' I/O threads never wait on standard
+ * output (a write and a lock per request, on the thread that serves every connection it owns). A
+ * bounded queue sits between them: when output cannot keep up, lines beyond it are dropped and counted,
+ * never buffered without bound. Lines are flushed whenever the queue runs empty.
+ */
+public final class AccessLogWriter implements Consumer<String>, AutoCloseable {
+  /** Lines that may wait for the output before new ones are dropped. */
+  public static final int DEFAULT_CAPACITY = 16_384;
+  private static final String END = new String("end"); // identity-compared marker, never a real line
+
+  private final BlockingQueue<String> queue;
+  private final Writer out;
+  private final LongAdder dropped = new LongAdder();
+  private final Thread thread;
+
+  public AccessLogWriter(OutputStream out, int capacity) {
+    this.queue = new ArrayBlockingQueue<>(capacity);
+    this.out = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 64 * 1024);
+    this.thread = new Thread(this::run, "access-log");
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  /** A writer to {@code out} whose drops show on {@code meters} as {@code access_log_dropped_lines_total}. */
+  public static AccessLogWriter counted(OutputStream out, MeterRegistry meters) {
+    AccessLogWriter writer = new AccessLogWriter(out, DEFAULT_CAPACITY);
+    FunctionCounter.builder("access_log_dropped_lines", writer, AccessLogWriter::dropped)
+        .description("Access-log lines dropped because the output could not keep up")
+        .register(meters);
+    return writer;
+  }
+
+  @Override
+  public void accept(String line) {
+    if (!queue.offer(line)) {
+      dropped.increment();
+    }
+  }
+
+  /** Lines dropped because the queue was full. */
+  public long dropped() {
+    return dropped.sum();
+  }
+
+  private void run() {
+    try {
+      while (true) {
+        String line = queue.take();
+        if (line == END) {
+          out.flush();
+          return;
+        }
+        out.write(line);
+        out.write('\n');
+        if (queue.isEmpty()) {
+          out.flush();
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (IOException e) {
+      // Standard output is gone (a closed pipe): nothing left to write to; count what follows as dropped.
+      queue.clear();
+    }
+  }
+
+  /** Writes what is queued, within {@code budget}, and stops the thread. */
+  public void close(Duration budget) throws InterruptedException {
+    if (!queue.offer(END, budget.toMillis(), TimeUnit.MILLISECONDS)) {
+      thread.interrupt();
+    }
+    thread.join(Math.max(1, budget.toMillis()));
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    close(Duration.ofSeconds(2));
+  }
+}
