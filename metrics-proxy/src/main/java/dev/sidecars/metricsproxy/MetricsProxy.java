@@ -72,7 +72,10 @@ final class MetricsProxy implements SidecarComponent {
     }
     HttpHandler observed = new HttpTelemetryHandler(
         guarded, context.telemetry().tracer(), context.telemetry().propagator(), metrics, config.routes(), accessLog);
-    GracefulShutdownHandler graceful = new GracefulShutdownHandler(closeWhileStopping(observed, context.lifecycle()::isStopping));
+    GracefulShutdownHandler graceful = new GracefulShutdownHandler(observed);
+    // Outermost, so the 503s the graceful handler gives once the drain delay is over close their
+    // connections too, and keep-alive clients reconnect elsewhere.
+    HttpHandler root = closeWhileStopping(graceful, context.lifecycle()::isStopping);
 
     Undertow server = Undertow.builder()
         .setIoThreads(config.ioThreads())
@@ -87,7 +90,7 @@ final class MetricsProxy implements SidecarComponent {
         .setServerOption(UndertowOptions.IDLE_TIMEOUT, (int) config.idleTimeout().toMillis())
         .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
         .setSocketOption(Options.TCP_NODELAY, true)
-        .setHandler(graceful)
+        .setHandler(root)
         .build();
     server.start();
     AppReadiness appReadiness = null;

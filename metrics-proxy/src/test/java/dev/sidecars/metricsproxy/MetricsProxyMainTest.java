@@ -20,6 +20,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /** The metrics-proxy jar's main as a user runs it, in its own process: drain on SIGTERM, access log, bad config. */
@@ -61,7 +62,7 @@ class MetricsProxyMainTest {
         sidecar.process().destroy(); // SIGTERM
         // Started after SIGTERM, still running when the listener closes: it must finish.
         CompletableFuture<HttpResponse<String>> inFlight = CLIENT.sendAsync(
-            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/slow?ms=3000")).build(),
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/slow?ms=6000")).build(),
             HttpResponse.BodyHandlers.ofString());
         await().atMost(Duration.ofSeconds(10)).until(() -> sidecar.admin("/readyz").statusCode() == 503);
         int beforeReady = statuses.size();
@@ -71,6 +72,16 @@ class MetricsProxyMainTest {
         for (Future<?> loop : loops) {
           loop.get(30, TimeUnit.SECONDS);
         }
+        // Past the drain delay, with the slow request still in flight, new requests are refused with 503
+        // and their connection is closed, so keep-alive clients go elsewhere.
+        AtomicReference<String> refused = new AtomicReference<>();
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+          try (RawHttp raw = new RawHttp(port)) {
+            refused.set(raw.send("GET /users/2 HTTP/1.1\r\nHost: x\r\n\r\n").readToEnd());
+          }
+          return RawHttp.status(refused.get()) == 503;
+        });
+        assertThat(refused.get().toLowerCase(java.util.Locale.ROOT)).contains("connection: close");
         assertThat(inFlight.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
       } finally {
         stopSending.set(true);

@@ -66,6 +66,7 @@ class TelemetryTest {
     HttpResponse<String> response = proxy.send(HttpRequest.newBuilder(proxy.uri("/users/42?q=1"))
         .header("traceparent", "00-" + traceId + "-" + parentId + "-01")
         .header("tracestate", "vendor=abc")
+        .header("tracestate", "other=xyz") // a second line of the same list: both must reach the app
         .header("User-Agent", "telemetry-test").build(), HttpResponse.BodyHandlers.ofString());
     assertThat(response.statusCode()).isEqualTo(200);
 
@@ -87,10 +88,10 @@ class TelemetryTest {
         .doesNotContainKey("error.type");
     assertThat(span.getStatus().getCode()).isNotEqualTo(Status.StatusCode.STATUS_CODE_ERROR);
 
-    // The app got the proxy's span as its parent, same trace, tracestate kept.
+    // The app got the proxy's span as its parent, same trace, tracestate kept (both lines, combined).
     TestBackend.Seen seen = backend.seen.getLast();
     assertThat(seen.header("traceparent")).isEqualTo("00-" + traceId + "-" + spanId + "-01");
-    assertThat(seen.header("tracestate")).isEqualTo("vendor=abc");
+    assertThat(seen.header("tracestate")).isEqualTo("vendor=abc,other=xyz");
   }
 
   @Test

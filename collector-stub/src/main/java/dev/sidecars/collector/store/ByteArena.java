@@ -34,8 +34,9 @@ final class ByteArena {
   Chunk put(byte[] source, int offset, int length) {
     Chunk chunk;
     if (length > CHUNK_BYTES / 4) {
-      chunk = new Chunk(new byte[length], false); // a rare large item gets its own array
-      inUse.addLast(chunk);
+      // A rare large item gets its own array, referenced by its slot alone: freed with the item, and
+      // never in the chunk queue, where it would wait behind the current chunk.
+      chunk = new Chunk(new byte[length], false);
     } else {
       if (current == null || current.used + length > CHUNK_BYTES) {
         current = spare.isEmpty() ? new Chunk(new byte[CHUNK_BYTES], true) : spare.pollFirst();
@@ -53,12 +54,20 @@ final class ByteArena {
   /** One item of {@code chunk} is gone; chunks left empty at the old end are recycled. */
   void release(Chunk chunk) {
     chunk.live--;
+    if (!chunk.pooled) {
+      return;
+    }
     while (!inUse.isEmpty() && inUse.peekFirst().live == 0 && inUse.peekFirst() != current) {
       Chunk empty = inUse.pollFirst();
       if (empty.pooled && spare.size() < SPARE_CHUNKS) {
         spare.addLast(empty);
       }
     }
+  }
+
+  /** Pooled chunks holding items now, for tests of the bound. */
+  int chunksInUse() {
+    return inUse.size();
   }
 
   void clear() {

@@ -78,7 +78,6 @@ public final class SpanStore {
   /** Stores the spans of one resource and scope. */
   public synchronized void add(Resource resource, InstrumentationScope scope, List<EncodedSpan> spans) {
     String service = Resources.serviceName(resource);
-    int[] count = serviceCounts.computeIfAbsent(service, s -> new int[1]);
     for (EncodedSpan span : spans) {
       if (next - oldest == capacity) {
         evictOldest();
@@ -106,7 +105,8 @@ public final class SpanStore {
         nextInTrace[slot(chain.last)] = seq;
         chain.last = seq;
       }
-      count[0]++;
+      // Counted after the eviction above, which may have removed this service's last span and entry.
+      serviceCounts.computeIfAbsent(service, k -> new int[1])[0]++;
     }
   }
 
@@ -233,6 +233,11 @@ public final class SpanStore {
 
   public synchronized Set<String> services() {
     return new TreeSet<>(serviceCounts.keySet());
+  }
+
+  /** Arena chunks in use, for tests of the memory bound. */
+  synchronized int arenaChunks() {
+    return arena.chunksInUse();
   }
 
   public synchronized int size() {

@@ -97,4 +97,29 @@ class SpanStoreTest {
     store.add(service("d"), SCOPE, List.of(EncodedSpan.of(span(9, 9, 1))));
     assertThat(store.spans("d", 10)).singleElement().satisfies(r -> assertThat(spanId(r)).isEqualTo(9));
   }
+
+  @Test
+  void evictingAServicesLastSpanWhileAddingToItKeepsTheCountsRight() {
+    SpanStore store = new SpanStore(2);
+    store.add(service("a"), SCOPE, List.of(EncodedSpan.of(span(1, 1, 1))));
+    store.add(service("b"), SCOPE, List.of(EncodedSpan.of(span(2, 2, 1))));
+    store.add(service("a"), SCOPE, List.of(EncodedSpan.of(span(3, 3, 1)))); // evicts a's only span first
+    store.add(service("b"), SCOPE, List.of(EncodedSpan.of(span(4, 4, 1))));
+    store.add(service("c"), SCOPE, List.of(EncodedSpan.of(span(5, 5, 1))));
+
+    assertThat(store.services()).containsExactly("b", "c");
+    assertThat(store.spans(null, 10)).extracting(SpanStoreTest::spanId).containsExactly(4L, 5L);
+  }
+
+  @Test
+  void largeSpansAreFreedWithTheirSlotsNotHeldBehindTheCurrentChunk() {
+    SpanStore store = new SpanStore(10);
+    store.add(service("a"), SCOPE, List.of(EncodedSpan.of(span(0, 0, 10))));
+    for (int id = 1; id <= 200; id++) {
+      store.add(service("a"), SCOPE, List.of(EncodedSpan.of(span(id, id, ByteArena.CHUNK_BYTES / 3))));
+    }
+
+    assertThat(store.size()).isEqualTo(10);
+    assertThat(store.arenaChunks()).isLessThanOrEqualTo(1);
+  }
 }

@@ -60,9 +60,18 @@ public final class HttpTelemetryHandler implements HttpHandler {
           return keys;
         }
 
+        /**
+         * Repeated header lines are combined with commas, as HTTP and the W3C specs say they mean
+         * (tracestate and baggage may be split across lines); a repeated traceparent becomes invalid and
+         * restarts the trace, as it must.
+         */
         @Override
         public String get(HeaderMap carrier, String key) {
-          return carrier == null ? null : carrier.getFirst(key);
+          HeaderValues values = carrier == null ? null : carrier.get(key);
+          if (values == null || values.isEmpty()) {
+            return null;
+          }
+          return values.size() == 1 ? values.getFirst() : String.join(",", values);
         }
       };
   private static final TextMapSetter<HeaderMap> SETTER = (carrier, key, value) -> carrier.put(new HttpString(key), value);

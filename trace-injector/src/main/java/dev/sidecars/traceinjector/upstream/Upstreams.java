@@ -11,6 +11,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.DoubleSupplier;
 import java.util.function.IntUnaryOperator;
 import java.util.function.LongSupplier;
@@ -30,6 +32,15 @@ public final class Upstreams implements AutoCloseable {
   private final ConcurrencyLimit limit;
   private final Map<String, Upstream> listed = new LinkedHashMap<>();
   private final LinkedHashMap<String, Upstream> dynamic = new LinkedHashMap<>(16, 0.75f, true);
+  /**
+   * Closes evicted upstreams off the request path: closing a connection pool waits for every I/O thread
+   * that used it, including the one that would be asking, for up to ten seconds.
+   */
+  private final ExecutorService closer = Executors.newSingleThreadExecutor(task -> {
+    Thread thread = new Thread(task, "upstream-closer");
+    thread.setDaemon(true);
+    return thread;
+  });
 
   public Upstreams(
       UpstreamTable table,
@@ -80,7 +91,7 @@ public final class Upstreams implements AutoCloseable {
       }
     }
     if (evicted != null) {
-      evicted.close();
+      closer.execute(evicted::close);
     }
     return Optional.of(upstream);
   }
@@ -93,5 +104,6 @@ public final class Upstreams implements AutoCloseable {
       dynamic.clear();
     }
     all.forEach(Upstream::close);
+    closer.shutdown();
   }
 }
