@@ -61,4 +61,26 @@ class ManyFilesTest {
       assertThat(records).isNotEmpty();
     }
   }
+
+  @Test
+  void filesRenamedWhileTheirHandlesAreClosedForTheLimitAreStillReadToTheirEnd() throws Exception {
+    Map<String, String> env = ForwarderHarness.env(collector, logs, state);
+    env.put("LOG_MAX_OPEN_FILES", "1"); // three files, one handle: two are always closed
+    try (Sidecar sidecar = Sidecar.start(new LogForwarderMain(), env)) {
+      for (String name : List.of("a", "b", "c")) {
+        append(logs.resolve(name + ".log"), name + " before\n");
+      }
+      collector.awaitLogs(ForwarderHarness.SERVICE, 3);
+
+      for (String name : List.of("a", "b", "c")) {
+        Path rotated = logs.resolve(name + ".log.1"); // outside LOG_PATHS
+        Files.move(logs.resolve(name + ".log"), rotated);
+        append(rotated, name + " after\n");
+      }
+
+      collector.awaitLogs(ForwarderHarness.SERVICE, 6);
+      assertThat(ForwarderHarness.bodies(collector))
+          .containsExactlyInAnyOrder("a before", "b before", "c before", "a after", "b after", "c after");
+    }
+  }
 }

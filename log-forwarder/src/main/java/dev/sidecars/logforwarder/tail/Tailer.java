@@ -426,9 +426,10 @@ public final class Tailer implements Runnable {
       resumeRotatedAway(now);
     }
     for (TailedFile f : files) {
-      if (!f.matched && !f.isOpen() && f.readOffset < f.knownSize) {
-        // Renamed while its handle was closed for the handle limit: find it again beside its old path.
-        findCopy(f.path.getParent(), f.identity, f.fileKey).ifPresent(p -> reopenAt(f, p));
+      if (!f.matched && !f.isOpen()) {
+        // Renamed while its handle was closed for the handle limit (or idle): the same file, known by its
+        // file key, is found again beside its old path and read to its end. It may have grown since.
+        sameFileIn(f.path.getParent(), f.fileKey).ifPresent(p -> reopenAt(f, p));
       }
     }
     metrics.filesWatched(files.size());
@@ -439,6 +440,18 @@ public final class Tailer implements Runnable {
     Map<String, ToDoubleFunction<String>> lag = new HashMap<>();
     byPath.forEach((path, group) -> lag.put(path, p -> group.stream().mapToDouble(TailedFile::lag).sum()));
     metrics.updateLag(lag);
+  }
+
+  /** The file in {@code dir} whose file key is {@code fileKey} (the same file under a new name). */
+  private static Optional<Path> sameFileIn(Path dir, Object fileKey) {
+    if (dir == null || fileKey == null) {
+      return Optional.empty();
+    }
+    try (Stream<Path> siblings = Files.list(dir)) {
+      return siblings.filter(p -> fileKey.equals(LogPaths.fileKey(p))).findFirst();
+    } catch (IOException e) {
+      return Optional.empty();
+    }
   }
 
   private void reopenAt(TailedFile f, Path path) {
@@ -516,6 +529,13 @@ public final class Tailer implements Runnable {
       }
       boolean drained = !f.isOpen() || f.readOffset >= sizeOf(f.channel);
       if (drained && now - f.lastDataNanos >= wait) {
+        if (!f.isOpen() && f.readOffset < f.knownSize) {
+          // Closed, and not found again by the scan: deleted while its handle was closed. What it held
+          // past the read position is gone; say so rather than retire it as if read.
+          long lost = f.knownSize - f.readOffset;
+          log.warning(() -> f.path + " disappeared while its handle was closed; " + lost + " bytes were not read");
+          metrics.truncationsUnrecovered.increment();
+        }
         flushFile(f);
         f.identity.retire(f.readOffset);
         batcher.advance(f.identity, f.readOffset);
