@@ -6,6 +6,7 @@ import dev.sidecars.runtime.admin.Readiness;
 import dev.sidecars.runtime.http.AccessLog;
 import dev.sidecars.runtime.http.AccessLogWriter;
 import dev.sidecars.runtime.http.CircuitBreaker;
+import dev.sidecars.runtime.http.CloseWhileStopping;
 import dev.sidecars.runtime.http.ConcurrencyLimit;
 import dev.sidecars.runtime.http.HttpMetrics;
 import dev.sidecars.runtime.http.HttpTelemetryHandler;
@@ -21,7 +22,6 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.BooleanSupplier;
 import org.xnio.OptionMap;
 import org.xnio.Options;
 
@@ -75,7 +75,7 @@ final class MetricsProxy implements SidecarComponent {
     GracefulShutdownHandler graceful = new GracefulShutdownHandler(observed);
     // Outermost, so the 503s the graceful handler gives once the drain delay is over close their
     // connections too, and keep-alive clients reconnect elsewhere.
-    HttpHandler root = closeWhileStopping(graceful, context.lifecycle()::isStopping);
+    HttpHandler root = new CloseWhileStopping(graceful, context.lifecycle()::isStopping);
 
     Undertow server = Undertow.builder()
         .setIoThreads(config.ioThreads())
@@ -99,16 +99,6 @@ final class MetricsProxy implements SidecarComponent {
       appReadiness.start();
     }
     return new MetricsProxy(config, server, graceful, appReadiness, accessLogWriter);
-  }
-
-  /** Once the stop begins, answers carry {@code Connection: close}, so clients move away while we drain. */
-  private static HttpHandler closeWhileStopping(HttpHandler next, BooleanSupplier stopping) {
-    return exchange -> {
-      if (stopping.getAsBoolean()) {
-        exchange.setPersistent(false);
-      }
-      next.handleRequest(exchange);
-    };
   }
 
   @Override

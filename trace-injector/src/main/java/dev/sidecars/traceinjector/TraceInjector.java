@@ -7,6 +7,7 @@ import dev.sidecars.runtime.admin.Readiness;
 import dev.sidecars.runtime.config.Settings;
 import dev.sidecars.runtime.http.AccessLog;
 import dev.sidecars.runtime.http.AccessLogWriter;
+import dev.sidecars.runtime.http.CloseWhileStopping;
 import dev.sidecars.runtime.http.HttpMetrics;
 import dev.sidecars.runtime.http.HttpTelemetryHandler;
 import dev.sidecars.runtime.http.RouteTemplates;
@@ -88,7 +89,8 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
       observed.handleRequest(exchange);
     };
     // CONNECT is tunnelled before anything else looks at it: no span, no headers, bytes as they are.
-    GracefulShutdownHandler root = new GracefulShutdownHandler(new ConnectHandler(combined));
+    GracefulShutdownHandler graceful = new GracefulShutdownHandler(new ConnectHandler(combined));
+    HttpHandler root = new CloseWhileStopping(graceful, context.lifecycle()::isStopping);
     Undertow server = Undertow.builder()
         .addHttpListener(config.proxyPort(), context.bindAddress())
         .setServerOption(UndertowOptions.ALLOW_UNESCAPED_CHARACTERS_IN_URL, true)
@@ -114,10 +116,17 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
         return () -> Optional.empty();
       }
 
+      /**
+       * Keeps proxying for the drain delay, each answer closing its connection (the app is usually still
+       * finishing requests that call out), then refuses new calls and waits for those in flight.
+       */
       @Override
       public void drain(Duration budget) throws Exception {
-        root.shutdown();
-        root.awaitShutdown(Math.max(1, budget.toMillis()));
+        long deadline = System.nanoTime() + budget.toNanos();
+        Duration half = budget.dividedBy(2);
+        Thread.sleep((config.drainDelay().compareTo(half) < 0 ? config.drainDelay() : half).toMillis());
+        graceful.shutdown();
+        graceful.awaitShutdown(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
       }
 
       @Override

@@ -23,6 +23,8 @@ import java.util.Set;
  * @param ownNames {@code OWN_HOST_NAMES} and {@code HOSTNAME}: Host values that mean the sidecar itself
  * @param accessLog {@code ACCESS_LOG}: one JSON line per request on standard output
  * @param seriesLimit {@code METRIC_SERIES_LIMIT}: label combinations per metric before the overflow series
+ * @param drainDelay {@code DRAIN_DELAY}: after SIGTERM, how long calls are still proxied (the app may be
+ *     finishing its own requests, which call out) before new ones are refused
  */
 public record TraceInjectorConfig(
     int proxyPort,
@@ -31,7 +33,8 @@ public record TraceInjectorConfig(
     List<String> propagators,
     Set<String> ownNames,
     boolean accessLog,
-    int seriesLimit) {
+    int seriesLimit,
+    Duration drainDelay) {
   /** The proxy port when {@code PROXY_PORT} is unset. */
   public static final int DEFAULT_PROXY_PORT = 15002;
 
@@ -63,6 +66,7 @@ public record TraceInjectorConfig(
     int maxConcurrent = settings.integer("MAX_CONCURRENT_REQUESTS", 10_000, 0, 1_000_000);
     boolean accessLog = settings.bool("ACCESS_LOG", true);
     int seriesLimit = settings.integer("METRIC_SERIES_LIMIT", HttpMetrics.DEFAULT_SERIES_LIMIT, 1, 1_000_000);
+    Duration drainDelay = settings.duration("DRAIN_DELAY", Duration.ofSeconds(5));
     List<String> propagators = settings.list("OTEL_PROPAGATORS").stream().map(s -> s.toLowerCase(Locale.ROOT)).toList();
     for (String name : propagators) {
       if (!Propagation.NAMES.contains(name)) {
@@ -76,6 +80,7 @@ public record TraceInjectorConfig(
     settings.optional("HOSTNAME").ifPresent(n -> own.add(n.toLowerCase(Locale.ROOT)));
     UpstreamPolicy policy = new UpstreamPolicy(timeout, timeouts, retries, ratioPercent / 100.0, reserve, backoffBase,
         backoffMax, breakerFailures, breakerOpen, ejectAfter, ejectFor, connections, maxDynamic, maxConcurrent);
-    return new TraceInjectorConfig(port, table, policy, propagators, Set.copyOf(own), accessLog, seriesLimit);
+    return new TraceInjectorConfig(port, table, policy, propagators, Set.copyOf(own), accessLog, seriesLimit,
+        drainDelay);
   }
 }

@@ -1,6 +1,7 @@
 package dev.sidecars.traceinjector;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.sidecars.testing.SidecarProcess;
 import dev.sidecars.traceinjector.testing.Backend;
@@ -10,6 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** The trace-injector jar's main as a user runs it: proxy and admin ports, readiness, SIGTERM, bad config. */
@@ -32,6 +34,27 @@ class TraceInjectorMainTest {
 
       assertThat(sidecar.admin("/metrics").body()).contains("http_client_request_duration_seconds");
       assertThat(sidecar.stop(Duration.ofSeconds(30))).isZero();
+    }
+  }
+
+  @Test
+  void keepsProxyingThroughTheDrainDelayAfterSigtermClosingConnectionsThenExitsZero() throws Exception {
+    try (Backend ledger = Backend.start("ledger");
+        SidecarProcess sidecar = SidecarProcess.start(TraceInjectorMain.class, Map.of(
+            "PROXY_PORT", "0", "ADMIN_PORT", "0", "BIND_ADDRESS", "127.0.0.1", "UPSTREAMS", "ledger=" + ledger.url(),
+            "DRAIN_DELAY", "8s", "SHUTDOWN_GRACE", "30s",
+            "OTEL_TRACES_EXPORTER", "none", "OTEL_METRICS_EXPORTER", "none", "OTEL_LOGS_EXPORTER", "none"))) {
+      HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+      URI call = URI.create("http://127.0.0.1:" + sidecar.port("proxy") + "/ledger/entries");
+
+      sidecar.process().destroy(); // SIGTERM
+      await().atMost(Duration.ofSeconds(10)).until(() -> sidecar.admin("/readyz").statusCode() == 503);
+      // The app is still finishing its own requests: its outbound calls must still go through.
+      HttpResponse<String> during = client.send(HttpRequest.newBuilder(call).build(), HttpResponse.BodyHandlers.ofString());
+
+      assertThat(during.statusCode()).isEqualTo(200);
+      assertThat(sidecar.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(sidecar.process().exitValue()).isZero();
     }
   }
 
