@@ -1,0 +1,65 @@
+package dev.sidecars.demo;
+
+import dev.sidecars.runtime.config.Settings;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The demo's settings, read once from the environment and validated together.
+ *
+ * @param portBase first port of the block of 100 the demo uses ({@code DEMO_PORT_BASE}, default 17000); 0
+ *     gives every process a free port instead
+ * @param dir where output, app log files and the forwarders' positions go ({@code DEMO_DIR})
+ * @param rate payments a second from the load generator ({@code DEMO_RATE}, default 2; 0: no generator)
+ * @param home the checkout whose {@code <module>/target/<module>.jar} files are run ({@code SUITE_HOME})
+ * @param java the {@code java} command, with the options each child gets ({@code DEMO_JAVA_OPTIONS})
+ * @param sidecarEnv extra variables for every sidecar, on top of the demo's own choices
+ */
+public record DemoSettings(int portBase, Path dir, int rate, Path home, List<String> java,
+    Map<String, String> sidecarEnv) {
+
+  static final String DEFAULT_JAVA_OPTIONS =
+      "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k -XX:MaxRAMPercentage=10";
+
+  public DemoSettings {
+    java = List.copyOf(java);
+    sidecarEnv = Map.copyOf(sidecarEnv);
+  }
+
+  /** Reads the variables above; throws {@link dev.sidecars.runtime.config.ConfigException} naming each bad one. */
+  public static DemoSettings from(Settings settings, Path defaultHome) {
+    int base = settings.integer("DEMO_PORT_BASE", 17000, 0, 65435);
+    if (base > 0 && base < 1024) {
+      settings.problem("DEMO_PORT_BASE", Integer.toString(base), "0 (free ports) or a port from 1024 to 65435");
+    }
+    Path dir = Path.of(settings.string("DEMO_DIR", "demo-run")).toAbsolutePath();
+    int rate = settings.integer("DEMO_RATE", 2, 0, 1000);
+    Path home = Path.of(settings.string("SUITE_HOME", defaultHome.toString())).toAbsolutePath();
+    if (!Files.isDirectory(home)) {
+      settings.problem("SUITE_HOME", home.toString(), "the directory of the checkout, with the built jars");
+    }
+    List<String> java = new java.util.ArrayList<>();
+    java.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    java.addAll(List.of(settings.string("DEMO_JAVA_OPTIONS", DEFAULT_JAVA_OPTIONS).split("\\s+")));
+    settings.validate();
+    return new DemoSettings(base, dir, rate, home, java, Map.of());
+  }
+
+  /** The same settings with more sidecar variables, e.g. a short metric interval in tests. */
+  public DemoSettings withSidecarEnv(Map<String, String> more) {
+    Map<String, String> merged = new java.util.LinkedHashMap<>(sidecarEnv);
+    merged.putAll(more);
+    return new DemoSettings(portBase, dir, rate, home, java, merged);
+  }
+
+  /** {@code base + offset}, or 0 (a free port) when the base is 0. */
+  int port(int offset) {
+    return portBase == 0 ? 0 : portBase + offset;
+  }
+
+  Path jar(String module) {
+    return home.resolve(module).resolve("target").resolve(module + ".jar");
+  }
+}

@@ -1,0 +1,115 @@
+package dev.sidecars.demo.services;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The JDK HTTP server both demo services run on: bound to loopback, a start line in the shape every
+ * component of the suite prints ({@code payment demo listening on http=PORT}), and a clean exit on SIGTERM.
+ * Every answer carries {@code X-Body-SHA256} of its body, so a test can tell that nothing in between
+ * changed it.
+ */
+public final class DemoServer {
+  /** The header with the hex SHA-256 of the answer's body, set by the service itself. */
+  public static final String BODY_DIGEST = "X-Body-SHA256";
+
+  private final HttpServer server;
+  private final ExecutorService workers;
+
+  private DemoServer(HttpServer server, ExecutorService workers) {
+    this.server = server;
+    this.workers = workers;
+  }
+
+  /** Starts on {@code port} (0: a free one), prints the start line, and stops cleanly on SIGTERM. */
+  public static DemoServer start(String name, int port, HttpHandler handler, AutoCloseable onStop) {
+    try {
+      HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 128);
+      ExecutorService workers = Executors.newFixedThreadPool(16);
+      server.setExecutor(workers);
+      server.createContext("/", exchange -> {
+        try (exchange) {
+          handler.handle(exchange);
+        } catch (RuntimeException | IOException e) {
+          // The exchange is closed by now if the answer had started; otherwise the client sees a reset.
+          System.err.println(name + ": " + e);
+        }
+      });
+      server.start();
+      DemoServer demo = new DemoServer(server, workers);
+      System.out.println(name + " demo listening on http=" + server.getAddress().getPort());
+      System.out.flush();
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        demo.stop();
+        try {
+          onStop.close();
+        } catch (Exception e) {
+          // exiting anyway
+        }
+        // SIGTERM is how this service is asked to stop, so it is a clean exit, not status 143.
+        Runtime.getRuntime().halt(0);
+      }, name + "-stop"));
+      return demo;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot listen on port " + port, e);
+    }
+  }
+
+  /** Lets requests in flight finish (at most 2 s), then closes the port. */
+  public void stop() {
+    server.stop(2);
+    workers.shutdown();
+    try {
+      workers.awaitTermination(2, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  public static byte[] readBody(HttpExchange exchange) throws IOException {
+    try (InputStream in = exchange.getRequestBody()) {
+      return in.readAllBytes();
+    }
+  }
+
+  /** Sends {@code body} with its digest header and an explicit length. */
+  public static void respond(HttpExchange exchange, int status, String contentType, byte[] body)
+      throws IOException {
+    exchange.getResponseHeaders().set("Content-Type", contentType);
+    exchange.getResponseHeaders().set(BODY_DIGEST, sha256(body));
+    exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(body);
+    }
+  }
+
+  public static void respondJson(HttpExchange exchange, int status, String json) throws IOException {
+    respond(exchange, status, "application/json", json.getBytes(StandardCharsets.UTF_8));
+  }
+
+  public static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+package dev.sidecars.demo.services;
+
+import com.sun.net.httpserver.HttpExchange;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The fraud-check service of the demo: {@code POST /check} scores a payment and answers a verdict. It knows
+ * nothing of OpenTelemetry; it logs a JSON line with the trace id it was handed.
+ *
+ * <p>Environment: {@code PORT} (default 8081; 0 picks a free one), {@code LOG_FILE} (default
+ * {@code fraud-check.log}).
+ */
+public final class FraudCheckService {
+  private final JsonLog log;
+
+  FraudCheckService(JsonLog log) {
+    this.log = log;
+  }
+
+  public static void main(String[] args) {
+    int port = Integer.parseInt(System.getenv().getOrDefault("PORT", "8081"));
+    JsonLog log = new JsonLog(Path.of(System.getenv().getOrDefault("LOG_FILE", "fraud-check.log")),
+        "fraud-check", Clock.systemUTC());
+    FraudCheckService service = new FraudCheckService(log);
+    DemoServer.start("fraud-check", port, service::handle, log);
+  }
+
+  void handle(HttpExchange exchange) throws IOException {
+    String path = exchange.getRequestURI().getPath();
+    if (path.equals("/healthz")) {
+      DemoServer.respond(exchange, 200, "text/plain", "ok\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return;
+    }
+    if (!path.equals("/check")) {
+      DemoServer.respondJson(exchange, 404, "{\"error\":\"no such path\"}");
+      return;
+    }
+    if (!exchange.getRequestMethod().equals("POST")) {
+      exchange.getResponseHeaders().set("Allow", "POST");
+      DemoServer.respondJson(exchange, 405, "{\"error\":\"POST only\"}");
+      return;
+    }
+    TraceHeaders trace = TraceHeaders.from(exchange.getRequestHeaders());
+    byte[] body = DemoServer.readBody(exchange);
+    String digest = DemoServer.sha256(body);
+    // A stable score from the payment itself, so the same payment always gets the same verdict.
+    int score = Integer.parseInt(digest.substring(0, 2), 16) * 100 / 255;
+    String verdict = score >= 90 ? "review" : "approve";
+    Map<String, Object> answer = new LinkedHashMap<>();
+    answer.put("verdict", verdict);
+    answer.put("score", score);
+    answer.put("request_sha256", digest);
+    answer.put("request_bytes", body.length);
+    log.write("INFO", "fraud check " + verdict, trace, Map.of("score", score, "request_bytes", body.length));
+    DemoServer.respondJson(exchange, 200, Json.object(answer));
+  }
+}
