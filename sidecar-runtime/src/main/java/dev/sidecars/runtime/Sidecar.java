@@ -7,7 +7,6 @@ import dev.sidecars.runtime.config.Settings;
 import dev.sidecars.runtime.lifecycle.Lifecycle;
 import dev.sidecars.runtime.telemetry.SidecarMeters;
 import dev.sidecars.runtime.telemetry.SidecarTelemetry;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -82,7 +81,7 @@ public final class Sidecar implements AutoCloseable {
 
     String version = versionOf(factory.getClass());
     SidecarTelemetry telemetry = SidecarTelemetry.create(factory.name(), version, env);
-    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(SidecarMeters.PROMETHEUS_CONFIG);
     Lifecycle lifecycle = new Lifecycle(grace);
     SidecarComponent component;
     try {

@@ -9,6 +9,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.instrumentation.micrometer.v1_5.OpenTelemetryMeterRegistry;
 import java.util.List;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -26,13 +27,32 @@ import java.util.concurrent.TimeUnit;
  * </ul>
  */
 public final class SidecarMeters {
+  /**
+   * Micrometer's defaults, except that exemplars go only where OpenMetrics 1.0 allows them: histogram
+   * buckets and counter totals. Micrometer's default also puts them on {@code _count} lines, and
+   * Prometheus releases still in wide use (2.42, Debian 12's) then reject the whole scrape.
+   */
+  public static final PrometheusConfig PROMETHEUS_CONFIG = new PrometheusConfig() {
+    @Override
+    public String get(String key) {
+      return null;
+    }
+
+    @Override
+    public Properties prometheusProperties() {
+      Properties properties = new Properties();
+      properties.setProperty("io.prometheus.exporter.exemplarsOnAllMetricTypes", "false");
+      return properties;
+    }
+  };
+
   private SidecarMeters() {}
 
   /** The composite to record into; {@code adminRegistry} is what {@code /metrics} scrapes. */
   public static MeterRegistry create(PrometheusMeterRegistry adminRegistry, OpenTelemetry openTelemetry) {
     PrometheusMeterRegistry prometheus =
         new PrometheusMeterRegistry(
-            PrometheusConfig.DEFAULT, adminRegistry.getPrometheusRegistry(), Clock.SYSTEM, new TraceExemplars());
+            PROMETHEUS_CONFIG, adminRegistry.getPrometheusRegistry(), Clock.SYSTEM, new TraceExemplars());
     MeterRegistry otlp =
         OpenTelemetryMeterRegistry.builder(openTelemetry).setBaseTimeUnit(TimeUnit.SECONDS).build();
     return new CompositeMeterRegistry(Clock.SYSTEM, List.of(prometheus, otlp));
