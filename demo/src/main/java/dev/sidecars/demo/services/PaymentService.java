@@ -74,6 +74,8 @@ public final class PaymentService {
     trace.copyTo(call);
     Map<String, Object> answer = new LinkedHashMap<>();
     answer.put("payment_id", paymentId);
+    // Handy for the reader of the demo: the trace to look up in the UI.
+    trace.traceId().ifPresent(id -> answer.put("trace_id", id));
     answer.put("request_sha256", digest);
     answer.put("request_bytes", body.length);
     try {

@@ -1,0 +1,472 @@
+package dev.sidecars.demo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sidecars.demo.launch.ProcessGroup;
+import dev.sidecars.demo.launch.RunningProcess;
+import dev.sidecars.demo.services.DemoServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The demo topology, started by the launcher's own code on free ports, driven end to end: one trace of three
+ * spans per payment across the four sidecar hops, both services' logs joined to it, request counts equal in
+ * {@code /metrics}, in the collector and in a real Prometheus, bodies unchanged; then the drills: fraud-check
+ * killed and restarted, the collector away for 20 seconds.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SuiteEndToEndTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(5)).build();
+  private static final int N = 24;
+
+  private Path dir;
+  private ProcessGroup group;
+  private DemoTopology.Running demo;
+  private String ui;
+
+  @BeforeAll
+  void startTheSuite(@TempDir Path tempDir) {
+    dir = tempDir;
+    Path home = Path.of("").toAbsolutePath().getParent();
+    DemoSettings settings = new DemoSettings(0, dir, 0, home,
+        List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1", "-Xss512k", "-Xmx128m"),
+        Map.of())
+        .withSidecarEnv(Map.of(
+            "OTEL_METRIC_EXPORT_INTERVAL", "1000",
+            "OTEL_BSP_SCHEDULE_DELAY", "200",
+            "BREAKER_OPEN", "1s",
+            "LOG_RETRY_MAX", "2s"));
+    DemoTopology topology = new DemoTopology(settings);
+    assertThat(topology.missingJars()).as("the reactor builds the four jars before this module").isEmpty();
+    group = new ProcessGroup(dir.resolve("output"), Duration.ofSeconds(20), line -> System.out.println("[e2e] " + line));
+    demo = topology.start(group);
+    ui = demo.collectorUi();
+  }
+
+  @AfterAll
+  void stopTheSuite() {
+    if (group != null) {
+      group.stop();
+    }
+  }
+
+  @Test
+  @Order(1)
+  void everyPaymentIsOneTraceOfThreeSpansWithBothServicesLogsAndUnchangedBodies() throws Exception {
+    Random random = new Random(7);
+    Map<String, String> callerSpans = new LinkedHashMap<>();
+    for (int i = 0; i < N; i++) {
+      // Sizes from empty to 256 KiB, bytes of every value: whatever the proxies do, they must not touch them.
+      byte[] body = new byte[i == 0 ? 0 : (i % 4 == 0 ? 256 * 1024 : random.nextInt(4096) + 1)];
+      random.nextBytes(body);
+      Optional<String[]> caller = i % 2 == 0
+          ? Optional.of(new String[] {hex(random, 16), hex(random, 8)})
+          : Optional.empty();
+      HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(demo.paymentEntry() + "/payments"))
+          .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/octet-stream")
+          .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+      caller.ifPresent(c -> request.header("traceparent", "00-" + c[0] + "-" + c[1] + "-01")
+          .header("baggage", "tenant=acme"));
+      HttpResponse<byte[]> response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+
+      assertThat(response.statusCode()).as("payment %d", i).isEqualTo(201);
+      assertThat(response.headers().firstValue(DemoServer.BODY_DIGEST))
+          .as("payment's answer arrives as payment sent it").contains(DemoServer.sha256(response.body()));
+      JsonNode answer = JSON.readTree(response.body());
+      String sent = DemoServer.sha256(body);
+      assertThat(answer.path("request_sha256").asText()).as("payment got the body we sent").isEqualTo(sent);
+      assertThat(answer.path("fraud_check").path("request_sha256").asText())
+          .as("fraud-check got the body payment sent").isEqualTo(sent);
+      assertThat(answer.path("fraud_check_answer_intact").asBoolean())
+          .as("fraud-check's answer arrived at payment unchanged").isTrue();
+      String traceId = answer.path("trace_id").asText();
+      assertThat(traceId).hasSize(32);
+      caller.ifPresent(c -> assertThat(traceId).as("the caller's trace is continued").isEqualTo(c[0]));
+      callerSpans.put(traceId, caller.map(c -> c[1]).orElse(null));
+    }
+    assertThat(callerSpans).hasSize(N);
+
+    for (Map.Entry<String, String> entry : callerSpans.entrySet()) {
+      String traceId = entry.getKey();
+      JsonNode trace = await("trace " + traceId).atMost(Duration.ofSeconds(30))
+          .until(() -> trace(traceId), t -> t != null && t.path("spans").size() >= 3);
+      assertThat(trace.path("spans")).as("trace %s", traceId).hasSize(3);
+      JsonNode paymentServer = span(trace, "payment", "server");
+      JsonNode paymentClient = span(trace, "payment", "client");
+      JsonNode fraudServer = span(trace, "fraud-check", "server");
+      if (entry.getValue() == null) {
+        assertThat(paymentServer.path("references")).as("a new trace starts at payment").isEmpty();
+      } else {
+        assertThat(parent(paymentServer)).as("child of the caller's span").isEqualTo(entry.getValue());
+      }
+      assertThat(parent(paymentClient)).isEqualTo(paymentServer.path("spanID").asText());
+      assertThat(parent(fraudServer)).isEqualTo(paymentClient.path("spanID").asText());
+      assertThat(paymentServer.path("operationName").asText()).isEqualTo("POST /payments");
+      assertThat(fraudServer.path("operationName").asText()).isEqualTo("POST /check");
+
+      JsonNode logs = await("logs of " + traceId).atMost(Duration.ofSeconds(30))
+          .until(() -> get(ui + "api/logs?traceId=" + traceId + "&limit=100").path("data"), l -> l.size() >= 3);
+      Map<String, String> spanOfBody = new LinkedHashMap<>();
+      logs.forEach(l -> spanOfBody.put(l.path("resource").path("service.name").asText() + ": "
+          + l.path("body").asText(), l.path("spanId").asText()));
+      assertThat(spanOfBody).containsEntry("payment: payment received", paymentServer.path("spanID").asText())
+          .containsEntry("payment: payment accepted", paymentServer.path("spanID").asText());
+      assertThat(spanOfBody.keySet()).anyMatch(k -> k.startsWith("fraud-check: fraud check "));
+      assertThat(spanOfBody).allSatisfy((k, span) -> {
+        if (k.startsWith("fraud-check")) {
+          assertThat(span).isEqualTo(fraudServer.path("spanID").asText());
+        }
+      });
+    }
+
+    // Every request counted once, at each proxy and at the collector.
+    assertThat(histogramCount(demo.metricsEndpoints().get("payment-metrics-proxy"),
+        "http_server_request_duration_seconds_count", "http_route=\"/payments\"")).isEqualTo(N);
+    assertThat(histogramCount(demo.metricsEndpoints().get("fraud-check-metrics-proxy"),
+        "http_server_request_duration_seconds_count", "http_route=\"/check\"")).isEqualTo(N);
+    assertThat(histogramCount(demo.metricsEndpoints().get("payment-trace-injector"),
+        "http_client_request_duration_seconds_count", "")).isEqualTo(N);
+    for (String service : List.of("payment", "fraud-check")) {
+      await("OTLP request count of " + service).atMost(Duration.ofSeconds(30))
+          .until(() -> collectorRequestCount(service), count -> count == N);
+    }
+  }
+
+  @Test
+  @Order(2)
+  void prometheusScrapesEverySidecarAndPromtoolAcceptsEveryMetricsPage() throws Exception {
+    Optional<Path> prometheus = Prometheus.find("prometheus");
+    Optional<Path> promtool = Prometheus.find("promtool");
+    if (System.getenv("CI") == null) {
+      Assumptions.assumeTrue(prometheus.isPresent() && promtool.isPresent(),
+          "prometheus and promtool are not installed (.ci/run installs them)");
+    }
+    assertThat(prometheus).as("prometheus on PATH").isPresent();
+    assertThat(promtool).as("promtool on PATH").isPresent();
+
+    for (Map.Entry<String, String> endpoint : demo.metricsEndpoints().entrySet()) {
+      String page = getText(endpoint.getValue());
+      Process check = new ProcessBuilder(promtool.get().toString(), "check", "metrics").redirectErrorStream(true).start();
+      check.getOutputStream().write(page.getBytes(StandardCharsets.UTF_8));
+      check.getOutputStream().close();
+      String verdict = new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(check.waitFor()).as("promtool check metrics on %s: %s", endpoint.getKey(), verdict).isZero();
+    }
+
+    Map<String, String> targets = new LinkedHashMap<>();
+    demo.metricsEndpoints().forEach((name, url) -> targets.put(name, URI.create(url).getAuthority()));
+    ScheduledExecutorService load = Executors.newSingleThreadScheduledExecutor();
+    try (Prometheus server = Prometheus.start(prometheus.get(), dir.resolve("prometheus"), targets)) {
+      await("prometheus ready").atMost(Duration.ofSeconds(60)).until(server::ready);
+      load.scheduleAtFixedRate(this::pay, 0, 100, TimeUnit.MILLISECONDS);
+
+      await("every sidecar up").atMost(Duration.ofSeconds(60))
+          .until(() -> server.query("up == 1").size() == targets.size());
+      JsonNode rates = await("request rate series").atMost(Duration.ofSeconds(60)).until(
+          () -> server.query("sum by (job) (rate(http_server_request_duration_seconds_count[10s]))"),
+          r -> jobsWithPositiveValue(r).containsAll(Set.of("payment-metrics-proxy", "fraud-check-metrics-proxy")));
+      assertThat(jobsWithPositiveValue(rates)).containsExactlyInAnyOrder("payment-metrics-proxy", "fraud-check-metrics-proxy");
+      JsonNode client = server.query("sum by (job, server_address) (rate(http_client_request_duration_seconds_count[10s]))");
+      assertThat(jobsWithPositiveValue(client)).contains("payment-trace-injector");
+    } finally {
+      load.shutdownNow();
+      load.awaitTermination(30, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  @Order(3)
+  void fraudCheckKilledThenRestartedFailsFastThroughTheBreakerAndRecovers() throws Exception {
+    group.kill(DemoTopology.FRAUD_CHECK);
+
+    List<JsonNode> failures = new ArrayList<>();
+    JsonNode fastFailure = null;
+    for (int i = 0; i < 30 && fastFailure == null; i++) {
+      HttpResponse<String> response = pay();
+      assertThat(response.statusCode()).as("payment with fraud-check down: %s", response.body()).isEqualTo(502);
+      JsonNode answer = JSON.readTree(response.body());
+      failures.add(answer);
+      if ("open".equals(answer.path("upstream_circuit").asText())) {
+        fastFailure = answer;
+      }
+    }
+    assertThat(fastFailure).as("the breaker opened within 30 calls: %s", failures).isNotNull();
+    assertThat(failures.get(0).path("upstream_status").asInt()).as("app down: 502 at once").isEqualTo(502);
+    assertThat(fastFailure.path("upstream_status").asInt()).isEqualTo(503);
+    long started = System.nanoTime();
+    JsonNode again = JSON.readTree(pay().body());
+    assertThat(again.path("upstream_circuit").asText()).isEqualTo("open");
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).as("an open breaker answers at once")
+        .isLessThan(Duration.ofSeconds(2));
+
+    // The errors are in the spans, the metrics and the access logs.
+    String failedTrace = fastFailure.path("trace_id").asText();
+    JsonNode trace = await().atMost(Duration.ofSeconds(30)).until(() -> trace(failedTrace),
+        t -> t != null && t.path("spans").size() >= 3);
+    assertThat(tag(span(trace, "payment", "server"), "http.response.status_code")).isEqualTo("502");
+    assertThat(tag(span(trace, "payment", "server"), "otel.status_code")).isEqualTo("ERROR");
+    assertThat(tag(span(trace, "payment", "client"), "http.response.status_code")).isEqualTo("503");
+    assertThat(tag(span(trace, "payment", "client"), "otel.status_code")).isEqualTo("ERROR");
+    assertThat(histogramCount(demo.metricsEndpoints().get("fraud-check-metrics-proxy"),
+        "http_server_request_duration_seconds_count", "http_response_status_code=\"503\"")).isPositive();
+    assertThat(histogramCount(demo.metricsEndpoints().get("fraud-check-metrics-proxy"),
+        "http_server_request_duration_seconds_count", "http_response_status_code=\"502\"")).isPositive();
+    assertThat(histogramCount(demo.metricsEndpoints().get("payment-trace-injector"),
+        "http_client_request_duration_seconds_count", "http_response_status_code=\"503\"")).isPositive();
+    assertThat(histogramCount(demo.metricsEndpoints().get("payment-metrics-proxy"),
+        "http_server_request_duration_seconds_count", "http_response_status_code=\"502\"")).isPositive();
+    List<JsonNode> accessLog = accessLog(group.get("fraud-check-metrics-proxy"));
+    assertThat(accessLog).anySatisfy(line -> {
+      assertThat(line.path("status").asInt()).isEqualTo(503);
+      assertThat(line.path("flags").asText()).isEqualTo("UO");
+    });
+    assertThat(accessLog(group.get("payment-trace-injector"))).anySatisfy(
+        line -> assertThat(line.path("status").asInt()).isEqualTo(503));
+
+    DemoTopology.restartOnSamePorts(group, DemoTopology.FRAUD_CHECK);
+
+    await("payments succeed again once the breaker's probe passes").atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(200)).until(() -> pay().statusCode() == 201);
+    for (int i = 0; i < 5; i++) {
+      assertThat(pay().statusCode()).isEqualTo(201);
+    }
+  }
+
+  @Test
+  @Order(4)
+  void theCollectorAwayFor20SecondsLosesNoLogLine() throws Exception {
+    assertThat(group.terminate(DemoTopology.COLLECTOR)).isZero();
+
+    Set<String> tracesDuringOutage = ConcurrentHashMap.newKeySet();
+    ScheduledExecutorService load = Executors.newScheduledThreadPool(2);
+    CountDownLatch outageOver = new CountDownLatch(1);
+    load.scheduleAtFixedRate(() -> {
+      HttpResponse<String> response = pay();
+      if (response.statusCode() == 201) {
+        try {
+          tracesDuringOutage.add(JSON.readTree(response.body()).path("trace_id").asText());
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }
+    }, 0, 250, TimeUnit.MILLISECONDS);
+    load.schedule(outageOver::countDown, 20, TimeUnit.SECONDS);
+    outageOver.await();
+    load.shutdown();
+    assertThat(load.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(tracesDuringOutage).as("payments go on while the collector is away").hasSizeGreaterThan(40);
+
+    DemoTopology.restartOnSamePorts(group, DemoTopology.COLLECTOR);
+
+    for (String service : List.of("payment", "fraud-check")) {
+      await("every " + service + " log line written during the outage").atMost(Duration.ofSeconds(90))
+          .pollInterval(Duration.ofSeconds(1))
+          .untilAsserted(() -> assertThat(traceIdsOfLogs(service)).containsAll(tracesDuringOutage));
+    }
+    // payment writes two lines per payment, fraud-check one: none of them missing.
+    Map<String, Integer> perTrace = new LinkedHashMap<>();
+    get(ui + "api/logs?service=payment&limit=1000000").path("data").forEach(l -> {
+      if (tracesDuringOutage.contains(l.path("traceId").asText())) {
+        perTrace.merge(l.path("traceId").asText() + " " + l.path("body").asText(), 1, Integer::sum);
+      }
+    });
+    assertThat(perTrace.keySet().stream().filter(k -> k.endsWith(" payment received"))).hasSameSizeAs(tracesDuringOutage);
+    assertThat(perTrace.keySet().stream().filter(k -> k.endsWith(" payment accepted"))).hasSameSizeAs(tracesDuringOutage);
+  }
+
+  @Test
+  @Order(5)
+  void stopsEverythingCleanlyTheSidecarsAfterTheServicesAndTheCollectorLast() {
+    List<ProcessGroup.Stopped> stopped = group.stop();
+
+    assertThat(stopped).allSatisfy(s -> assertThat(s.exitCode()).as(s.name()).isZero());
+    assertThat(stopped).extracting(ProcessGroup.Stopped::name).first().isIn("payment", "fraud-check");
+    assertThat(stopped).extracting(ProcessGroup.Stopped::name).last().isEqualTo("collector-stub");
+    assertThat(stopped).extracting(ProcessGroup.Stopped::stage).isSorted();
+  }
+
+  // --- helpers
+
+  private HttpResponse<String> pay() {
+    HttpRequest request = HttpRequest.newBuilder(URI.create(demo.paymentEntry() + "/payments"))
+        .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"amount\":12.50,\"currency\":\"EUR\"}")).build();
+    try {
+      return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private JsonNode trace(String traceId) {
+    HttpResponse<String> response = send(ui + "api/traces/" + traceId);
+    if (response.statusCode() == 404) {
+      return null;
+    }
+    try {
+      return JSON.readTree(response.body()).path("data").path(0);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static JsonNode span(JsonNode trace, String service, String kind) {
+    List<JsonNode> found = new ArrayList<>();
+    trace.path("spans").forEach(s -> {
+      String svc = trace.path("processes").path(s.path("processID").asText()).path("serviceName").asText();
+      if (svc.equals(service) && kind.equals(tag(s, "span.kind"))) {
+        found.add(s);
+      }
+    });
+    assertThat(found).as("%s %s span in %s", service, kind, trace).hasSize(1);
+    return found.get(0);
+  }
+
+  private static String tag(JsonNode span, String key) {
+    for (JsonNode tag : span.path("tags")) {
+      if (tag.path("key").asText().equals(key)) {
+        return tag.path("value").asText();
+      }
+    }
+    return null;
+  }
+
+  private static String parent(JsonNode span) {
+    assertThat(span.path("references")).as("references of %s", span).hasSize(1);
+    return span.path("references").path(0).path("spanID").asText();
+  }
+
+  /** The latest cumulative count of the server-duration histogram the service's proxy pushed over OTLP. */
+  private long collectorRequestCount(String service) {
+    JsonNode metrics = get(ui + "api/metrics?service=" + service).path("data");
+    for (JsonNode metric : metrics) {
+      String name = metric.path("name").asText();
+      if (name.equals("http.server.request.duration") || name.equals("http_server_request_duration_seconds")
+          || name.equals("http.server.request.duration.seconds")) {
+        Map<String, Long> latest = new LinkedHashMap<>();
+        for (JsonNode point : metric.path("points")) {
+          latest.put(point.path("attributes").toString(), point.path("count").asLong());
+        }
+        return latest.values().stream().mapToLong(Long::longValue).sum();
+      }
+    }
+    return -1;
+  }
+
+  private Set<String> traceIdsOfLogs(String service) {
+    Set<String> ids = new HashSet<>();
+    get(ui + "api/logs?service=" + service + "&limit=1000000").path("data")
+        .forEach(l -> ids.add(l.path("traceId").asText()));
+    return ids;
+  }
+
+  private static Set<String> jobsWithPositiveValue(JsonNode result) {
+    Set<String> jobs = new HashSet<>();
+    result.forEach(r -> {
+      if (Double.parseDouble(r.path("value").path(1).asText("0")) > 0) {
+        jobs.add(r.path("metric").path("job").asText());
+      }
+    });
+    return jobs;
+  }
+
+  /** The sum of a counter's samples on a {@code /metrics} page whose labels contain {@code labelFilter}. */
+  private static long histogramCount(String url, String metric, String labelFilter) {
+    Pattern sample = Pattern.compile("^" + Pattern.quote(metric) + "\\{([^}]*)\\} (\\S+)", Pattern.MULTILINE);
+    Matcher m = sample.matcher(getText(url));
+    double total = 0;
+    while (m.find()) {
+      if (m.group(1).contains(labelFilter)) {
+        total += Double.parseDouble(m.group(2));
+      }
+    }
+    return Math.round(total);
+  }
+
+  private static List<JsonNode> accessLog(RunningProcess process) {
+    List<JsonNode> lines = new ArrayList<>();
+    for (String line : process.outputLines()) {
+      if (line.startsWith("{") && line.contains("\"status\"")) {
+        try {
+          lines.add(JSON.readTree(line));
+        } catch (IOException e) {
+          // not an access-log line
+        }
+      }
+    }
+    return lines;
+  }
+
+  private static String hex(Random random, int bytes) {
+    byte[] b = new byte[bytes];
+    do {
+      random.nextBytes(b);
+    } while (java.util.HexFormat.of().formatHex(b).matches("0+"));
+    return java.util.HexFormat.of().formatHex(b);
+  }
+
+  private static JsonNode get(String url) {
+    try {
+      return JSON.readTree(getText(url));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static String getText(String url) {
+    return send(url).body();
+  }
+
+  private static HttpResponse<String> send(String url) {
+    try {
+      return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+}
