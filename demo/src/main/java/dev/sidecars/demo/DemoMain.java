@@ -62,7 +62,11 @@ public final class DemoMain {
     out.append("  Pay through payment's metrics-proxy:\n");
     out.append("    curl -s -X POST -H 'Content-Type: application/json' -d '{\"amount\":12.50}' ")
         .append(demo.paymentEntry()).append("/payments\n\n");
-    out.append("  Traces, logs and metrics in the collector-stub UI: ").append(demo.collectorUi()).append('\n');
+    if (demo.collectorUi().isPresent()) {
+      out.append("  Traces, logs and metrics in the collector-stub UI: ").append(demo.collectorUi().get()).append('\n');
+    } else {
+      out.append("  Traces, logs and metrics go to ").append(demo.otlpEndpoint()).append(" (DEMO_OTLP_ENDPOINT)\n");
+    }
     out.append("    one payment = payment's SERVER span, its CLIENT span (trace-injector), fraud-check's SERVER span,\n");
     out.append("    with both services' log lines linked from the trace\n\n");
     out.append("  Prometheus endpoints:\n");

@@ -3,8 +3,12 @@ package dev.sidecars.demo;
 import dev.sidecars.runtime.config.Settings;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The demo's settings, read once from the environment and validated together.
@@ -15,16 +19,19 @@ import java.util.Map;
  * @param rate payments a second from the load generator ({@code DEMO_RATE}, default 2; 0: no generator)
  * @param home the checkout whose {@code <module>/target/<module>.jar} files are run ({@code SUITE_HOME})
  * @param java the {@code java} command, with the options each child gets ({@code DEMO_JAVA_OPTIONS})
+ * @param otlpEndpoint where the sidecars send OTLP/HTTP instead of a collector-stub of the demo's own
+ *     ({@code DEMO_OTLP_ENDPOINT}, e.g. an OpenTelemetry Collector or Jaeger); empty: start the stub
  * @param sidecarEnv extra variables for every sidecar, on top of the demo's own choices
  */
 public record DemoSettings(int portBase, Path dir, int rate, Path home, List<String> java,
-    Map<String, String> sidecarEnv) {
+    Optional<String> otlpEndpoint, Map<String, String> sidecarEnv) {
 
   static final String DEFAULT_JAVA_OPTIONS =
       "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k -XX:MaxRAMPercentage=10";
 
   public DemoSettings {
     java = List.copyOf(java);
+    Objects.requireNonNull(otlpEndpoint, "otlpEndpoint");
     sidecarEnv = Map.copyOf(sidecarEnv);
   }
 
@@ -40,18 +47,24 @@ public record DemoSettings(int portBase, Path dir, int rate, Path home, List<Str
     if (!Files.isDirectory(home)) {
       settings.problem("SUITE_HOME", home.toString(), "the directory of the checkout, with the built jars");
     }
-    List<String> java = new java.util.ArrayList<>();
+    Optional<String> otlp = settings.optional("DEMO_OTLP_ENDPOINT");
+    otlp.ifPresent(url -> {
+      if (!url.matches("https?://[^/\\s]+/?")) {
+        settings.problem("DEMO_OTLP_ENDPOINT", url, "an OTLP/HTTP base URL such as http://localhost:4318");
+      }
+    });
+    List<String> java = new ArrayList<>();
     java.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     java.addAll(List.of(settings.string("DEMO_JAVA_OPTIONS", DEFAULT_JAVA_OPTIONS).split("\\s+")));
     settings.validate();
-    return new DemoSettings(base, dir, rate, home, java, Map.of());
+    return new DemoSettings(base, dir, rate, home, java, otlp.map(u -> u.replaceAll("/$", "")), Map.of());
   }
 
   /** The same settings with more sidecar variables, e.g. a short metric interval in tests. */
   public DemoSettings withSidecarEnv(Map<String, String> more) {
-    Map<String, String> merged = new java.util.LinkedHashMap<>(sidecarEnv);
+    Map<String, String> merged = new LinkedHashMap<>(sidecarEnv);
     merged.putAll(more);
-    return new DemoSettings(portBase, dir, rate, home, java, merged);
+    return new DemoSettings(portBase, dir, rate, home, java, otlpEndpoint, merged);
   }
 
   /** {@code base + offset}, or 0 (a free port) when the base is 0. */

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -65,13 +66,16 @@ public final class DemoTopology {
   }
 
   /** Where the running demo can be reached. */
-  public record Running(ProcessGroup group, String paymentEntry, String fraudCheckEntry, String collectorUi,
-      String collectorOtlp, Map<String, String> metricsEndpoints) {}
+  public record Running(ProcessGroup group, String paymentEntry, String fraudCheckEntry,
+      Optional<String> collectorUi, String otlpEndpoint, Map<String, String> metricsEndpoints) {}
 
   /** The jars this topology runs that are not built yet; empty when it can start. */
   public List<Path> missingJars() {
     List<Path> missing = new ArrayList<>();
-    for (String module : List.of("collector-stub", "metrics-proxy", "trace-injector", "log-forwarder")) {
+    List<String> modules = settings.otlpEndpoint().isPresent()
+        ? List.of("metrics-proxy", "trace-injector", "log-forwarder")
+        : List.of("collector-stub", "metrics-proxy", "trace-injector", "log-forwarder");
+    for (String module : modules) {
       if (!Files.isRegularFile(settings.jar(module))) {
         missing.add(settings.jar(module));
       }
@@ -84,13 +88,21 @@ public final class DemoTopology {
 
   /** Starts every process into {@code group}; on failure nothing is left running (see {@link ProcessGroup}). */
   public Running start(ProcessGroup group) {
-    RunningProcess collector = group.start(ProcessSpec.of(COLLECTOR, Stage.COLLECTOR,
-        jar("collector-stub"), Map.of(
-            "OTLP_HTTP_PORT", port(COLLECTOR, "otlp-http"),
-            "OTLP_GRPC_PORT", port(COLLECTOR, "otlp-grpc"),
-            "UI_PORT", port(COLLECTOR, "ui"),
-            "BIND_ADDRESS", "127.0.0.1"))).get(0);
-    String otlp = "http://127.0.0.1:" + collector.port("otlp-http");
+    String otlp;
+    String ui;
+    if (settings.otlpEndpoint().isPresent()) {
+      otlp = settings.otlpEndpoint().get();
+      ui = null;
+    } else {
+      RunningProcess collector = group.start(ProcessSpec.of(COLLECTOR, Stage.COLLECTOR,
+          jar("collector-stub"), Map.of(
+              "OTLP_HTTP_PORT", port(COLLECTOR, "otlp-http"),
+              "OTLP_GRPC_PORT", port(COLLECTOR, "otlp-grpc"),
+              "UI_PORT", port(COLLECTOR, "ui"),
+              "BIND_ADDRESS", "127.0.0.1"))).get(0);
+      otlp = "http://127.0.0.1:" + collector.port("otlp-http");
+      ui = "http://localhost:" + collector.port("ui") + "/";
+    }
 
     RunningProcess fraudCheck = group.start(app(FRAUD_CHECK, FraudCheckService.class, Map.of())).get(0);
     List<RunningProcess> fraudSidecars = group.start(
@@ -118,8 +130,7 @@ public final class DemoTopology {
         metrics.put(p.name(), "http://localhost:" + p.port("admin") + "/metrics");
       }
     }
-    return new Running(group, entry, "http://localhost:" + fraudEntry,
-        "http://localhost:" + collector.port("ui") + "/", otlp, metrics);
+    return new Running(group, entry, "http://localhost:" + fraudEntry, Optional.ofNullable(ui), otlp, metrics);
   }
 
   /**

@@ -68,7 +68,7 @@ class SuiteEndToEndTest {
     DemoSettings settings = new DemoSettings(0, dir, 0, home,
         List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:+UseSerialGC",
             "-XX:TieredStopAtLevel=1", "-Xss512k", "-Xmx128m"),
-        Map.of())
+        Optional.empty(), Map.of())
         .withSidecarEnv(Map.of(
             "OTEL_METRIC_EXPORT_INTERVAL", "1000",
             "OTEL_BSP_SCHEDULE_DELAY", "200",
@@ -78,7 +78,7 @@ class SuiteEndToEndTest {
     assertThat(topology.missingJars()).as("the reactor builds the four jars before this module").isEmpty();
     group = new ProcessGroup(dir.resolve("output"), Duration.ofSeconds(20), line -> System.out.println("[e2e] " + line));
     demo = topology.start(group);
-    ui = demo.collectorUi();
+    ui = demo.collectorUi().orElseThrow();
   }
 
   @AfterAll
