@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * {@code java -jar demo/target/demo.jar}: runs the whole suite on this machine (see {@link DemoTopology}),
@@ -21,7 +23,7 @@ public final class DemoMain {
   public static void main(String[] args) throws InterruptedException {
     DemoSettings settings;
     try {
-      settings = DemoSettings.from(Settings.fromEnvironment(), defaultHome());
+      settings = DemoSettings.from(Settings.fromEnvironment(), defaultHome(), System.getenv());
     } catch (ConfigException e) {
       e.problems().forEach(System.err::println);
       System.exit(2);
@@ -37,18 +39,29 @@ public final class DemoMain {
     ProcessGroup group = new ProcessGroup(settings.dir().resolve("output"), Duration.ofSeconds(15),
         line -> System.out.println("[demo] " + line));
     CountDownLatch stopped = new CountDownLatch(1);
+    AtomicBoolean stopping = new AtomicBoolean();
+    AtomicInteger status = new AtomicInteger();
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      stopping.set(true);
       System.out.println("[demo] stopping: load, services, sidecars, then the collector");
       group.stop();
       System.out.println("[demo] all stopped");
       stopped.countDown();
+      // Ctrl-C and SIGTERM are how the demo is meant to end: a clean stop is status 0, not 130 or 143.
+      Runtime.getRuntime().halt(status.get());
     }, "demo-stop"));
     DemoTopology.Running demo;
     try {
       demo = topology.start(group);
     } catch (StartFailure e) {
+      if (stopping.get()) {
+        // Stopped while starting: the hook is taking everything down.
+        stopped.await();
+        return;
+      }
       System.err.println("[demo] " + e.getMessage());
       System.err.println("[demo] every process's output is in " + settings.dir().resolve("output"));
+      status.set(1);
       System.exit(1);
       return;
     }

@@ -27,7 +27,7 @@ public record DemoSettings(int portBase, Path dir, int rate, Path home, List<Str
     Optional<String> otlpEndpoint, Map<String, String> sidecarEnv) {
 
   static final String DEFAULT_JAVA_OPTIONS =
-      "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k -XX:MaxRAMPercentage=10";
+      "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k -Xmx128m -XX:-UsePerfData";
 
   public DemoSettings {
     java = List.copyOf(java);
@@ -35,8 +35,12 @@ public record DemoSettings(int portBase, Path dir, int rate, Path home, List<Str
     sidecarEnv = Map.copyOf(sidecarEnv);
   }
 
-  /** Reads the variables above; throws {@link dev.sidecars.runtime.config.ConfigException} naming each bad one. */
-  public static DemoSettings from(Settings settings, Path defaultHome) {
+  /**
+   * Reads the variables above, and takes the {@code OTEL_*} ones of {@code passThrough} (the launcher's
+   * environment) for the sidecars, except the endpoints and service names the demo sets itself; throws
+   * {@link dev.sidecars.runtime.config.ConfigException} naming each bad variable.
+   */
+  public static DemoSettings from(Settings settings, Path defaultHome, Map<String, String> passThrough) {
     int base = settings.integer("DEMO_PORT_BASE", 17000, 0, 65435);
     if (base > 0 && base < 1024) {
       settings.problem("DEMO_PORT_BASE", Integer.toString(base), "0 (free ports) or a port from 1024 to 65435");
@@ -55,9 +59,22 @@ public record DemoSettings(int portBase, Path dir, int rate, Path home, List<Str
     });
     List<String> java = new ArrayList<>();
     java.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    java.addAll(List.of(settings.string("DEMO_JAVA_OPTIONS", DEFAULT_JAVA_OPTIONS).split("\\s+")));
+    for (String option : settings.string("DEMO_JAVA_OPTIONS", DEFAULT_JAVA_OPTIONS).trim().split("\\s+")) {
+      if (!option.isEmpty()) {
+        java.add(option);
+      }
+    }
+    // The standard SDK variables set for the launcher reach every sidecar (e.g. OTEL_EXPORTER_OTLP_HEADERS
+    // for a Collector that wants a token, OTEL_METRICS_EXPORTER=none for a traces-only backend), but not an
+    // endpoint left in the user's shell: where the demo sends is DEMO_OTLP_ENDPOINT's to say.
+    Map<String, String> passed = new LinkedHashMap<>();
+    passThrough.forEach((name, value) -> {
+      if (name.startsWith("OTEL_") && !name.endsWith("_ENDPOINT") && !name.equals("OTEL_SERVICE_NAME")) {
+        passed.put(name, value);
+      }
+    });
     settings.validate();
-    return new DemoSettings(base, dir, rate, home, java, otlp.map(u -> u.replaceAll("/$", "")), Map.of());
+    return new DemoSettings(base, dir, rate, home, java, otlp.map(u -> u.replaceAll("/$", "")), passed);
   }
 
   /** The same settings with more sidecar variables, e.g. a short metric interval in tests. */

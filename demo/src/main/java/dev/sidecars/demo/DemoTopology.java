@@ -218,7 +218,8 @@ public final class DemoTopology {
   private List<String> javaMain(Class<?> main) {
     List<String> command = new ArrayList<>(settings.java());
     command.add("-cp");
-    command.add(demoClasspath().toString());
+    // The launcher's own class path: the demo jar when run as one, the build's classes in tests.
+    command.add(System.getProperty("java.class.path"));
     command.add(main.getName());
     return command;
   }

@@ -18,7 +18,7 @@ class DemoSettingsTest {
 
   @Test
   void defaultsAreTheDocumentedBlockAndTwoPaymentsASecond() {
-    DemoSettings settings = DemoSettings.from(Settings.of(Map.of()), home);
+    DemoSettings settings = DemoSettings.from(Settings.of(Map.of()), home, Map.of());
 
     assertThat(settings.portBase()).isEqualTo(17000);
     assertThat(settings.port(1)).isEqualTo(17001);
@@ -30,7 +30,7 @@ class DemoSettingsTest {
 
   @Test
   void portBaseZeroMeansFreePorts() {
-    DemoSettings settings = DemoSettings.from(Settings.of(Map.of("DEMO_PORT_BASE", "0")), home);
+    DemoSettings settings = DemoSettings.from(Settings.of(Map.of("DEMO_PORT_BASE", "0")), home, Map.of());
 
     assertThat(settings.port(1)).isZero();
     assertThat(settings.port(86)).isZero();
@@ -39,9 +39,28 @@ class DemoSettingsTest {
   @Test
   void anExternalCollectorReplacesTheStub() {
     DemoSettings settings = DemoSettings.from(
-        Settings.of(Map.of("DEMO_OTLP_ENDPOINT", "http://otel-collector:4318/")), home);
+        Settings.of(Map.of("DEMO_OTLP_ENDPOINT", "http://otel-collector:4318/")), home, Map.of());
 
     assertThat(settings.otlpEndpoint()).contains("http://otel-collector:4318");
+  }
+
+  @Test
+  void theStandardSdkVariablesReachTheSidecarsButNotAnEndpointLeftInTheShell() {
+    DemoSettings settings = DemoSettings.from(Settings.of(Map.of()), home, Map.of(
+        "OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20x", "OTEL_METRICS_EXPORTER", "none",
+        "OTEL_EXPORTER_OTLP_ENDPOINT", "http://elsewhere:4318", "OTEL_SERVICE_NAME", "shell", "HOME", "/root"));
+
+    assertThat(settings.sidecarEnv()).containsOnly(
+        Map.entry("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20x"),
+        Map.entry("OTEL_METRICS_EXPORTER", "none"));
+  }
+
+  @Test
+  void blanksInTheJavaOptionsGiveNoEmptyArgument() {
+    DemoSettings settings = DemoSettings.from(Settings.of(Map.of("DEMO_JAVA_OPTIONS", "  -Xmx64m   -Xss512k ")),
+        home, Map.of());
+
+    assertThat(settings.java()).hasSize(3).endsWith("-Xmx64m", "-Xss512k");
   }
 
   @Test
@@ -49,7 +68,7 @@ class DemoSettingsTest {
     Map<String, String> env = Map.of("DEMO_PORT_BASE", "80", "DEMO_RATE", "fast",
         "DEMO_OTLP_ENDPOINT", "otel-collector:4318", "SUITE_HOME", home.resolve("missing").toString());
 
-    assertThatThrownBy(() -> DemoSettings.from(Settings.of(env), home))
+    assertThatThrownBy(() -> DemoSettings.from(Settings.of(env), home, Map.of()))
         .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems())
             .hasSize(4)
             .anySatisfy(p -> assertThat(p).startsWith("DEMO_PORT_BASE=\"80\""))

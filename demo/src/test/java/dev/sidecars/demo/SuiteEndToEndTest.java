@@ -72,7 +72,7 @@ class SuiteEndToEndTest {
         .withSidecarEnv(Map.of(
             "OTEL_METRIC_EXPORT_INTERVAL", "1000",
             "OTEL_BSP_SCHEDULE_DELAY", "200",
-            "BREAKER_OPEN", "1s",
+            "BREAKER_OPEN", "3s",
             "LOG_RETRY_MAX", "2s"));
     DemoTopology topology = new DemoTopology(settings);
     assertThat(topology.missingJars()).as("the reactor builds the four jars before this module").isEmpty();
@@ -314,13 +314,14 @@ class SuiteEndToEndTest {
 
   @Test
   @Order(5)
-  void stopsEverythingCleanlyTheSidecarsAfterTheServicesAndTheCollectorLast() {
+  void everyProcessStopsCleanlyAfterTheDrills() {
     List<ProcessGroup.Stopped> stopped = group.stop();
 
-    assertThat(stopped).allSatisfy(s -> assertThat(s.exitCode()).as(s.name()).isZero());
-    assertThat(stopped).extracting(ProcessGroup.Stopped::name).first().isIn("payment", "fraud-check");
-    assertThat(stopped).extracting(ProcessGroup.Stopped::name).last().isEqualTo("collector-stub");
-    assertThat(stopped).extracting(ProcessGroup.Stopped::stage).isSorted();
+    // The order is ProcessGroupTest's business; here: after the drills, every process stops cleanly.
+    assertThat(stopped).hasSize(9).allSatisfy(s -> {
+      assertThat(s.exitCode()).as(s.name()).isZero();
+      assertThat(s.killed()).as(s.name()).isFalse();
+    });
   }
 
   // --- helpers

@@ -36,6 +36,9 @@ import java.util.function.Consumer;
  * leaves nothing behind. {@link #stop} (and {@link #close}) sends SIGTERM stage by stage, waits up to the
  * grace period for each stage, and kills what is left.
  *
+ * <p>Signals go through {@link ProcessHandle}, not {@link Process#destroy}, which also closes the pipe and
+ * so would lose what a process prints while it stops (its last access-log lines, its exit message).
+ *
  * <p>Children run in their own session (via {@code setsid} where it exists), so a Ctrl-C in the terminal
  * reaches only the launcher, which then stops them in order rather than all at once.
  */
@@ -49,6 +52,8 @@ public final class ProcessGroup implements AutoCloseable {
   private final Optional<String> setsid;
   private final Map<String, RunningProcess> running = new LinkedHashMap<>();
   private final List<Stopped> stopped = new ArrayList<>();
+  /** Set by {@link #stop} before it waits for the lock, so a start in progress gives up at once. */
+  private volatile boolean closed;
 
   /** How one process ended when the group stopped it. */
   public record Stopped(String name, Stage stage, int exitCode, boolean killed) {}
@@ -67,12 +72,17 @@ public final class ProcessGroup implements AutoCloseable {
 
   /** Starts {@code specs} together and waits until each is up; see the class comment for failures. */
   public synchronized List<RunningProcess> start(ProcessSpec... specs) {
+    for (ProcessSpec spec : specs) {
+      if (running.containsKey(spec.name())) {
+        throw new IllegalArgumentException("already running: " + spec.name());
+      }
+    }
+    if (closed) {
+      throw new StartFailure(specs.length == 0 ? "?" : specs[0].name(), "the group is stopping");
+    }
     List<Launched> wave = new ArrayList<>();
     try {
       for (ProcessSpec spec : specs) {
-        if (running.containsKey(spec.name())) {
-          throw new IllegalArgumentException("already running: " + spec.name());
-        }
         wave.add(launch(spec));
       }
       List<RunningProcess> up = new ArrayList<>();
@@ -86,10 +96,11 @@ public final class ProcessGroup implements AutoCloseable {
     } catch (RuntimeException e) {
       for (Launched launched : wave) {
         if (!running.containsKey(launched.spec.name())) {
-          launched.process.destroyForcibly();
+          launched.process.toHandle().destroyForcibly();
+          waitQuietly(launched.process);
         }
       }
-      stop();
+      stopMembers();
       throw e;
     }
   }
@@ -97,7 +108,7 @@ public final class ProcessGroup implements AutoCloseable {
   /** Stops {@code name} with SIGKILL, as a crash would; it stays in the group, dead, until restarted. */
   public synchronized void kill(String name) {
     RunningProcess process = get(name);
-    process.process().destroyForcibly();
+    process.process().toHandle().destroyForcibly();
     try {
       process.process().waitFor(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
@@ -109,7 +120,7 @@ public final class ProcessGroup implements AutoCloseable {
   /** Stops {@code name} with SIGTERM and waits for it, e.g. to take the collector away for a while. */
   public synchronized int terminate(String name) {
     RunningProcess process = get(name);
-    process.process().destroy();
+    process.process().toHandle().destroy();
     Stopped result = awaitExit(process, System.nanoTime() + stopGrace.toNanos());
     progress.accept("stopped " + name + " (exit " + result.exitCode() + ")");
     return result.exitCode();
@@ -141,7 +152,12 @@ public final class ProcessGroup implements AutoCloseable {
    * Stops every member, stage by stage in {@link Stage} order (within a stage, all at once), and returns how
    * each ended, in the order they were stopped. Calling it again stops nothing more.
    */
-  public synchronized List<Stopped> stop() {
+  public List<Stopped> stop() {
+    closed = true;
+    return stopMembers();
+  }
+
+  private synchronized List<Stopped> stopMembers() {
     List<RunningProcess> order = new ArrayList<>(running.values());
     order.sort(Comparator.comparing((RunningProcess p) -> p.spec().stage()));
     for (Stage stage : Stage.values()) {
@@ -150,7 +166,7 @@ public final class ProcessGroup implements AutoCloseable {
         continue;
       }
       // SIGTERM to the whole stage first, so its members drain side by side.
-      members.forEach(p -> p.process().destroy());
+      members.forEach(p -> p.process().toHandle().destroy());
       long deadline = System.nanoTime() + stopGrace.toNanos();
       for (RunningProcess member : members) {
         Stopped result = awaitExit(member, deadline);
@@ -175,12 +191,12 @@ public final class ProcessGroup implements AutoCloseable {
       long left = Math.max(0, deadlineNanos - System.nanoTime());
       if (!process.waitFor(left, TimeUnit.NANOSECONDS)) {
         killed = true;
-        process.destroyForcibly();
+        process.toHandle().destroyForcibly();
         process.waitFor(10, TimeUnit.SECONDS);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      process.destroyForcibly();
+      process.toHandle().destroyForcibly();
       killed = true;
     }
     return new Stopped(member.name(), member.spec().stage(), process.isAlive() ? -1 : process.exitValue(), killed);
@@ -220,48 +236,83 @@ public final class ProcessGroup implements AutoCloseable {
     }
   }
 
-  /** Copies the output to its file line by line, and picks out the start line on the way. */
+  /**
+   * Copies the output to its file line by line, picks out the start line on the way, and keeps the last
+   * lines for failure messages. Keeps draining the pipe even when the file cannot be written, so a child
+   * never blocks on a full pipe.
+   */
   private static void pump(ProcessSpec spec, Process process, Path output, CompletableFuture<String> startLine,
       Deque<String> tail) {
-    try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-        BufferedWriter out = Files.newBufferedWriter(output, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-            StandardOpenOption.APPEND)) {
+    BufferedWriter out = null;
+    try {
+      out = Files.newBufferedWriter(output, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+          StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      remember(tail, "(cannot write " + output + ": " + e.getMessage() + ")");
+    }
+    try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
       for (String line; (line = in.readLine()) != null; ) {
-        out.write(line);
-        out.newLine();
-        out.flush();
-        if (!startLine.isDone()) {
-          synchronized (tail) {
-            tail.addLast(line);
-            if (tail.size() > 20) {
-              tail.removeFirst();
-            }
+        if (out != null) {
+          try {
+            out.write(line);
+            out.newLine();
+            out.flush();
+          } catch (IOException e) {
+            remember(tail, "(cannot write " + output + ": " + e.getMessage() + ")");
+            out = null;
           }
-          if (spec.startLine().matcher(line).matches()) {
-            startLine.complete(line);
-          }
+        }
+        remember(tail, line);
+        if (!startLine.isDone() && spec.startLine().matcher(line).matches()) {
+          startLine.complete(line);
         }
       }
     } catch (IOException e) {
-      // the process is gone or its output file cannot be written; the start wait reports the first
+      // the process is gone; the start wait reports it
     } finally {
       startLine.complete(null);
+      if (out != null) {
+        try {
+          out.close();
+        } catch (IOException e) {
+          // nothing more to write
+        }
+      }
+    }
+  }
+
+  private static void remember(Deque<String> tail, String line) {
+    synchronized (tail) {
+      tail.addLast(line);
+      if (tail.size() > 20) {
+        tail.removeFirst();
+      }
     }
   }
 
   private RunningProcess awaitUp(Launched launched) {
     ProcessSpec spec = launched.spec;
     long deadline = System.nanoTime() + spec.startTimeout().toNanos();
-    String line;
-    try {
-      line = launched.startLine.get(spec.startTimeout().toMillis(), TimeUnit.MILLISECONDS);
-    } catch (java.util.concurrent.TimeoutException e) {
-      throw failure(launched, "printed no start line within " + spec.startTimeout().toSeconds() + "s");
-    } catch (java.util.concurrent.ExecutionException e) {
-      throw failure(launched, e.getCause().toString());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw failure(launched, "interrupted");
+    String line = null;
+    while (line == null) {
+      try {
+        line = launched.startLine.get(100, TimeUnit.MILLISECONDS);
+        if (line == null) {
+          break;
+        }
+      } catch (java.util.concurrent.TimeoutException e) {
+        if (closed) {
+          throw failure(launched, "the group is stopping");
+        }
+        if (System.nanoTime() > deadline) {
+          throw failure(launched, "printed no start line within " + spec.startTimeout().toSeconds() + "s");
+        }
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw failure(launched, e.getCause().toString());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw failure(launched, "interrupted");
+      }
     }
     if (line == null) {
       waitQuietly(launched.process);
@@ -301,6 +352,9 @@ public final class ProcessGroup implements AutoCloseable {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw failure(launched, "interrupted");
+      }
+      if (closed) {
+        throw failure(launched, "the group is stopping");
       }
       if (System.nanoTime() > deadline) {
         throw failure(launched, uri.getPath() + " not ready within " + launched.spec.startTimeout().toSeconds()

@@ -1,5 +1,7 @@
 package dev.sidecars.demo.load;
 
+import dev.sidecars.demo.services.DemoServer;
+import dev.sidecars.runtime.config.Settings;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -21,15 +23,17 @@ public final class LoadGenerator {
   private LoadGenerator() {}
 
   public static void main(String[] args) {
-    URI target = URI.create(System.getenv().getOrDefault("TARGET_URL", "http://localhost:15001") + "/payments");
-    double rate = Double.parseDouble(System.getenv().getOrDefault("RATE", "2"));
+    Settings env = Settings.fromEnvironment();
+    URI target = URI.create(DemoServer.url(env, "TARGET_URL", "http://localhost:15001") + "/payments");
+    int rate = env.integer("RATE", 2, 1, 1000);
+    DemoServer.validateOrExit(env);
     HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(Duration.ofSeconds(5)).build();
     AtomicLong sent = new AtomicLong();
     AtomicLong ok = new AtomicLong();
     AtomicLong failed = new AtomicLong();
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
-    long periodMicros = Math.max(1, Math.round(1_000_000 / rate));
+    long periodMicros = 1_000_000L / rate;
     timer.scheduleAtFixedRate(() -> {
       sent.incrementAndGet();
       HttpRequest request = HttpRequest.newBuilder(target).timeout(Duration.ofSeconds(30))
@@ -45,7 +49,7 @@ public final class LoadGenerator {
     }, 0, periodMicros, TimeUnit.MICROSECONDS);
     timer.scheduleAtFixedRate(() -> System.out.printf(Locale.ROOT, "load-generator: sent %d, ok %d, failed %d%n",
         sent.get(), ok.get(), failed.get()), 10, 10, TimeUnit.SECONDS);
-    System.out.printf(Locale.ROOT, "load-generator demo sending %.1f payments/s to %s%n", rate, target);
+    System.out.printf(Locale.ROOT, "load-generator demo sending %d payments/s to %s%n", rate, target);
     System.out.flush();
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       timer.shutdownNow();

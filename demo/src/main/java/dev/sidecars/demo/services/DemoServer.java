@@ -3,6 +3,8 @@ package dev.sidecars.demo.services;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
+import dev.sidecars.runtime.config.ConfigException;
+import dev.sidecars.runtime.config.Settings;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -78,6 +80,28 @@ public final class DemoServer {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * Ends the process with one line per bad variable and status 2, like every component of the suite, when
+   * {@code env} recorded problems.
+   */
+  public static void validateOrExit(Settings env) {
+    try {
+      env.validate();
+    } catch (ConfigException e) {
+      e.problems().forEach(System.err::println);
+      System.exit(2);
+    }
+  }
+
+  /** An {@code http(s)://} URL from {@code name}, or a problem recorded against it. */
+  public static String url(Settings env, String name, String defaultValue) {
+    String value = env.string(name, defaultValue);
+    if (!value.matches("https?://[^\\s/]+(/\\S*)?")) {
+      env.problem(name, value, "an http:// or https:// URL");
+    }
+    return value.replaceAll("/+$", "");
   }
 
   public int port() {

@@ -1,6 +1,7 @@
 package dev.sidecars.demo.services;
 
 import com.sun.net.httpserver.HttpExchange;
+import dev.sidecars.runtime.config.Settings;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -22,9 +23,11 @@ public final class FraudCheckService {
   }
 
   public static void main(String[] args) {
-    int port = Integer.parseInt(System.getenv().getOrDefault("PORT", "8081"));
-    JsonLog log = new JsonLog(Path.of(System.getenv().getOrDefault("LOG_FILE", "fraud-check.log")),
-        "fraud-check", Clock.systemUTC());
+    Settings env = Settings.fromEnvironment();
+    int port = env.port("PORT", 8081);
+    Path logFile = Path.of(env.string("LOG_FILE", "fraud-check.log"));
+    DemoServer.validateOrExit(env);
+    JsonLog log = new JsonLog(logFile, "fraud-check", Clock.systemUTC());
     FraudCheckService service = new FraudCheckService(log);
     DemoServer.start("fraud-check", port, service::handle, log);
   }

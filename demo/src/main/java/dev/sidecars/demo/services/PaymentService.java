@@ -1,6 +1,7 @@
 package dev.sidecars.demo.services;
 
 import com.sun.net.httpserver.HttpExchange;
+import dev.sidecars.runtime.config.Settings;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -36,11 +37,12 @@ public final class PaymentService {
   }
 
   public static void main(String[] args) {
-    int port = Integer.parseInt(System.getenv().getOrDefault("PORT", "8080"));
-    JsonLog log = new JsonLog(Path.of(System.getenv().getOrDefault("LOG_FILE", "payment.log")), "payment",
-        Clock.systemUTC());
-    URI fraudCheck = URI.create(
-        System.getenv().getOrDefault("FRAUD_CHECK_URL", "http://localhost:15002/fraud-check") + "/check");
+    Settings env = Settings.fromEnvironment();
+    int port = env.port("PORT", 8080);
+    Path logFile = Path.of(env.string("LOG_FILE", "payment.log"));
+    URI fraudCheck = URI.create(DemoServer.url(env, "FRAUD_CHECK_URL", "http://localhost:15002/fraud-check") + "/check");
+    DemoServer.validateOrExit(env);
+    JsonLog log = new JsonLog(logFile, "payment", Clock.systemUTC());
     HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(Duration.ofSeconds(5)).build();
     PaymentService service = new PaymentService(log, fraudCheck, client);

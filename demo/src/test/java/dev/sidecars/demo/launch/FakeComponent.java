@@ -12,7 +12,7 @@ import java.nio.file.StandardOpenOption;
 /**
  * A stand-in component for the launcher's tests, run as a real child process: prints a start line with an
  * {@code admin} port whose {@code /readyz} turns 200 after {@code READY_AFTER_MS} (never when negative),
- * appends its {@code NAME} to {@code STOP_LOG} when SIGTERM arrives, and can refuse to start
+ * appends {@code term NAME} to {@code STOP_LOG} when SIGTERM arrives and {@code exit NAME} 300 ms later as it exits, and can refuse to start
  * ({@code EXIT_AT_START}) or ignore SIGTERM ({@code IGNORE_TERM}).
  */
 public final class FakeComponent {
@@ -38,11 +38,7 @@ public final class FakeComponent {
     boolean ignoreTerm = System.getenv("IGNORE_TERM") != null;
     Path stopLog = Path.of(System.getenv("STOP_LOG"));
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      try {
-        Files.writeString(stopLog, name + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-      } catch (IOException e) {
-        throw new java.io.UncheckedIOException(e);
-      }
+      append(stopLog, "term " + name);
       if (ignoreTerm) {
         // Blocks the exit until SIGKILL, as a hung component would.
         Object never = new Object();
@@ -54,11 +50,28 @@ public final class FakeComponent {
           }
         }
       }
+      // A component takes a moment to drain: the group must wait for the exit, not just signal.
+      try {
+        Thread.sleep(300);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      append(stopLog, "exit " + name);
+      System.out.println(name + " exiting");
+      System.out.flush();
       Runtime.getRuntime().halt(0);
     }));
     System.out.println("some noise before the start line");
     System.out.println(name + " fake listening on admin=" + admin.getAddress().getPort());
     System.out.flush();
     Thread.currentThread().join();
+  }
+
+  private static void append(Path file, String line) {
+    try {
+      Files.writeString(file, line + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 }

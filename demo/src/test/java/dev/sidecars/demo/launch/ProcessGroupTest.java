@@ -61,21 +61,23 @@ class ProcessGroupTest {
   @Test
   void stopsLoadThenAppsThenSidecarsThenTheCollectorWhateverTheStartOrder() throws IOException {
     ProcessGroup group = group(Duration.ofSeconds(10));
-    group.start(fake("collector", Stage.COLLECTOR));
+    RunningProcess collector = group.start(fake("collector", Stage.COLLECTOR)).get(0);
     group.start(fake("app", Stage.APP), fake("forwarder", Stage.FORWARDER));
     group.start(fake("proxy", Stage.PROXY));
     group.start(fake("load", Stage.LOAD));
 
     List<ProcessGroup.Stopped> stopped = group.stop();
 
+    assertThat(collector.outputLines()).as("what it printed while stopping is kept").endsWith("collector exiting");
     assertThat(stopped).extracting(ProcessGroup.Stopped::name)
         .containsExactly("load", "app", "proxy", "forwarder", "collector");
     assertThat(stopped).allSatisfy(s -> {
       assertThat(s.exitCode()).isZero();
       assertThat(s.killed()).isFalse();
     });
-    // Each stage had exited (its shutdown hook ran) before the next one was signalled.
-    assertThat(stopLog()).containsExactly("load", "app", "proxy", "forwarder", "collector");
+    // Each stage had exited before the next one was signalled.
+    assertThat(stopLog()).containsExactly("term load", "exit load", "term app", "exit app", "term proxy",
+        "exit proxy", "term forwarder", "exit forwarder", "term collector", "exit collector");
     assertThat(group.stop()).as("a second stop stops nothing more").hasSize(5);
   }
 
@@ -105,7 +107,8 @@ class ProcessGroupTest {
     RunningProcess collector = group.start(fake("collector", Stage.COLLECTOR)).get(0);
     RunningProcess app = group.start(fake("app", Stage.APP)).get(0);
 
-    assertThatThrownBy(() -> group.start(fake("proxy", Stage.PROXY), fake("broken", Stage.PROXY, "EXIT_AT_START", "3")))
+    assertThatThrownBy(() -> group.start(fake("proxy", Stage.PROXY), fake("broken", Stage.PROXY, "EXIT_AT_START", "3"),
+        fake("late", Stage.PROXY)))
         .isInstanceOfSatisfying(StartFailure.class, e -> {
           assertThat(e.process()).isEqualTo("broken");
           assertThat(e.getMessage()).contains("exited with status 3").contains("broken: refusing to start");
@@ -114,9 +117,10 @@ class ProcessGroupTest {
     assertThat(collector.isAlive()).isFalse();
     assertThat(app.isAlive()).isFalse();
     assertThat(group.processes()).isEmpty();
-    // The ones that had started were stopped in order, not left behind; the one that had just started too.
-    assertThat(stopLog()).containsSubsequence("app", "collector");
-    assertThat(stopLog()).contains("proxy");
+    // Those started before, in order, and those of the failed wave: none is left, whichever side of the
+    // failing one it was launched.
+    assertThat(stopLog()).containsSubsequence("exit app", "term collector");
+    assertThat(liveChildren()).isEmpty();
   }
 
   @Test
@@ -130,6 +134,7 @@ class ProcessGroupTest {
         .hasMessageContaining("/readyz not ready within 2s")
         .hasMessageContaining("503 not yet");
     assertThat(group.processes()).isEmpty();
+    assertThat(liveChildren()).isEmpty();
   }
 
   @Test
@@ -141,7 +146,39 @@ class ProcessGroupTest {
 
     assertThat(stopped).singleElement().satisfies(s -> assertThat(s.killed()).isTrue());
     assertThat(hung.isAlive()).isFalse();
-    assertThat(stopLog()).containsExactly("hung");
+    assertThat(stopLog()).containsExactly("term hung");
+  }
+
+  @Test
+  void aStopWhileAStartIsWaitingEndsTheStartAndLeavesNothingRunning() throws Exception {
+    ProcessGroup group = group(Duration.ofSeconds(10));
+    group.start(fake("collector", Stage.COLLECTOR));
+    java.util.concurrent.CompletableFuture<Throwable> starting = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        group.start(fake("never", Stage.PROXY, "READY_AFTER_MS", "-1").readyWhen("admin", "/readyz"));
+        return null;
+      } catch (RuntimeException e) {
+        return e;
+      }
+    });
+    Path output = dir.resolve("output/never.out");
+    org.awaitility.Awaitility.await("the start is waiting for /readyz").atMost(Duration.ofSeconds(30))
+        .until(() -> Files.exists(output) && Files.readString(output).contains("listening"));
+
+    long before = System.nanoTime();
+    group.stop();
+
+    assertThat(Duration.ofNanos(System.nanoTime() - before)).as("Ctrl-C is not held up by a start in progress")
+        .isLessThan(Duration.ofSeconds(10));
+    assertThat(starting.get(10, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(StartFailure.class)
+        .hasMessageContaining("the group is stopping");
+    assertThat(liveChildren()).isEmpty();
+    assertThatThrownBy(() -> group.start(fake("after", Stage.APP))).isInstanceOf(StartFailure.class);
+    assertThat(liveChildren()).isEmpty();
+  }
+
+  private static List<ProcessHandle> liveChildren() {
+    return ProcessHandle.current().descendants().filter(ProcessHandle::isAlive).toList();
   }
 
   @Test
