@@ -28,10 +28,18 @@ public final class CallState {
     return state;
   }
 
-  synchronized void attempt(Endpoint endpoint, long startNanos) {
+  /**
+   * Counts one more attempt. A retry is counted when it is scheduled, before its backoff, so that while
+   * it waits nothing of the exchange's state still points at a connection it no longer holds.
+   */
+  synchronized void countAttempt() {
+    attempts++;
+  }
+
+  /** The attempt counted last starts on {@code endpoint} now: the balancer has taken one of its slots. */
+  synchronized void startAttempt(Endpoint endpoint, long startNanos) {
     this.endpoint = endpoint;
     this.attemptStart = startNanos;
-    this.attempts++;
     this.connected = false;
   }
 
@@ -47,8 +55,18 @@ public final class CallState {
     connected = true;
   }
 
-  synchronized boolean isConnected() {
-    return connected;
+  /**
+   * The endpoint whose connection this exchange holds, handed out once: the caller gives back its
+   * outstanding slot. {@code null} when no connection is held (not obtained yet, failed, or already given
+   * back), so a slot is never given back twice, whichever of a retry, a resend or the exchange's end
+   * comes first.
+   */
+  synchronized Endpoint release() {
+    if (!connected) {
+      return null;
+    }
+    connected = false;
+    return endpoint;
   }
 
   synchronized void budgetExhausted() {
