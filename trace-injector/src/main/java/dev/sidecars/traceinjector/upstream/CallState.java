@@ -1,13 +1,14 @@
 package dev.sidecars.traceinjector.upstream;
 
+import dev.sidecars.runtime.http.ResponseFlag;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.AttachmentKey;
 import java.net.URI;
 
 /**
  * The balancer's record of one proxied request, kept on its exchange: the endpoint of the current
- * attempt and when it began, how many attempts, whether its connection was obtained, and whether the
- * retry budget stopped a retry. Written on the exchange's IO thread, read when it completes.
+ * attempt and when it began, how many attempts, whether its connection was obtained, how the last one
+ * failed, and whether the retry budget stopped a retry. Written on the exchange's IO thread, read when it completes.
  */
 public final class CallState {
   private static final AttachmentKey<CallState> KEY = AttachmentKey.create(CallState.class);
@@ -17,6 +18,7 @@ public final class CallState {
   private int attempts;
   private boolean connected;
   private boolean budgetExhausted;
+  private ResponseFlag lastFailure = ResponseFlag.UPSTREAM_REFUSED;
 
   /** The state of {@code exchange}, created on first use. */
   public static CallState of(HttpServerExchange exchange) {
@@ -67,6 +69,16 @@ public final class CallState {
     }
     connected = false;
     return endpoint;
+  }
+
+  /** How the attempt made last failed: refused (no connection) or reset (connection lost before the answer). */
+  synchronized void failed(ResponseFlag how) {
+    lastFailure = how;
+  }
+
+  /** The failure of the last attempt, the reason to give when no retry follows it. */
+  synchronized ResponseFlag lastFailure() {
+    return lastFailure;
   }
 
   synchronized void budgetExhausted() {

@@ -1,5 +1,7 @@
 package dev.sidecars.traceinjector.upstream;
 
+import dev.sidecars.runtime.http.ExchangeOutcome;
+import dev.sidecars.runtime.http.ResponseFlag;
 import io.micrometer.core.instrument.Counter;
 import io.undertow.client.ClientCallback;
 import io.undertow.client.ClientExchange;
@@ -102,6 +104,7 @@ public final class EndpointBalancer implements ProxyClient {
     if (broken != null) {
       broken.outstanding.decrementAndGet();
       failure(broken);
+      state.failed(ResponseFlag.UPSTREAM_RESET);
     }
     retry(exchange, state, state.endpoint(), callback, timeout, unit);
   }
@@ -125,12 +128,12 @@ public final class EndpointBalancer implements ProxyClient {
       return;
     }
     if (state.attempts() > maxRetries) {
-      callback.couldNotResolveBackend(exchange);
+      giveUp(exchange, state, callback);
       return;
     }
     if (!budget.tryWithdraw()) {
       state.budgetExhausted();
-      callback.couldNotResolveBackend(exchange);
+      giveUp(exchange, state, callback);
       return;
     }
     retries.increment();
@@ -147,6 +150,16 @@ public final class EndpointBalancer implements ProxyClient {
     } else {
       exchange.getIoThread().executeAfter(again, wait, TimeUnit.NANOSECONDS);
     }
+  }
+
+  /**
+   * No retry for this exchange: the proxy answers, for the reason the last attempt failed. Set here, as
+   * the shared client wrapper calls any "no backend" a refused connect, and an earlier attempt may have
+   * left a reason of its own (a full pool) that the last one went past.
+   */
+  private static void giveUp(HttpServerExchange exchange, CallState state, ProxyCallback<ProxyConnection> callback) {
+    ExchangeOutcome.of(exchange).replaceFlag(state.lastFailure());
+    callback.couldNotResolveBackend(exchange);
   }
 
   private void connect(
@@ -206,6 +219,7 @@ public final class EndpointBalancer implements ProxyClient {
       TimeUnit unit) {
     endpoint.outstanding.decrementAndGet();
     failure(endpoint);
+    state.failed(ResponseFlag.UPSTREAM_REFUSED);
     retry(exchange, state, endpoint, callback, timeout, unit);
   }
 
@@ -295,6 +309,7 @@ public final class EndpointBalancer implements ProxyClient {
         private void gone(Endpoint endpoint) {
           endpoint.outstanding.decrementAndGet();
           failure(endpoint);
+          state.failed(ResponseFlag.UPSTREAM_REFUSED);
           next.failed(new IOException("no connection to resend to " + endpoint));
         }
       }, timeout, unit);
