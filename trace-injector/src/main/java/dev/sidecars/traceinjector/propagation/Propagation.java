@@ -98,6 +98,12 @@ public final class Propagation {
    * Joins repeated {@code traceparent}, {@code tracestate} and {@code baggage} fields into one, as RFC
    * 7230 section 3.2.2 combines them: for readers that see only a header's first field. Two {@code
    * traceparent} fields so become one invalid value, and the trace restarts, as it must.
+   *
+   * <p>For reading, the shared telemetry handler's getter now joins repeated fields itself, and the
+   * fields of configured formats are replaced on the way out, so for them this is redundant. It is kept
+   * because it also joins these fields when their format is not configured (say {@code
+   * OTEL_PROPAGATORS=b3} with two {@code baggage} lines): they are forwarded as one field, and removing
+   * this would forward them as separate lines instead ({@code HeaderForwardingTest} pins it).
    */
   public static void combineRepeated(HeaderMap headers) {
     for (HttpString name : COMBINED) {

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 /**
  * What the real chain forwards of the headers that carry context, against real servers: Jaeger's
  * baggage headers go out as the current baggage says (nothing stale), and pass untouched when Jaeger is
- * not configured.
+ * not configured; repeated W3C fields of formats not configured go out joined into one.
  */
 class HeaderForwardingTest {
   private static final String TRACE = "0af7651916cd43dd8448eb211c80319c";
@@ -42,6 +42,24 @@ class HeaderForwardingTest {
       Backend.Seen seen = orders.last();
       assertThat(seen.header("uberctx-stale")).isEqualTo("old");
       assertThat(seen.header("baggage")).isEqualTo("tenant=acme");
+    }
+  }
+
+  /**
+   * Pins what {@code Propagation.combineRepeated} still does now that the shared handler's getter joins
+   * repeated fields when reading: repeated {@code traceparent}, {@code tracestate} and {@code baggage}
+   * fields go out as one comma-joined field even when their format is not configured.
+   */
+  @Test
+  void repeatedFieldsOfUnconfiguredW3cFormatsGoOutJoinedIntoOne() {
+    try (Backend orders = Backend.start("orders");
+        Injector injector = Injector.start(Map.of("UPSTREAMS", "orders=" + orders.url(), "OTEL_PROPAGATORS", "b3"))) {
+      injector.raw("GET /orders/t HTTP/1.1\r\nHost: localhost\r\nbaggage: a=1\r\nbaggage: b=2\r\n"
+          + "tracestate: rojo=1\r\ntracestate: congo=2\r\nConnection: close\r\n\r\n");
+      Backend.Seen seen = orders.last();
+      assertThat(seen.headers().get("baggage")).containsExactly("a=1,b=2");
+      assertThat(seen.headers().get("tracestate")).containsExactly("rojo=1,congo=2");
+      assertThat(seen.header("b3")).isNotNull();
     }
   }
 }
