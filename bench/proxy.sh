@@ -1,28 +1,38 @@
 #!/usr/bin/env bash
-# metrics-proxy hop benchmark: what the proxy adds on top of calling the app directly, next to nginx.
+# Sidecar hop benchmark: what a proxy sidecar adds on top of calling the service directly, next to nginx.
 #
 # One run puts the same load on three paths to the same backend (nginx, one worker, a 1 KiB answer):
 #   direct   client -> backend
-#   proxy    client -> metrics-proxy (spans and metrics on, OTLP to a local collector-stub) -> backend
+#   proxy    client -> the sidecar (spans and metrics on, OTLP to a local collector-stub) -> backend
 #   nginx    client -> nginx reverse proxy (one worker, keep-alive upstream) -> backend
 # and prints, per path: p50/p99 latency at a fixed rate (and what the hop adds over direct), maximum
-# throughput, CPU seconds per 1000 requests and RSS of the hop, and time from start to ready.
+# throughput, CPU seconds per 1000 requests and RSS of the hop, time from start to ready, and the
+# sidecar's ratios to nginx.
 #
-# Usage: bench/proxy.sh [--rate=1000] [--duration=20] [--warmup=10] [--max-duration=10] [--connections=10]
+# --mode=ingress (default): the sidecar is metrics-proxy in front of the backend (TARGET_URL).
+# --mode=egress: the sidecar is trace-injector, called by path prefix (/svc/users/1) with the backend as
+#   the UPSTREAMS entry svc; nginx does the same with `location /svc/ { proxy_pass http://app/; }` (nginx
+#   has no forward-proxy mode for absolute-form requests without modules, so path-prefix routing is the
+#   equivalent hop).
+#
+# Usage: bench/proxy.sh [--mode=ingress|egress] [--rate=1000] [--duration=20] [--warmup=10]
+#                       [--max-duration=10] [--connections=10]
 # Environment:
-#   PROXY_JAR         default metrics-proxy/target/metrics-proxy.jar (built when missing)
+#   PROXY_JAR         the sidecar's jar: default metrics-proxy/target/metrics-proxy.jar, or
+#                     trace-injector/target/trace-injector.jar with --mode=egress (built when missing)
 #   STUB_JAR          default collector-stub/target/collector-stub.jar (built when missing)
-#   PROXY_JAVA_OPTS   JVM flags of the proxy (default: the Dockerfile's flags with a 256 MiB MaxRAM,
+#   PROXY_JAVA_OPTS   JVM flags of the sidecar (default: the Dockerfile's flags with a 256 MiB MaxRAM,
 #                     as in a container limited to 256 MiB)
-#   ACCESS_LOG        passed to the proxy (default on; its lines go to a file)
+#   ACCESS_LOG        passed to the sidecar (default on; its lines go to a file)
 # Needs wrk, nginx and curl (Debian: apt-get install -y wrk nginx curl). wrk has no fixed-rate mode, so
 # each connection waits connections/rate between requests (a wrk delay() script); the achieved rate is
 # printed next to the target.
 set -euo pipefail
 
-RATE=1000 DURATION=20 WARMUP=10 MAX_DURATION=10 CONNECTIONS=10
+MODE=ingress RATE=1000 DURATION=20 WARMUP=10 MAX_DURATION=10 CONNECTIONS=10
 for arg in "$@"; do
   case "$arg" in
+    --mode=ingress|--mode=egress) MODE="${arg#*=}" ;;
     --rate=*) RATE="${arg#*=}" ;;
     --duration=*) DURATION="${arg#*=}" ;;
     --warmup=*) WARMUP="${arg#*=}" ;;
@@ -33,7 +43,8 @@ for arg in "$@"; do
 done
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PROXY_JAR="${PROXY_JAR:-$ROOT/metrics-proxy/target/metrics-proxy.jar}"
+if [[ $MODE == egress ]]; then HOP=trace-injector; else HOP=metrics-proxy; fi
+PROXY_JAR="${PROXY_JAR:-$ROOT/$HOP/target/$HOP.jar}"
 STUB_JAR="${STUB_JAR:-$ROOT/collector-stub/target/collector-stub.jar}"
 DOCKERFILE_FLAGS="-XX:+UseSerialGC -XX:MaxRAMPercentage=50 -Xms8m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Xss512k -XX:ReservedCodeCacheSize=32m -XX:MaxMetaspaceSize=64m -XX:-UsePerfData -XX:+ExitOnOutOfMemoryError"
 PROXY_JAVA_OPTS="${PROXY_JAVA_OPTS:-$DOCKERFILE_FLAGS -XX:MaxRAM=256m}"
@@ -43,7 +54,7 @@ for tool in wrk nginx curl; do
   command -v "$tool" >/dev/null || { echo "needs $tool (Debian: apt-get install -y wrk nginx curl)" >&2; exit 1; }
 done
 if [[ ! -f "$PROXY_JAR" || ! -f "$STUB_JAR" ]]; then
-  (cd "$ROOT" && mvn -B -ntp -q -pl metrics-proxy,collector-stub -am package -DskipTests)
+  (cd "$ROOT" && mvn -B -ntp -q -pl "$HOP",collector-stub -am package -DskipTests)
 fi
 
 WORK="$(mktemp -d)"
@@ -101,23 +112,30 @@ env OTLP_HTTP_PORT=0 OTLP_GRPC_PORT=0 UI_PORT=0 BIND_ADDRESS=127.0.0.1 \
 for _ in $(seq 1 300); do grep -q ' listening on ' "$WORK/stub.out" 2>/dev/null && break; sleep 0.1; done
 OTLP_PORT="$(sed -n 's/.*otlp-http=\([0-9]*\).*/\1/p' "$WORK/stub.out" | head -1)"
 
-# --- metrics-proxy ---
+# --- the sidecar: metrics-proxy in front of the backend, or trace-injector with it as UPSTREAMS svc ---
 PROXY_PORT="$(free_port)" ADMIN_PORT="$(free_port)"
+if [[ $MODE == egress ]]; then
+  HOP_ENV=(UPSTREAMS="svc=http://127.0.0.1:$BACKEND_PORT")
+  PREFIX=/svc
+else
+  HOP_ENV=(TARGET_URL="http://127.0.0.1:$BACKEND_PORT" ROUTES="/users/{id}")
+  PREFIX=
+fi
 start=$(now_ms)
-env TARGET_URL="http://127.0.0.1:$BACKEND_PORT" PROXY_PORT="$PROXY_PORT" ADMIN_PORT="$ADMIN_PORT" \
-  BIND_ADDRESS=127.0.0.1 ROUTES="/users/{id}" ACCESS_LOG="${ACCESS_LOG:-on}" OTEL_SERVICE_NAME=bench-app \
+env "${HOP_ENV[@]}" PROXY_PORT="$PROXY_PORT" ADMIN_PORT="$ADMIN_PORT" \
+  BIND_ADDRESS=127.0.0.1 ACCESS_LOG="${ACCESS_LOG:-on}" OTEL_SERVICE_NAME=bench-app \
   OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT" OTEL_LOGS_EXPORTER=none \
   java $PROXY_JAVA_OPTS -jar "$PROXY_JAR" >"$WORK/proxy.out" 2>"$WORK/proxy.err" & PROXY_PID=$!; PIDS+=($PROXY_PID)
 wait_http "http://127.0.0.1:$ADMIN_PORT/readyz" 200 30
 PROXY_READY_MS=$(( $(now_ms) - start ))
 
-# --- nginx reverse proxy, one worker, keep-alive upstream ---
+# --- nginx reverse proxy, one worker, keep-alive upstream (egress: the same path-prefix routing) ---
 NGINX_PORT="$(free_port)"
 start=$(now_ms)
 nginx_conf proxy "$NGINX_PORT" "upstream app { server 127.0.0.1:$BACKEND_PORT; keepalive 64; }" \
-  "location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header X-Forwarded-For \$remote_addr; }"
+  "location $PREFIX/ { proxy_pass http://app/; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header X-Forwarded-For \$remote_addr; }"
 nginx -c "$WORK/proxy/nginx.conf" -p "$WORK/proxy" & NGINX_PID=$!; PIDS+=($NGINX_PID)
-wait_http "http://127.0.0.1:$NGINX_PORT/" 200 10
+wait_http "http://127.0.0.1:$NGINX_PORT$PREFIX/" 200 10
 NGINX_READY_MS=$(( $(now_ms) - start ))
 
 cat >"$WORK/rate.lua" <<LUA
@@ -136,7 +154,7 @@ field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" <<<"$2"; }
 declare -A P50 P99 RPS MAX CPU RSS ERR
 run() { # name url pid
   local name=$1 url=$2 pid=${3:-}
-  wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$WORK/rate.lua" "$url" >/dev/null
+  wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$WORK/rate.lua" "$url$WARM_PATH" >/dev/null
   local t0=0; [[ -n "$pid" ]] && t0=$(cpu_ticks "$pid")
   local out; out="$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/rate.lua" "$url/users/1" | grep RESULT)"
   local requests; requests=$(field requests "$out")
@@ -152,17 +170,19 @@ run() { # name url pid
   MAX[$name]=$(( $(field requests "$out") * 1000000 / $(field duration_us "$out") ))
 }
 
+# Ingress warms up on / as it always has; egress on the measured path, as / names no service there.
+if [[ $MODE == egress ]]; then WARM_PATH=/users/1; else WARM_PATH=; fi
 run direct "http://127.0.0.1:$BACKEND_PORT"
-run proxy "http://127.0.0.1:$PROXY_PORT" "$PROXY_PID"
-run nginx "http://127.0.0.1:$NGINX_PORT" "$NGINX_PID"
+run proxy "http://127.0.0.1:$PROXY_PORT$PREFIX" "$PROXY_PID"
+run nginx "http://127.0.0.1:$NGINX_PORT$PREFIX" "$NGINX_PID"
 PROXY_RSS_AFTER_MAX=$(( $(rss_kb "$PROXY_PID") / 1024 ))
 
 us() { awk -v v="$1" 'BEGIN{printf "%.3f", v/1000}'; }
 added() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%+.3f", (a-b)/1000}'; }
 echo
-echo "metrics-proxy hop benchmark  $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) CPUs  $(uname -r)  $(java -version 2>&1 | head -1)"
+echo "$HOP hop benchmark ($MODE)  $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) CPUs  $(uname -r)  $(java -version 2>&1 | head -1)"
 echo "fixed rate: target ${RATE} rps over ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up; max: wrk -t2 -c64 ${MAX_DURATION}s; 1 KiB answers"
-echo "proxy JVM flags: $PROXY_JAVA_OPTS"
+echo "$HOP JVM flags: $PROXY_JAVA_OPTS; the row 'proxy' is $HOP"
 printf '%-7s %9s %9s %9s %10s %10s %9s %11s %8s %9s %7s\n' path "rate" "p50 ms" "p99 ms" "+p50 ms" "+p99 ms" "max rps" "CPU s/1k" "RSS MB" "ready ms" errors
 for name in direct proxy nginx; do
   ready="-"; [[ $name == proxy ]] && ready=$PROXY_READY_MS; [[ $name == nginx ]] && ready=$NGINX_READY_MS
@@ -171,5 +191,9 @@ for name in direct proxy nginx; do
   printf '%-7s %9s %9s %9s %10s %10s %9s %11s %8s %9s %7s\n' "$name" "${RPS[$name]}" "$(us "${P50[$name]}")" \
     "$(us "${P99[$name]}")" "$plus50" "$plus99" "${MAX[$name]}" "${CPU[$name]}" "${RSS[$name]}" "$ready" "${ERR[$name]}"
 done
-echo "proxy RSS after the max-throughput run: ${PROXY_RSS_AFTER_MAX} MB; proxy vs nginx max throughput: $(awk -v a="${MAX[proxy]}" -v b="${MAX[nginx]}" 'BEGIN{printf "%.2f", a/b}')x"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else printf "-" }'; }
+echo "$HOP RSS after the max-throughput run: ${PROXY_RSS_AFTER_MAX} MB"
+echo "$HOP vs nginx: max throughput $(ratio "${MAX[proxy]}" "${MAX[nginx]}"), CPU per request $(ratio "${CPU[proxy]}" "${CPU[nginx]}"),"\
+" added p50 $(ratio "$(( P50[proxy] - P50[direct] ))" "$(( P50[nginx] - P50[direct] ))"), added p99 $(ratio "$(( P99[proxy] - P99[direct] ))" "$(( P99[nginx] - P99[direct] ))"),"\
+" RSS $(ratio "${RSS[proxy]}" "${RSS[nginx]}")"
 echo "CPU s/1k = CPU seconds of the hop per 1000 requests at the fixed rate (equals vCPU used per 1000 rps)"

@@ -84,6 +84,8 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
         new HttpMetrics(context.meters(), HttpMetrics.Side.CLIENT, config.seriesLimit()),
         RouteTemplates.none(),
         accessLogWriter != null ? AccessLog.to(accessLogWriter) : AccessLog.off());
+    // Redundant for reading (the shared getter joins repeated fields), but it decides how repeated
+    // W3C fields of unconfigured formats are forwarded: as one joined field. See combineRepeated.
     HttpHandler combined = exchange -> {
       Propagation.combineRepeated(exchange.getRequestHeaders());
       observed.handleRequest(exchange);

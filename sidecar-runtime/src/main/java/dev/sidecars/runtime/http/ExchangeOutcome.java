@@ -41,11 +41,24 @@ public final class ExchangeOutcome {
     return startNanos;
   }
 
-  /** Records why the proxy answered by itself; the first flag wins, as it is the cause. */
+  /**
+   * Records why the proxy answered by itself; the first flag wins, as it is the cause. A proxy that
+   * retries and knows better uses {@link #replaceFlag}.
+   */
   public void flag(ResponseFlag value) {
     if (flag == null) {
       flag = value;
     }
+  }
+
+  /**
+   * Records why the proxy answered by itself, replacing any earlier reason. For a proxy that retries:
+   * the answer's cause is what happened to the last attempt (say a reset), not the first failure or
+   * refusal recorded on the way (say a refused connect or a full pool that a retry got past). Call it
+   * before the response starts, so the answer, the access log and the span all give this reason.
+   */
+  public void replaceFlag(ResponseFlag value) {
+    flag = value;
   }
 
   public Optional<ResponseFlag> flag() {

@@ -1,5 +1,7 @@
 package dev.sidecars.traceinjector.upstream;
 
+import dev.sidecars.runtime.http.ExchangeOutcome;
+import dev.sidecars.runtime.http.ResponseFlag;
 import io.micrometer.core.instrument.Counter;
 import io.undertow.client.ClientCallback;
 import io.undertow.client.ClientExchange;
@@ -91,18 +93,28 @@ public final class EndpointBalancer implements ProxyClient {
       long timeout,
       TimeUnit unit) {
     CallState state = CallState.of(exchange);
-    Endpoint previous = state.endpoint();
-    if (previous == null) {
+    if (state.attempts() == 0) {
       budget.deposit();
+      state.countAttempt();
       connect(exchange, state, null, callback, timeout, unit);
       return;
     }
     // Undertow asks again after the connection broke before a response (idempotent requests only).
-    if (state.isConnected()) {
-      previous.outstanding.decrementAndGet();
-      failure(previous);
+    Endpoint broken = state.release();
+    if (broken != null) {
+      broken.outstanding.decrementAndGet();
+      failure(broken);
+      state.failed(ResponseFlag.UPSTREAM_RESET);
     }
-    retry(exchange, state, previous, callback, timeout, unit);
+    retry(exchange, state, state.endpoint(), callback, timeout, unit);
+  }
+
+  /**
+   * Whether the proxy has already answered the client (its {@code UPSTREAM_TIMEOUT} fired, say): then no
+   * attempt may start any more, as its request would reach the upstream after the client got its answer.
+   */
+  private static boolean answered(HttpServerExchange exchange) {
+    return exchange.isResponseStarted() || exchange.isComplete();
   }
 
   private void retry(
@@ -112,23 +124,42 @@ public final class EndpointBalancer implements ProxyClient {
       ProxyCallback<ProxyConnection> callback,
       long timeout,
       TimeUnit unit) {
+    if (answered(exchange)) {
+      return;
+    }
     if (state.attempts() > maxRetries) {
-      callback.couldNotResolveBackend(exchange);
+      giveUp(exchange, state, callback);
       return;
     }
     if (!budget.tryWithdraw()) {
       state.budgetExhausted();
-      callback.couldNotResolveBackend(exchange);
+      giveUp(exchange, state, callback);
       return;
     }
     retries.increment();
     long wait = backoff.before(state.attempts()).toNanos();
-    Runnable again = () -> connect(exchange, state, previous, callback, timeout, unit);
+    // Recorded before the wait; the proxy may time the exchange out meanwhile, and then it stays answered.
+    state.countAttempt();
+    Runnable again = () -> {
+      if (!answered(exchange)) {
+        connect(exchange, state, previous, callback, timeout, unit);
+      }
+    };
     if (wait <= 0) {
       again.run();
     } else {
       exchange.getIoThread().executeAfter(again, wait, TimeUnit.NANOSECONDS);
     }
+  }
+
+  /**
+   * No retry for this exchange: the proxy answers, for the reason the last attempt failed. Set here, as
+   * the shared client wrapper calls any "no backend" a refused connect, and an earlier attempt may have
+   * left a reason of its own (a full pool) that the last one went past.
+   */
+  private static void giveUp(HttpServerExchange exchange, CallState state, ProxyCallback<ProxyConnection> callback) {
+    ExchangeOutcome.of(exchange).replaceFlag(state.lastFailure());
+    callback.couldNotResolveBackend(exchange);
   }
 
   private void connect(
@@ -139,19 +170,23 @@ public final class EndpointBalancer implements ProxyClient {
       long timeout,
       TimeUnit unit) {
     Endpoint endpoint = choose(avoid);
-    state.attempt(endpoint, nanoClock.getAsLong());
+    state.startAttempt(endpoint, nanoClock.getAsLong());
     endpoint.outstanding.incrementAndGet();
     // The Host a direct call to this URL would send, not the service name the app used.
     exchange.getRequestHeaders().put(Headers.HOST, endpoint.authority);
     endpoint.client.getConnection(endpoint.target, exchange, new ProxyCallback<>() {
       @Override
       public void completed(HttpServerExchange ex, ProxyConnection connection) {
+        if (answered(ex)) {
+          abandon(endpoint, connection);
+          return;
+        }
         state.connected();
         if (!resendable(ex)) {
           callback.completed(ex, connection);
           return;
         }
-        ResendingExchange.Resender resender = (answered, next) -> resend(ex, state, answered, next, timeout, unit);
+        ResendingExchange.Resender resender = (unavailable, next) -> resend(ex, state, unavailable, next, timeout, unit);
         callback.completed(ex, new ProxyConnection(
             ResendingExchange.on(connection.getConnection(), resender), connection.getTargetPath()));
       }
@@ -184,6 +219,7 @@ public final class EndpointBalancer implements ProxyClient {
       TimeUnit unit) {
     endpoint.outstanding.decrementAndGet();
     failure(endpoint);
+    state.failed(ResponseFlag.UPSTREAM_REFUSED);
     retry(exchange, state, endpoint, callback, timeout, unit);
   }
 
@@ -201,7 +237,7 @@ public final class EndpointBalancer implements ProxyClient {
   private boolean resend(
       HttpServerExchange exchange,
       CallState state,
-      ClientExchange answered,
+      ClientExchange unavailable,
       ClientCallback<ClientExchange> next,
       long timeout,
       TimeUnit unit) {
@@ -214,18 +250,32 @@ public final class EndpointBalancer implements ProxyClient {
     }
     retries.increment();
     Endpoint previous = state.endpoint();
-    previous.outstanding.decrementAndGet();
-    failure(previous);
-    IoUtils.safeClose(answered.getConnection());
-    ClientRequest request = answered.getRequest();
+    Endpoint released = state.release();
+    if (released != null) {
+      released.outstanding.decrementAndGet();
+      failure(released);
+    }
+    IoUtils.safeClose(unavailable.getConnection());
+    ClientRequest request = unavailable.getRequest();
+    long wait = backoff.before(state.attempts()).toNanos();
+    // Recorded before the wait: should the proxy answer meanwhile (UPSTREAM_TIMEOUT), the exchange's end
+    // finds no connection to give back, and the resend below sees the answer and is dropped.
+    state.countAttempt();
     Runnable again = () -> {
+      if (answered(exchange)) {
+        return;
+      }
       Endpoint endpoint = choose(previous);
-      state.attempt(endpoint, nanoClock.getAsLong());
+      state.startAttempt(endpoint, nanoClock.getAsLong());
       endpoint.outstanding.incrementAndGet();
       request.getRequestHeaders().put(Headers.HOST, endpoint.authority);
       endpoint.client.getConnection(endpoint.target, exchange, new ProxyCallback<>() {
         @Override
         public void completed(HttpServerExchange ex, ProxyConnection connection) {
+          if (answered(ex)) {
+            abandon(endpoint, connection);
+            return;
+          }
           state.connected();
           connection.getConnection().sendRequest(request, new ClientCallback<>() {
             @Override
@@ -259,11 +309,11 @@ public final class EndpointBalancer implements ProxyClient {
         private void gone(Endpoint endpoint) {
           endpoint.outstanding.decrementAndGet();
           failure(endpoint);
+          state.failed(ResponseFlag.UPSTREAM_REFUSED);
           next.failed(new IOException("no connection to resend to " + endpoint));
         }
       }, timeout, unit);
     };
-    long wait = backoff.before(state.attempts()).toNanos();
     if (wait <= 0) {
       again.run();
     } else {
@@ -285,10 +335,16 @@ public final class EndpointBalancer implements ProxyClient {
     }
   }
 
+  /** A connection that came after the proxy had answered: nothing will be sent on it. */
+  private static void abandon(Endpoint endpoint, ProxyConnection connection) {
+    endpoint.outstanding.decrementAndGet();
+    IoUtils.safeClose(connection.getConnection());
+  }
+
   /** The exchange is complete: release the endpoint and count the outcome. */
   void finished(CallState state, boolean gatewayFailure) {
-    Endpoint endpoint = state.endpoint();
-    if (endpoint == null || !state.isConnected()) {
+    Endpoint endpoint = state.release();
+    if (endpoint == null) {
       return;
     }
     endpoint.outstanding.decrementAndGet();

@@ -122,6 +122,14 @@ public final class Upstream implements AutoCloseable {
     guarded.handleRequest(exchange);
   }
 
+  /**
+   * Requests holding a slot on one of this upstream's endpoints now, the count the balancer's cost uses;
+   * 0 whenever nothing is in flight.
+   */
+  int outstanding() {
+    return balancer.endpoints().stream().mapToInt(e -> e.outstanding.get()).sum();
+  }
+
   @Override
   public void close() {
     meters.forEach(registry::remove);

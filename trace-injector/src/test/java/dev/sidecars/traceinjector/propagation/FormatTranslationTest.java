@@ -95,6 +95,24 @@ class FormatTranslationTest {
   }
 
   @Test
+  void uberctxHeadersOfItemsTheBaggageNoLongerHoldsAreNotSentOn() {
+    // Jaeger is read first; the baggage header, read later, replaces what it found.
+    Hops.Out out = Hops.hop(List.of("tracecontext", "jaeger", "baggage"),
+        headers("uberctx-stale", "old", "uberctx-TENANT", "old", "baggage", "tenant=acme"));
+    assertThat(out.first("baggage")).isEqualTo("tenant=acme");
+    assertThat(out.all("uberctx-tenant")).containsExactly("acme");
+    assertThat(out.first("uberctx-stale")).isNull();
+  }
+
+  @Test
+  void jaegerBaggageHeaderGoesOutAsUberctxHeadersOnly() {
+    Hops.Out out = Hops.hop(List.of("tracecontext", "jaeger"), headers("jaeger-baggage", "k1=v1, k2=v2"));
+    assertThat(out.first("uberctx-k1")).isEqualTo("v1");
+    assertThat(out.first("uberctx-k2")).isEqualTo("v2");
+    assertThat(out.first("jaeger-baggage")).isNull();
+  }
+
+  @Test
   void jaegerUrlEncodedAndNotSampled() {
     Hops.Out out = Hops.hop(ALL, headers("uber-trace-id", T128 + "%3A" + SPAN + "%3A0%3A0"));
     assertThat(out.traceId()).isEqualTo(T128);
