@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.function.ToDoubleFunction;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** The log-forwarder's own counters and gauges, shown on {@code /metrics}. */
+/** The log-forwarder's own counters and gauges, shown on {@code /metrics} and pushed over OTLP. */
 public final class LogForwarderMetrics {
   final AtomicInteger filesWatched = new AtomicInteger();
   final AtomicInteger filesOpen = new AtomicInteger();

@@ -159,6 +159,22 @@ class DeliveryTest {
     });
   }
 
+  @Test
+  void selfMetricsArePushedOverOtlpToo() throws Exception {
+    start(Map.of("OTEL_METRICS_EXPORTER", "otlp"));
+    append(logs.resolve("app.log"), numbered(1, 7));
+    collector.awaitLogs(ForwarderHarness.SERVICE, 7);
+    // The counter's latest pushed point reaches 7: the same meter /metrics shows, sent over OTLP.
+    collector.awaitMetric(ForwarderHarness.SERVICE, "log.forwarder.lines.read",
+        points -> !points.isEmpty() && sumValue(points.get(points.size() - 1).item()) == 7);
+    collector.awaitMetric(ForwarderHarness.SERVICE, "log.forwarder.lag");
+  }
+
+  private static double sumValue(io.opentelemetry.proto.metrics.v1.Metric metric) {
+    var point = metric.getSum().getDataPoints(0);
+    return point.hasAsInt() ? point.getAsInt() : point.getAsDouble();
+  }
+
   private long committedOffset() throws IOException {
     Path file = state.resolve("checkpoints.json");
     if (!Files.exists(file)) {
