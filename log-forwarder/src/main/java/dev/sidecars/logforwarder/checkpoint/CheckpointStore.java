@@ -74,6 +74,21 @@ public final class CheckpointStore {
     return Optional.empty();
   }
 
+  /**
+   * The restored position of a file that was empty when it was saved (no fingerprint yet), known only by
+   * its {@code path}. Whatever is there now was written after that save (or is a new file under the
+   * name), so it is read from the saved offset, 0, rather than from where {@code LOG_START_AT} says.
+   */
+  public synchronized Optional<Checkpoint> claimEmpty(String path) {
+    for (Checkpoint c : restored) {
+      if (c.fingerprintLength() == 0 && path.equals(c.path())) {
+        restored.remove(c);
+        return Optional.of(c);
+      }
+    }
+    return Optional.empty();
+  }
+
   /** Gives up on a restored position (its file is gone); it is not written again. */
   public synchronized void forget(Checkpoint checkpoint) {
     restored.remove(checkpoint);
@@ -96,9 +111,9 @@ public final class CheckpointStore {
     }
     List<Checkpoint> files = new ArrayList<>(restored);
     for (FileIdentity identity : live) {
-      if (identity.fingerprint().length > 0) {
-        files.add(new Checkpoint(identity.fingerprint().length, identity.fingerprintSha256(), identity.committed(), identity.path()));
-      }
+      // Empty files too: without their entry a file seen empty would, after a restart with
+      // LOG_START_AT=end, be taken for one never seen and the lines written meanwhile skipped.
+      files.add(new Checkpoint(identity.fingerprint().length, identity.fingerprintSha256(), identity.committed(), identity.path()));
     }
     Path target = dir.get().resolve(FILE);
     Path temp = dir.get().resolve(FILE + ".tmp");

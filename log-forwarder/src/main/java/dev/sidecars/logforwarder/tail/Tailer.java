@@ -393,6 +393,7 @@ public final class Tailer implements Runnable {
   private void scan(boolean first) throws InterruptedException {
     Map<Object, LogPaths.Found> found = paths.scan();
     long now = clockNanos.getAsLong();
+    boolean followedNew = false;
     for (TailedFile f : files) {
       f.matched = false;
     }
@@ -416,14 +417,24 @@ public final class Tailer implements Runnable {
         continue; // a copy of content being followed (copy-truncate in progress): read through the original
       }
       Optional<Checkpoint> resumed = head.length > 0 ? checkpoints.claim(head) : Optional.empty();
+      if (resumed.isEmpty()) {
+        resumed = checkpoints.claimEmpty(candidate.path().toString());
+      }
       long start = resumed.map(Checkpoint::offset).orElse(first && config.startAtEnd() ? candidate.size() : 0L);
       if (start > candidate.size()) {
         start = 0; // same first bytes but shorter than the position: rewritten, so read it again
       }
       follow(candidate.fileKey(), candidate.path(), head, start, true, now).knownSize = candidate.size();
+      followedNew = true;
     }
     if (first) {
       resumeRotatedAway(now);
+    }
+    if (followedNew) {
+      // Saved now, not at the next commit: a file that stays empty (or, with LOG_START_AT=end, has nothing
+      // new) would otherwise have no saved position when the forwarder is killed, and be skipped to its
+      // end after the restart.
+      writeCheckpoints();
     }
     for (TailedFile f : files) {
       if (!f.matched && !f.isOpen()) {
@@ -440,6 +451,15 @@ public final class Tailer implements Runnable {
     Map<String, ToDoubleFunction<String>> lag = new HashMap<>();
     byPath.forEach((path, group) -> lag.put(path, p -> group.stream().mapToDouble(TailedFile::lag).sum()));
     metrics.updateLag(lag);
+  }
+
+  private void writeCheckpoints() {
+    try {
+      checkpoints.write();
+    } catch (java.io.UncheckedIOException e) {
+      // The next commit writes every position again; reading must not stop over it.
+      log.warning(e.getMessage() + ": " + e.getCause());
+    }
   }
 
   /** The file in {@code dir} whose file key is {@code fileKey} (the same file under a new name). */
@@ -474,7 +494,8 @@ public final class Tailer implements Runnable {
     for (Checkpoint c : checkpoints.unclaimed()) {
       Path dir = c.path() == null ? null : Path.of(c.path()).getParent();
       checkpoints.forget(c);
-      if (dir == null || !Files.isDirectory(dir)) {
+      // An empty file's position has no fingerprint to look for (any file would match it).
+      if (dir == null || c.fingerprintLength() == 0 || !Files.isDirectory(dir)) {
         continue;
       }
       try (Stream<Path> siblings = Files.list(dir)) {
