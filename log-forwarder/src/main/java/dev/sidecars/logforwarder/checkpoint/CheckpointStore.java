@@ -113,7 +113,7 @@ public final class CheckpointStore {
     for (FileIdentity identity : live) {
       // Empty files too: without their entry a file seen empty would, after a restart with
       // LOG_START_AT=end, be taken for one never seen and the lines written meanwhile skipped.
-      files.add(new Checkpoint(identity.fingerprint().length, identity.fingerprintSha256(), identity.committed(), identity.path()));
+      files.add(identity.checkpoint());
     }
     Path target = dir.get().resolve(FILE);
     Path temp = dir.get().resolve(FILE + ".tmp");

@@ -5,6 +5,7 @@ import dev.sidecars.logforwarder.LogForwarderMetrics;
 import dev.sidecars.logforwarder.checkpoint.Checkpoint;
 import dev.sidecars.logforwarder.checkpoint.CheckpointStore;
 import dev.sidecars.logforwarder.checkpoint.FileIdentity;
+import dev.sidecars.logforwarder.checkpoint.Fingerprint;
 import dev.sidecars.logforwarder.parse.ForwardedLogRecord;
 import dev.sidecars.logforwarder.parse.RecordFactory;
 import dev.sidecars.logforwarder.ship.Batcher;
@@ -206,14 +207,14 @@ public final class Tailer implements Runnable {
 
   /** Whether the file still starts with the fingerprint; grows a short fingerprint as the file grows. */
   private boolean headMatches(TailedFile f, long size) throws IOException {
-    byte[] fp = f.identity.fingerprint();
+    Fingerprint fp = f.identity.fingerprint();
     int want = (int) Math.min(config.fingerprintBytes(), size);
-    if (fp.length == want) {
-      return Arrays.equals(fp, readHead(f.channel, fp.length));
+    if (fp.length() == want) {
+      return fp.matches(readHead(f.channel, fp.length()));
     }
     byte[] head = readHead(f.channel, want);
-    if (fp.length == 0 || f.identity.sameContent(head)) {
-      if (head.length > fp.length) {
+    if (fp.length() == 0 || fp.sameContent(head)) {
+      if (head.length > fp.length()) {
         f.identity.setFingerprint(head);
       }
       return true;
@@ -337,8 +338,8 @@ public final class Tailer implements Runnable {
 
   /** A regular file in {@code dir}, other than {@code except}, that starts with the identity's fingerprint. */
   private Optional<Path> findCopy(Path dir, FileIdentity identity, Object except) {
-    byte[] fp = identity.fingerprint();
-    if (dir == null || fp.length == 0) {
+    Fingerprint fp = identity.fingerprint();
+    if (dir == null || fp.length() == 0) {
       return Optional.empty();
     }
     try (Stream<Path> siblings = Files.list(dir)) {
@@ -350,8 +351,7 @@ public final class Tailer implements Runnable {
             return key != null && !key.equals(except) && !byKey.containsKey(key);
           })
           .filter(p -> {
-            byte[] head = readHead(p, fp.length);
-            return head != null && Arrays.equals(head, fp);
+            return fp.matches(readHead(p, fp.length()));
           })
           .findFirst();
     } catch (IOException e) {
