@@ -4,10 +4,13 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -19,8 +22,8 @@ import java.util.logging.Logger;
 
 /**
  * The committed positions of every file being followed, kept in one JSON file in {@code LOG_STATE_DIR}
- * and replaced atomically (written beside, then renamed over), so a crash leaves the old or the new
- * file, never half of one. Without a directory the positions live in memory only.
+ * and replaced atomically (written beside and fsynced, renamed over, then the directory fsynced), so a
+ * crash, even a power loss, leaves the old or the new file, never half of one. Without a directory the positions live in memory only.
  */
 public final class CheckpointStore {
   private static final Logger log = Logger.getLogger(CheckpointStore.class.getName());
@@ -118,15 +121,35 @@ public final class CheckpointStore {
     Path target = dir.get().resolve(FILE);
     Path temp = dir.get().resolve(FILE + ".tmp");
     try {
-      json.writeValue(temp.toFile(), new StateFile(1, files));
+      byte[] bytes = json.writeValueAsBytes(new StateFile(1, files));
+      try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+          StandardOpenOption.TRUNCATE_EXISTING)) {
+        ByteBuffer buffer = ByteBuffer.wrap(bytes);
+        while (buffer.hasRemaining()) {
+          out.write(buffer);
+        }
+        // On disk before the name points at it: otherwise a power loss after the rename can leave
+        // checkpoints.json empty or garbled (file systems may persist the rename before the data).
+        out.force(true);
+      }
       try {
         Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
       }
+      syncDirectory(dir.get());
       lastWriteNanos = clockNanos.getAsLong();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write checkpoints to " + target, e);
+    }
+  }
+
+  /** Makes the rename itself durable; where a directory cannot be opened (Windows) the rename is still atomic. */
+  private static void syncDirectory(Path directory) {
+    try (FileChannel d = FileChannel.open(directory, StandardOpenOption.READ)) {
+      d.force(true);
+    } catch (IOException | UnsupportedOperationException e) {
+      log.log(Level.FINEST, "cannot fsync " + directory, e);
     }
   }
 
