@@ -108,6 +108,30 @@ class DeliveryTest {
   }
 
   @Test
+  void aFileAppearingWhileTheQueueIsFullIsFollowedAndReadOnceTheCollectorIsBackEvenIfRotatedAway() throws Exception {
+    start(Map.of("LOG_BATCH_RECORDS", "100", "LOG_QUEUED_BATCHES", "2"));
+    collector.fail(Signal.LOGS, 503, 1_000_000);
+    Path app = logs.resolve("app.log");
+    append(app, numbered(1, 30_000)); // 1.3 MB: far more than two queued batches of 100 records
+    await().atMost(Duration.ofSeconds(30)).until(() -> metric("log_forwarder_sends_failed_total") >= 3);
+    assertThat(metric("log_forwarder_read_bytes_total")).as("reading paused").isLessThan(Files.size(app) / 2.0);
+
+    Path later = logs.resolve("later.log");
+    append(later, numbered(50_001, 50_050));
+    await().atMost(Duration.ofSeconds(30)).until(() -> metric("log_forwarder_files_watched") == 2);
+    // Rotated out of LOG_PATHS before the collector is back: only a forwarder that already follows it reads it.
+    Files.move(later, logs.resolve("later.log.1"));
+    assertThat(metric("log_forwarder_read_bytes_total")).as("still paused").isLessThan(Files.size(app) / 2.0);
+
+    collector.stub().faults().clear();
+    await().atMost(Duration.ofSeconds(90)).until(() -> bodies(collector).size() >= 30_050);
+    Map<Integer, Integer> counts = NumberedWriter.counts(bodies(collector));
+    assertThat(counts.keySet()).containsExactlyInAnyOrderElementsOf(
+        IntStream.concat(IntStream.rangeClosed(1, 30_000), IntStream.rangeClosed(50_001, 50_050)).boxed().toList());
+    assertThat(counts.values()).allMatch(n -> n == 1);
+  }
+
+  @Test
   void positionsAreCommittedOnlyAfterTheCollectorAcceptedTheLines() throws Exception {
     start(Map.of());
     collector.fail(Signal.LOGS, 503, 1_000_000);

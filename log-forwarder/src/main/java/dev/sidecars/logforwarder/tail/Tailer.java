@@ -42,6 +42,10 @@ import java.util.stream.Stream;
  * {@code LOG_ROTATE_WAIT} more. A file whose content was replaced under the same inode (copy-truncate, or
  * an inode reused) is noticed by its size or fingerprint; the part not yet read is taken from the copy,
  * found beside it by fingerprint, before the new content is read from its start.
+ *
+ * <p>While the shipper's queue is full (collector slow or away) nothing more is read, but the globs are
+ * still expanded and new files followed and opened, so a file that appears and is rotated away during an
+ * outage is still read once the collector is back.
  */
 public final class Tailer implements Runnable {
   private static final Logger log = Logger.getLogger(Tailer.class.getName());
@@ -97,7 +101,14 @@ public final class Tailer implements Runnable {
       while (true) {
         long now = clockNanos.getAsLong();
         if (stopping) {
-          if (now >= stopReadingBy || !readRound()) {
+          if (now >= stopReadingBy) {
+            break;
+          }
+          // A slow collector during the drain: wait for room rather than end reading early.
+          if (!batcher.awaitRoom(Math.min(stopReadingBy - now, TimeUnit.MILLISECONDS.toNanos(100)))) {
+            continue;
+          }
+          if (!readRound()) {
             break;
           }
           continue;
@@ -108,10 +119,19 @@ public final class Tailer implements Runnable {
           tailing = true;
           nextScan = now + config.rescanInterval().toNanos();
         }
+        if (batcher.backlogged()) {
+          // The queue is full (collector slow or away): read nothing more, so memory stays bounded, but
+          // keep scanning, so a file that appears meanwhile is followed and opened, and is not missed
+          // if it is rotated out of LOG_PATHS before the collector is back. Woken as soon as there is room.
+          batcher.awaitRoom(Math.max(0, nextScan - clockNanos.getAsLong()));
+          continue;
+        }
         boolean progressed = readRound();
-        flushQuiet(clockNanos.getAsLong());
-        removeFinished(clockNanos.getAsLong());
-        batcher.flushIfDue();
+        if (!batcher.backlogged()) {
+          flushQuiet(clockNanos.getAsLong());
+          removeFinished(clockNanos.getAsLong());
+          batcher.flushIfDue();
+        }
         if (!progressed && !stopping) {
           LockSupport.parkNanos(this, config.pollInterval().toNanos());
         }
@@ -156,7 +176,12 @@ public final class Tailer implements Runnable {
   private boolean readRound() throws InterruptedException {
     boolean progressed = false;
     int n = files.size();
+    int next = n == 0 ? 0 : (cursor + 1) % n;
     for (int k = 0; k < n; k++) {
+      if (batcher.backlogged()) {
+        next = (cursor + k) % n; // the files not read this round go first next time
+        break;
+      }
       TailedFile f = files.get((cursor + k) % n);
       try {
         progressed |= readTurn(f);
@@ -168,7 +193,7 @@ public final class Tailer implements Runnable {
         }
       }
     }
-    cursor = n == 0 ? 0 : (cursor + 1) % n;
+    cursor = next;
     metrics.filesOpen(openFiles);
     return progressed;
   }
@@ -424,8 +449,12 @@ public final class Tailer implements Runnable {
       if (start > candidate.size()) {
         start = 0; // same first bytes but shorter than the position: rewritten, so read it again
       }
-      follow(candidate.fileKey(), candidate.path(), head, start, true, now).knownSize = candidate.size();
+      TailedFile f = follow(candidate.fileKey(), candidate.path(), head, start, true, now);
+      f.knownSize = candidate.size();
       followedNew = true;
+      if (openFiles < config.maxOpenFiles()) {
+        open(f); // held from now on: a rename or delete before the first read (reading paused) loses nothing
+      }
     }
     if (first) {
       resumeRotatedAway(now);
@@ -444,6 +473,7 @@ public final class Tailer implements Runnable {
       }
     }
     metrics.filesWatched(files.size());
+    metrics.filesOpen(openFiles);
     Map<String, List<TailedFile>> byPath = new HashMap<>();
     for (TailedFile f : files) {
       byPath.computeIfAbsent(f.identity.path(), p -> new ArrayList<>()).add(f);
