@@ -14,8 +14,8 @@ import java.util.function.LongSupplier;
  *
  * <p>Adding never blocks: a full batch the queue has no room for waits here, in order, and {@link
  * #backlogged()} tells the tailer to stop reading until it is handed over. That keeps the tailer's thread
- * free to scan for new files while the collector is away, and memory bounded: reading stops after the
- * read turn that filled the queue, so at most one read chunk's records wait here.
+ * free to scan for new files while the collector is away, and memory bounded: the tailer stops right
+ * after the line that filled the queue, so at most one full batch waits here.
  */
 public final class Batcher {
   private final BlockingQueue<LogBatch> queue;

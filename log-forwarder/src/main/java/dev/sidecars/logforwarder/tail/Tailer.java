@@ -43,7 +43,8 @@ import java.util.stream.Stream;
  * an inode reused) is noticed by its size or fingerprint; the part not yet read is taken from the copy,
  * found beside it by fingerprint, before the new content is read from its start.
  *
- * <p>While the shipper's queue is full (collector slow or away) nothing more is read, but the globs are
+ * <p>While the shipper's queue is full (collector slow or away) nothing more is read (a read chunk is
+ * left off after the line that filled it), but the globs are
  * still expanded and new files followed and opened, so a file that appears and is rotated away during an
  * outage is still read once the collector is back.
  */
@@ -220,9 +221,12 @@ public final class Tailer implements Runnable {
       return false;
     }
     long at = f.readOffset;
-    f.readOffset += n;
-    metrics.bytesRead.increment(n);
-    f.splitter.feed(buf, 0, n, at, (bytes, off, len, truncated, end) -> line(f, bytes, off, len, truncated, end));
+    // Stops after the line whose batch filled the queue: the rest of the chunk is read again once there
+    // is room, so no more than one full batch waits outside the queue (and memory stays bounded).
+    int used = f.splitter.feed(buf, 0, n, at, (bytes, off, len, truncated, end) -> line(f, bytes, off, len, truncated, end),
+        batcher::backlogged);
+    f.readOffset = at + used;
+    metrics.bytesRead.increment(used);
     // Taken after the hand-off, which blocks while the collector is away: that wait is not quiet time.
     long now = clockNanos.getAsLong();
     f.lastDataNanos = now;
