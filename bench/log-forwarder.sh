@@ -8,10 +8,21 @@
 # counted every line. Prints MiB/s, lines/s, CPU seconds and peak RSS (VmHWM) of the forwarder next to
 # the same figures for `wc -l`. Record results in BENCHMARKS.md with the machine and its load.
 #
+# --latency measures write-to-arrival latency instead: the forwarder follows an empty file, bench.jar's
+# TimedLineWriter appends 128-byte lines stamped with their write time at a steady rate, and the sink
+# records arrival minus write time per line (same machine, same wall clock); prints p50, p99 and max,
+# for all lines, after the warm-up, and per second of writing.
+#
 # Usage: bench/log-forwarder.sh [--build] [--size-mib=1024] [--timeout=900]
+#        bench/log-forwarder.sh --latency [--rate=10000] [--duration=30] [--build]
 #   --build        rebuild log-forwarder.jar and bench.jar even when they exist
 #   --size-mib=N   size of the generated file (default 1024, the figure the issue asks for)
 #   --timeout=S    give up after S seconds of shipping (default 900)
+#   --latency      the latency mode above
+#   --rate=N       lines per second written in latency mode (default 10000, the figure the issue asks for)
+#   --duration=S   seconds of writing in latency mode (default 30)
+#   --warmup=S     latency mode also reports the lines written after the first S seconds (default 5): the
+#                  forwarder starts cold, and its JIT warm-up delays the first seconds' lines
 # Environment:
 #   FORWARDER_JAR        default: log-forwarder/target/log-forwarder.jar
 #   BENCH_JAR            default: bench/target/bench.jar
@@ -30,9 +41,17 @@ FORWARDER_ENV="${FORWARDER_ENV:-}"
 build=false
 size_mib=1024
 timeout_s=900
+latency=false
+rate=10000
+duration_s=30
+warmup_s=5
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) build=true ;;
+    --latency) latency=true ;;
+    --rate=*) rate="${1#*=}" ;;
+    --duration=*) duration_s="${1#*=}" ;;
+    --warmup=*) warmup_s="${1#*=}" ;;
     --size-mib=*) size_mib="${1#*=}" ;;
     --timeout=*) timeout_s="${1#*=}" ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -61,6 +80,70 @@ cpu_ticks_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; 
 now() { date +%s.%N; }
 ticks_per_s="$(getconf CLK_TCK)"
 
+start_sink() {
+  java -XX:+UseParallelGC -Xmx512m -Dsun.net.httpserver.nodelay=true -cp "$BENCH_JAR" dev.sidecars.bench.LogCountingSink 0 > "$work/sink.out" 2>&1 &
+  sink_pid=$!
+  for _ in $(seq 1 300); do grep -q "listening" "$work/sink.out" 2>/dev/null && break; sleep 0.1; done
+  sink_port="$(sed -n 's/.*otlp-http=\([0-9]*\).*/\1/p' "$work/sink.out")"
+  [[ -n "$sink_port" ]] || { echo "sink did not start:"; cat "$work/sink.out"; exit 1; }
+}
+
+# $1: LOG_PATHS, $2: LOG_START_AT
+start_forwarder() {
+  # shellcheck disable=SC2086 # FORWARDER_ENV and FORWARDER_JAVA_OPTS are word lists
+  env -i PATH="$PATH" HOME="${HOME:-/tmp}" ADMIN_PORT=0 BIND_ADDRESS=127.0.0.1 \
+    OTEL_SERVICE_NAME=bench OTEL_TRACES_EXPORTER=none OTEL_METRICS_EXPORTER=none OTEL_LOGS_EXPORTER=none \
+    OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_port" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
+    LOG_PATHS="$1" LOG_STATE_DIR="$work/state" LOG_START_AT="$2" $FORWARDER_ENV \
+    java $FORWARDER_JAVA_OPTS -jar "$FORWARDER_JAR" > "$work/forwarder.out" 2>&1 &
+  fwd_pid=$!
+}
+
+sink_count() { curl -fsS --max-time 5 "http://127.0.0.1:$sink_port/count" 2>/dev/null | awk '{print $1}' || echo 0; }
+
+if $latency; then
+  # --- latency: a steady writer, the sink timing every line ------------------------------------------
+  file="$work/logs/app.log"
+  mkdir -p "$work/logs" "$work/state"
+  : > "$file"
+  start_sink
+  start_forwarder "$file" end
+  admin_port=""
+  for _ in $(seq 1 300); do
+    admin_port="$(sed -n 's/.*listening on.*admin=\([0-9]*\).*/\1/p' "$work/forwarder.out" | head -1)"
+    [[ -n "$admin_port" ]] && curl -fsS -o /dev/null "http://127.0.0.1:$admin_port/readyz" 2>/dev/null && break
+    sleep 0.1
+  done
+  [[ -n "$admin_port" ]] || { echo "forwarder did not start:"; cat "$work/forwarder.out"; exit 1; }
+  lines=$(( rate * duration_s ))
+  echo "writing $lines lines of 128 bytes at $rate lines/s for $duration_s s ..."
+  start="$(now)"
+  java -XX:+UseSerialGC -Xmx64m -cp "$BENCH_JAR" dev.sidecars.bench.TimedLineWriter "$file" "$rate" "$duration_s" 128
+  deadline=$(( $(date +%s) + 60 ))
+  while [[ "$(sink_count)" -lt "$lines" ]]; do
+    if [[ "$(date +%s)" -ge "$deadline" ]]; then echo "timed out with $(sink_count) of $lines records" >&2; exit 1; fi
+    sleep 0.2
+  done
+  end="$(now)"
+  ticks="$(cpu_ticks_of "$fwd_pid")"
+  hwm_kb="$(kb_of "$fwd_pid" VmHWM)"
+  read -r n p50 p99 max < <(curl -fsS "http://127.0.0.1:$sink_port/latency")
+  read -r wn wp50 wp99 wmax < <(curl -fsS "http://127.0.0.1:$sink_port/latency?after=$warmup_s")
+  echo "by second of writing: second lines p50 p99 max (ms)"
+  curl -fsS "http://127.0.0.1:$sink_port/latency?by=second" | awk '{printf "  %3d %6d %8.1f %8.1f %8.1f\n", $1, $2, $3, $4, $5}' | paste - - -
+  awk -v n="$n" -v p50="$p50" -v p99="$p99" -v max="$max" -v rate="$rate" -v d="$duration_s" -v ticks="$ticks" \
+      -v w="$warmup_s" -v wn="$wn" -v wp50="$wp50" -v wp99="$wp99" -v wmax="$wmax" \
+      -v hz="$ticks_per_s" -v hwm="$hwm_kb" -v cores="$(nproc)" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" \
+      -v el="$(awk -v a="$start" -v b="$end" 'BEGIN {print b - a}')" 'BEGIN {
+    printf "\n== log-forwarder latency: %d lines/s of 128 bytes for %d s, write to arrival at the sink ==\n", rate, d
+    printf "machine: %d cores, load average at end %s\n", cores, load
+    printf "all lines:           %6d timed; p50 %7.1f ms, p99 %7.1f ms, max %7.1f ms\n", n, p50, p99, max
+    printf "after the first %2d s: %6d timed; p50 %7.1f ms, p99 %7.1f ms, max %7.1f ms\n", w, wn, wp50, wp99, wmax
+    printf "forwarder: %.2f CPU s over %.1f s (%.2f cores), peak RSS %.1f MB\n", ticks / hz, el, ticks / hz / el, hwm / 1024
+  }'
+  exit 0
+fi
+
 # --- the file: numbered lines of exactly 128 bytes --------------------------------------------------
 lines=$(( size_mib * 1024 * 1024 / LINE_BYTES ))
 file="$work/logs/app.log"
@@ -78,26 +161,16 @@ wc_out="$( { /usr/bin/time -f '%e %U %S %M' wc -l "$file" >/dev/null; } 2>&1 )"
 read -r wc_s wc_user wc_sys wc_rss_kb <<<"$wc_out"
 
 # --- the sink --------------------------------------------------------------------------------------
-java -XX:+UseParallelGC -Xmx512m -Dsun.net.httpserver.nodelay=true -cp "$BENCH_JAR" dev.sidecars.bench.LogCountingSink 0 > "$work/sink.out" 2>&1 &
-sink_pid=$!
-for _ in $(seq 1 300); do grep -q "listening" "$work/sink.out" 2>/dev/null && break; sleep 0.1; done
-sink_port="$(sed -n 's/.*otlp-http=\([0-9]*\).*/\1/p' "$work/sink.out")"
-[[ -n "$sink_port" ]] || { echo "sink did not start:"; cat "$work/sink.out"; exit 1; }
+start_sink
 
 # --- the forwarder ---------------------------------------------------------------------------------
 start="$(now)"
-# shellcheck disable=SC2086 # FORWARDER_ENV and FORWARDER_JAVA_OPTS are word lists
-env -i PATH="$PATH" HOME="${HOME:-/tmp}" ADMIN_PORT=0 BIND_ADDRESS=127.0.0.1 \
-  OTEL_SERVICE_NAME=bench OTEL_TRACES_EXPORTER=none OTEL_METRICS_EXPORTER=none OTEL_LOGS_EXPORTER=none \
-  OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_port" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
-  LOG_PATHS="$file" LOG_STATE_DIR="$work/state" LOG_START_AT=beginning $FORWARDER_ENV \
-  java $FORWARDER_JAVA_OPTS -jar "$FORWARDER_JAR" > "$work/forwarder.out" 2>&1 &
-fwd_pid=$!
+start_forwarder "$file" beginning
 
 count=0
 deadline=$(( $(date +%s) + timeout_s ))
 while :; do
-  count="$(curl -fsS --max-time 5 "http://127.0.0.1:$sink_port/count" 2>/dev/null | awk '{print $1}' || echo 0)"
+  count="$(sink_count)"
   [[ "${count:-0}" -ge "$lines" ]] && break
   if ! kill -0 "$fwd_pid" 2>/dev/null; then echo "forwarder exited:"; cat "$work/forwarder.out"; exit 1; fi
   if [[ "$(date +%s)" -ge "$deadline" ]]; then echo "timed out with $count of $lines records" >&2; exit 1; fi

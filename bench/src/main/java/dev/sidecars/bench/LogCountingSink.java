@@ -22,6 +22,11 @@ import java.util.zip.GZIPInputStream;
  * success. {@code GET /count} gives {@code records bodyBytes requests}. It exists so a benchmark of a
  * log shipper measures the shipper, not the receiver's store.
  *
+ * <p>Bodies that start with a write time in epoch microseconds (16 digits and a space, as {@link
+ * TimedLineWriter} writes them) also get their latency recorded: the request's arrival time minus the
+ * line's write time, both from this machine's wall clock. {@code GET /latency} gives {@code lines p50
+ * p99 max} in milliseconds (see {@link #latency} for the per-second and after-warm-up forms).
+ *
  * <p>Usage: {@code java -cp bench.jar dev.sidecars.bench.LogCountingSink [port]}; prints {@code
  * log-counting-sink listening on otlp-http=PORT}.
  */
@@ -29,6 +34,9 @@ public final class LogCountingSink {
   private final AtomicLong records = new AtomicLong();
   private final AtomicLong bodyBytes = new AtomicLong();
   private final AtomicLong requests = new AtomicLong();
+  private long[] latencies = new long[1 << 16];
+  private long[] writtenAt = new long[1 << 16];
+  private int latencyCount;
   private final byte[] ok = ExportLogsServiceResponse.getDefaultInstance().toByteArray();
 
   public static void main(String[] args) throws IOException {
@@ -37,6 +45,7 @@ public final class LogCountingSink {
     HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
     server.createContext("/v1/logs", sink::logs);
     server.createContext("/count", sink::count);
+    server.createContext("/latency", sink::latency);
     server.setExecutor(Executors.newFixedThreadPool(2));
     server.start();
     System.out.println("log-counting-sink listening on otlp-http=" + server.getAddress().getPort());
@@ -60,13 +69,19 @@ public final class LogCountingSink {
         exchange.sendResponseHeaders(400, -1);
         return;
       }
+      long arrivedMicros = epochMicros();
       long n = 0;
       long bytes = 0;
       for (ResourceLogs resource : request.getResourceLogsList()) {
         for (ScopeLogs scope : resource.getScopeLogsList()) {
           n += scope.getLogRecordsCount();
           for (var record : scope.getLogRecordsList()) {
-            bytes += record.getBody().getStringValueBytes().size();
+            var text = record.getBody().getStringValueBytes();
+            bytes += text.size();
+            long written = writeMicros(text);
+            if (written > 0) {
+              recordLatency(written, arrivedMicros - written);
+            }
           }
         }
       }
@@ -79,6 +94,96 @@ public final class LogCountingSink {
         out.write(ok);
       }
     }
+  }
+
+  private static long epochMicros() {
+    java.time.Instant now = java.time.Instant.now();
+    return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
+  }
+
+  /** The write time at the start of a body ({@code 16 digits, space}), or 0 when there is none. */
+  private static long writeMicros(com.google.protobuf.ByteString text) {
+    if (text.size() < 17 || text.byteAt(16) != ' ') {
+      return 0;
+    }
+    long micros = 0;
+    for (int i = 0; i < 16; i++) {
+      int d = text.byteAt(i) - '0';
+      if (d < 0 || d > 9) {
+        return 0;
+      }
+      micros = micros * 10 + d;
+    }
+    return micros;
+  }
+
+  private synchronized void recordLatency(long writtenMicros, long micros) {
+    if (latencyCount == latencies.length) {
+      latencies = java.util.Arrays.copyOf(latencies, latencies.length * 2);
+      writtenAt = java.util.Arrays.copyOf(writtenAt, writtenAt.length * 2);
+    }
+    writtenAt[latencyCount] = writtenMicros;
+    latencies[latencyCount++] = micros;
+  }
+
+  /**
+   * {@code GET /latency}: {@code lines p50 p99 max}; {@code ?by=second}: one such line per second of
+   * writing; {@code ?after=N}: without the lines written in the first N seconds.
+   */
+  private void latency(HttpExchange exchange) throws IOException {
+    long[] values;
+    long[] at;
+    synchronized (this) {
+      values = java.util.Arrays.copyOf(latencies, latencyCount);
+      at = java.util.Arrays.copyOf(writtenAt, latencyCount);
+    }
+    StringBuilder text = new StringBuilder();
+    String query = String.valueOf(exchange.getRequestURI().getQuery());
+    long first = java.util.Arrays.stream(at).min().orElse(0) / 1_000_000;
+    if (query.startsWith("after=")) {
+      // Lines written in the first N seconds left out: the forwarder's JIT warm-up is not its steady state.
+      long from = (first + Long.parseLong(query.substring(6))) * 1_000_000;
+      int kept = 0;
+      for (int i = 0; i < values.length; i++) {
+        if (at[i] >= from) {
+          values[kept++] = values[i];
+        }
+      }
+      values = java.util.Arrays.copyOf(values, kept);
+    }
+    if (query.equals("by=second") && values.length > 0) {
+      java.util.Map<Long, java.util.List<Long>> bySecond = new java.util.TreeMap<>();
+      for (int i = 0; i < values.length; i++) {
+        bySecond.computeIfAbsent(at[i] / 1_000_000 - first, k -> new java.util.ArrayList<>()).add(values[i]);
+      }
+      bySecond.forEach((second, list) -> text.append(second).append(' ')
+          .append(summary(list.stream().mapToLong(Long::longValue).toArray())));
+    } else {
+      text.append(summary(values));
+    }
+    try (exchange) {
+      byte[] bytes = text.toString().getBytes(StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(200, bytes.length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(bytes);
+      }
+    }
+  }
+
+  /** {@code n p50 p99 max}, in milliseconds. */
+  private static String summary(long[] values) {
+    if (values.length == 0) {
+      return "0 0 0 0\n";
+    }
+    java.util.Arrays.sort(values);
+    return String.format(java.util.Locale.ROOT, "%d %.3f %.3f %.3f%n", values.length, percentile(values, 0.50) / 1000.0,
+        percentile(values, 0.99) / 1000.0, values[values.length - 1] / 1000.0);
+  }
+
+  /** Nearest-rank percentile of sorted values. */
+  private static long percentile(long[] sorted, double p) {
+    int rank = (int) Math.ceil(p * sorted.length);
+    return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
   }
 
   private void count(HttpExchange exchange) throws IOException {

@@ -62,7 +62,9 @@ public final class LogForwarder implements SidecarComponent {
     if (c.stateDir().isEmpty()) {
       log.warning("LOG_STATE_DIR is not set: read positions are kept in memory only, a restart reads files again");
     }
-    LogForwarderMetrics metrics = new LogForwarderMetrics(context.registry(), checkpoints);
+    // meters(), not registry(): the forwarder's health (lag, failed sends) must reach the collector over
+    // OTLP like the proxies' metrics, not only a Prometheus scrape that a log-only setup may not have.
+    LogForwarderMetrics metrics = new LogForwarderMetrics(context.meters(), checkpoints);
     BlockingQueue<LogBatch> queue = new ArrayBlockingQueue<>(c.queuedBatches());
     Shipper[] shipperRef = new Shipper[1];
     Tailer[] tailerRef = new Tailer[1];

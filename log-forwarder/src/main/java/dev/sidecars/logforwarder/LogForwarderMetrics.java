@@ -7,10 +7,11 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.ToDoubleFunction;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** The log-forwarder's own counters and gauges, shown on {@code /metrics}. */
+/** The log-forwarder's own counters and gauges, shown on {@code /metrics} and pushed over OTLP. */
 public final class LogForwarderMetrics {
   final AtomicInteger filesWatched = new AtomicInteger();
   final AtomicInteger filesOpen = new AtomicInteger();
@@ -23,6 +24,8 @@ public final class LogForwarderMetrics {
   public final Counter linesTruncated;
   public final Counter truncationsUnrecovered;
   private final MultiGauge lag;
+  private volatile Map<String, ToDoubleFunction<String>> lagFunctions = Map.of();
+  private volatile Set<String> lagPaths = Set.of();
 
   public LogForwarderMetrics(MeterRegistry registry, CheckpointStore checkpoints) {
     Gauge.builder("log.forwarder.files.watched", filesWatched, AtomicInteger::get)
@@ -55,15 +58,29 @@ public final class LogForwarderMetrics {
   }
 
   /**
-   * Re-registers the per-file lag rows for the files followed now: {@code lagByPath} maps each path to a
-   * function evaluated at scrape time, so the lag keeps growing while reading is paused.
+   * Sets the per-file lag rows for the files followed now: {@code lagByPath} maps each path to a function
+   * evaluated at scrape time, so the lag keeps growing while reading is paused. Rows are registered again
+   * only when the set of paths changes: replacing them at every scan, through the composite registry,
+   * could leave a scrape seeing an old and a new row of one path at once (and failing on it).
    */
   public void updateLag(Map<String, ToDoubleFunction<String>> lagByPath) {
+    Map<String, ToDoubleFunction<String>> previous = lagFunctions;
+    lagFunctions = Map.copyOf(lagByPath);
+    if (previous.keySet().equals(lagByPath.keySet())) {
+      return;
+    }
+    // The rows' gauges hold their path weakly; this set keeps those very strings alive.
+    lagPaths = Set.copyOf(lagByPath.keySet());
     lag.register(
-        lagByPath.entrySet().stream()
-            .map(e -> MultiGauge.Row.of(Tags.of("path", e.getKey()), e.getKey(), e.getValue()))
+        lagPaths.stream()
+            .map(path -> MultiGauge.Row.of(Tags.of("path", path), path, this::lagOf))
             .toList(),
         true);
+  }
+
+  private double lagOf(String path) {
+    ToDoubleFunction<String> f = lagFunctions.get(path);
+    return f == null ? 0 : f.applyAsDouble(path);
   }
 
   public void filesWatched(int n) {

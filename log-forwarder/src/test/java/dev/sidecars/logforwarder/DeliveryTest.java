@@ -108,6 +108,32 @@ class DeliveryTest {
   }
 
   @Test
+  void aFileAppearingWhileTheQueueIsFullIsFollowedAndReadOnceTheCollectorIsBackEvenIfRotatedAway() throws Exception {
+    start(Map.of("LOG_BATCH_RECORDS", "100", "LOG_QUEUED_BATCHES", "2"));
+    collector.fail(Signal.LOGS, 503, 1_000_000);
+    Path app = logs.resolve("app.log");
+    append(app, numbered(1, 30_000)); // 1.3 MB: far more than two queued batches of 100 records
+    await().atMost(Duration.ofSeconds(30)).until(() -> metric("log_forwarder_sends_failed_total") >= 3);
+    // Held: the batch in flight, two queued, the full one waiting for room; the rest stays in the file.
+    double held = 4 * 100 * 44;
+    assertThat(metric("log_forwarder_read_bytes_total")).as("reading paused").isLessThanOrEqualTo(held);
+
+    Path later = logs.resolve("later.log");
+    append(later, numbered(50_001, 50_050));
+    await().atMost(Duration.ofSeconds(30)).until(() -> metric("log_forwarder_files_watched") == 2);
+    // Rotated out of LOG_PATHS before the collector is back: only a forwarder that already follows it reads it.
+    Files.move(later, logs.resolve("later.log.1"));
+    assertThat(metric("log_forwarder_read_bytes_total")).as("still paused").isLessThanOrEqualTo(held);
+
+    collector.stub().faults().clear();
+    await().atMost(Duration.ofSeconds(90)).until(() -> bodies(collector).size() >= 30_050);
+    Map<Integer, Integer> counts = NumberedWriter.counts(bodies(collector));
+    assertThat(counts.keySet()).containsExactlyInAnyOrderElementsOf(
+        IntStream.concat(IntStream.rangeClosed(1, 30_000), IntStream.rangeClosed(50_001, 50_050)).boxed().toList());
+    assertThat(counts.values()).allMatch(n -> n == 1);
+  }
+
+  @Test
   void positionsAreCommittedOnlyAfterTheCollectorAcceptedTheLines() throws Exception {
     start(Map.of());
     collector.fail(Signal.LOGS, 503, 1_000_000);
@@ -157,6 +183,22 @@ class DeliveryTest {
           "log_forwarder_read_bytes_total 220.0", "log_forwarder_records_sent_total 5.0",
           "log_forwarder_checkpoint_age_seconds 0.0", "log_forwarder_lag_bytes{path=\"" + logs.resolve("app.log") + "\"} 0.0");
     });
+  }
+
+  @Test
+  void selfMetricsArePushedOverOtlpToo() throws Exception {
+    start(Map.of("OTEL_METRICS_EXPORTER", "otlp"));
+    append(logs.resolve("app.log"), numbered(1, 7));
+    collector.awaitLogs(ForwarderHarness.SERVICE, 7);
+    // The counter's latest pushed point reaches 7: the same meter /metrics shows, sent over OTLP.
+    collector.awaitMetric(ForwarderHarness.SERVICE, "log.forwarder.lines.read",
+        points -> !points.isEmpty() && sumValue(points.get(points.size() - 1).item()) == 7);
+    collector.awaitMetric(ForwarderHarness.SERVICE, "log.forwarder.lag");
+  }
+
+  private static double sumValue(io.opentelemetry.proto.metrics.v1.Metric metric) {
+    var point = metric.getSum().getDataPoints(0);
+    return point.hasAsInt() ? point.getAsInt() : point.getAsDouble();
   }
 
   private long committedOffset() throws IOException {

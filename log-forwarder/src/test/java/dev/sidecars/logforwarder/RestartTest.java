@@ -19,6 +19,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -119,5 +121,45 @@ class RestartTest {
     JsonNode files = new ObjectMapper().readTree(state.resolve("checkpoints.json").toFile()).get("files");
     assertThat(files).hasSize(1);
     assertThat(files.get(0).get("offset").asLong()).isEqualTo(Files.size(file));
+  }
+
+  /**
+   * With {@code LOG_START_AT=end} a file seen empty must still be known after a restart: the lines
+   * written to it while the forwarder was down are new, not a backlog to skip. Killed: the position
+   * must already be on disk; stopped: the drain writes it.
+   */
+  @ParameterizedTest(name = "killed={0}")
+  @ValueSource(booleans = {true, false})
+  void aFileSeenEmptyAndWrittenWhileDownIsReadFromItsStartAfterRestart(boolean killed) throws Exception {
+    Map<String, String> env = ForwarderHarness.env(collector, logs, state);
+    env.put("LOG_START_AT", "end");
+    Path empty = logs.resolve("app.log");
+    Path old = logs.resolve("old.log");
+    Files.createFile(empty);
+    append(old, "backlog written before the first start\n"); // start-at-end skips it, before and after
+    try (SidecarProcess forwarder = SidecarProcess.start(LogForwarderMain.class, env)) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> forwarder.admin("/readyz").statusCode() == 200);
+      if (killed) {
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> savedPaths().contains(empty.toString()));
+        forwarder.process().destroyForcibly();
+        assertThat(forwarder.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+      } else {
+        assertThat(forwarder.stop(Duration.ofSeconds(30))).isZero();
+      }
+    }
+    append(empty, numbered(1, 20));
+    try (SidecarProcess forwarder = SidecarProcess.start(LogForwarderMain.class, env)) {
+      collector.awaitLogs(ForwarderHarness.SERVICE, 20);
+      await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(10)).until(() -> bodies(collector).size() == 20);
+      assertThat(forwarder.stop(Duration.ofSeconds(30))).isZero();
+    }
+    NumberedWriter.assertEachOnce(bodies(collector), 20);
+  }
+
+  private java.util.List<String> savedPaths() throws java.io.IOException {
+    JsonNode files = new ObjectMapper().readTree(state.resolve("checkpoints.json").toFile()).get("files");
+    java.util.List<String> paths = new java.util.ArrayList<>();
+    files.forEach(f -> paths.add(f.get("path").asText()));
+    return paths;
   }
 }

@@ -4,10 +4,13 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -19,8 +22,8 @@ import java.util.logging.Logger;
 
 /**
  * The committed positions of every file being followed, kept in one JSON file in {@code LOG_STATE_DIR}
- * and replaced atomically (written beside, then renamed over), so a crash leaves the old or the new
- * file, never half of one. Without a directory the positions live in memory only.
+ * and replaced atomically (written beside and fsynced, renamed over, then the directory fsynced), so a
+ * crash, even a power loss, leaves the old or the new file, never half of one. Without a directory the positions live in memory only.
  */
 public final class CheckpointStore {
   private static final Logger log = Logger.getLogger(CheckpointStore.class.getName());
@@ -74,6 +77,21 @@ public final class CheckpointStore {
     return Optional.empty();
   }
 
+  /**
+   * The restored position of a file that was empty when it was saved (no fingerprint yet), known only by
+   * its {@code path}. Whatever is there now was written after that save (or is a new file under the
+   * name), so it is read from the saved offset, 0, rather than from where {@code LOG_START_AT} says.
+   */
+  public synchronized Optional<Checkpoint> claimEmpty(String path) {
+    for (Checkpoint c : restored) {
+      if (c.fingerprintLength() == 0 && path.equals(c.path())) {
+        restored.remove(c);
+        return Optional.of(c);
+      }
+    }
+    return Optional.empty();
+  }
+
   /** Gives up on a restored position (its file is gone); it is not written again. */
   public synchronized void forget(Checkpoint checkpoint) {
     restored.remove(checkpoint);
@@ -96,22 +114,42 @@ public final class CheckpointStore {
     }
     List<Checkpoint> files = new ArrayList<>(restored);
     for (FileIdentity identity : live) {
-      if (identity.fingerprint().length > 0) {
-        files.add(new Checkpoint(identity.fingerprint().length, identity.fingerprintSha256(), identity.committed(), identity.path()));
-      }
+      // Empty files too: without their entry a file seen empty would, after a restart with
+      // LOG_START_AT=end, be taken for one never seen and the lines written meanwhile skipped.
+      files.add(identity.checkpoint());
     }
     Path target = dir.get().resolve(FILE);
     Path temp = dir.get().resolve(FILE + ".tmp");
     try {
-      json.writeValue(temp.toFile(), new StateFile(1, files));
+      byte[] bytes = json.writeValueAsBytes(new StateFile(1, files));
+      try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+          StandardOpenOption.TRUNCATE_EXISTING)) {
+        ByteBuffer buffer = ByteBuffer.wrap(bytes);
+        while (buffer.hasRemaining()) {
+          out.write(buffer);
+        }
+        // On disk before the name points at it: otherwise a power loss after the rename can leave
+        // checkpoints.json empty or garbled (file systems may persist the rename before the data).
+        out.force(true);
+      }
       try {
         Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
       }
+      syncDirectory(dir.get());
       lastWriteNanos = clockNanos.getAsLong();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write checkpoints to " + target, e);
+    }
+  }
+
+  /** Makes the rename itself durable; where a directory cannot be opened (Windows) the rename is still atomic. */
+  private static void syncDirectory(Path directory) {
+    try (FileChannel d = FileChannel.open(directory, StandardOpenOption.READ)) {
+      d.force(true);
+    } catch (IOException | UnsupportedOperationException e) {
+      log.log(Level.FINEST, "cannot fsync " + directory, e);
     }
   }
 

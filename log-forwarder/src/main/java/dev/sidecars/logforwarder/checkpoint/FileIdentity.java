@@ -3,7 +3,6 @@ package dev.sidecars.logforwarder.checkpoint;
 import io.opentelemetry.api.common.Attributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -16,8 +15,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class FileIdentity {
   private final AtomicLong committed;
   private final Attributes fileAttributes;
-  private volatile byte[] fingerprint;
-  private volatile String fingerprintSha256;
+  private volatile Fingerprint fingerprint;
   private volatile String path;
   private volatile long size;
   private volatile long finalOffset = -1;
@@ -31,26 +29,23 @@ public final class FileIdentity {
 
   /** Whether {@code head} (the first bytes of some file) shows the same content: one is a prefix of the other. */
   public boolean sameContent(byte[] head) {
-    byte[] fp = fingerprint;
-    if (fp.length == 0 || head.length == 0) {
-      return false;
-    }
-    int n = Math.min(fp.length, head.length);
-    return Arrays.equals(fp, 0, n, head, 0, n);
+    return fingerprint.sameContent(head);
   }
 
-  public byte[] fingerprint() {
+  /** The fingerprint now: bytes and hash read together, never one from an older value. */
+  public Fingerprint fingerprint() {
     return fingerprint;
   }
 
   /** Replaces a shorter fingerprint by a longer one of the same content. */
-  public void setFingerprint(byte[] fingerprint) {
-    this.fingerprint = fingerprint;
-    this.fingerprintSha256 = sha256(fingerprint, fingerprint.length);
+  public void setFingerprint(byte[] head) {
+    this.fingerprint = Fingerprint.of(head);
   }
 
-  public String fingerprintSha256() {
-    return fingerprintSha256;
+  /** The position to save: fingerprint, committed offset and path as they are at one moment. */
+  public Checkpoint checkpoint() {
+    Fingerprint fp = fingerprint;
+    return new Checkpoint(fp.length(), fp.sha256(), committed.get(), path);
   }
 
   public long committed() {

@@ -3,6 +3,7 @@ package dev.sidecars.logforwarder.ship;
 import dev.sidecars.logforwarder.checkpoint.FileIdentity;
 import io.opentelemetry.sdk.logs.data.LogRecordData;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -10,7 +11,11 @@ import java.util.function.LongSupplier;
 
 /**
  * Groups records into batches by count, bytes and age, and hands them to the shipper's bounded queue.
- * When the queue is full the hand-off blocks, which is what pauses reading while the collector is away.
+ *
+ * <p>Adding never blocks: a full batch the queue has no room for waits here, in order, and {@link
+ * #backlogged()} tells the tailer to stop reading until it is handed over. That keeps the tailer's thread
+ * free to scan for new files while the collector is away, and memory bounded: the tailer stops right
+ * after the line that filled the queue, so at most one full batch waits here.
  */
 public final class Batcher {
   private final BlockingQueue<LogBatch> queue;
@@ -19,6 +24,7 @@ public final class Batcher {
   private final long maxAgeNanos;
   private final LongSupplier clockNanos;
   private final BooleanSupplier giveUp;
+  private final ArrayDeque<LogBatch> sealed = new ArrayDeque<>();
   private LogBatch current;
 
   public Batcher(BlockingQueue<LogBatch> queue, int maxRecords, long maxBytes, Duration maxAge, LongSupplier clockNanos,
@@ -31,10 +37,10 @@ public final class Batcher {
     this.giveUp = giveUp;
   }
 
-  public void add(LogRecordData record, FileIdentity identity, long endOffset, int lineBytes) throws InterruptedException {
+  public void add(LogRecordData record, FileIdentity identity, long endOffset, int lineBytes) {
     batch().add(record, identity, endOffset, lineBytes);
     if (current.records().size() >= maxRecords || current.bytes() >= maxBytes) {
-      flush();
+      seal();
     }
   }
 
@@ -49,24 +55,53 @@ public final class Batcher {
     return current;
   }
 
-  /** Hands the batch over once it is older than the batch delay. */
-  public void flushIfDue() throws InterruptedException {
-    if (current != null && clockNanos.getAsLong() - current.createdNanos() >= maxAgeNanos) {
-      flush();
+  /** Closes the current batch and hands over what the queue has room for, without waiting. */
+  private void seal() {
+    if (current != null && !current.isEmpty()) {
+      sealed.add(current);
+    }
+    current = null;
+    handOver();
+  }
+
+  private void handOver() {
+    while (!sealed.isEmpty() && queue.offer(sealed.peek())) {
+      sealed.poll();
     }
   }
 
-  /** Hands the current batch over, waiting for room; returns false if told to give up first. */
-  public boolean flush() throws InterruptedException {
-    if (current == null || current.isEmpty()) {
-      return true;
+  /** True while full batches wait for room in the queue: the tailer reads nothing more until then. */
+  public boolean backlogged() {
+    handOver();
+    return !sealed.isEmpty();
+  }
+
+  /** Waits at most {@code nanos} for the queue to take the oldest waiting batch; true once none waits. */
+  public boolean awaitRoom(long nanos) throws InterruptedException {
+    handOver();
+    LogBatch next = sealed.peek();
+    if (next != null && nanos > 0 && queue.offer(next, nanos, TimeUnit.NANOSECONDS)) {
+      sealed.poll();
+      handOver();
     }
-    while (!queue.offer(current, 100, TimeUnit.MILLISECONDS)) {
-      if (giveUp.getAsBoolean()) {
+    return sealed.isEmpty();
+  }
+
+  /** Hands the batch over once it is older than the batch delay. */
+  public void flushIfDue() {
+    if (current != null && clockNanos.getAsLong() - current.createdNanos() >= maxAgeNanos) {
+      seal();
+    }
+  }
+
+  /** Hands every batch over, waiting for room; returns false if told to give up first. */
+  public boolean flush() throws InterruptedException {
+    seal();
+    while (!sealed.isEmpty()) {
+      if (!awaitRoom(TimeUnit.MILLISECONDS.toNanos(100)) && giveUp.getAsBoolean()) {
         return false;
       }
     }
-    current = null;
     return true;
   }
 }

@@ -13,8 +13,8 @@ import java.util.logging.Logger;
 
 /**
  * Exports batches one at a time, in order, and commits each batch's read positions only after the
- * collector accepted it. Retryable failures are retried forever with back-off while the tailer, blocked
- * on the full queue, stops reading: the files are the buffer.
+ * collector accepted it. Retryable failures are retried forever with back-off while the tailer, seeing
+ * the queue full, stops reading (it keeps scanning for new files): the files are the buffer.
  */
 public final class Shipper implements Runnable {
   private static final Logger log = Logger.getLogger(Shipper.class.getName());

@@ -28,8 +28,18 @@ final class LineSplitter {
     return started;
   }
 
-  /** Splits {@code length} bytes read at file offset {@code fileOffset}. */
+  /** Splits {@code length} bytes read at file offset {@code fileOffset}, all of them. */
   void feed(byte[] buf, int offset, int length, long fileOffset, Sink sink) throws InterruptedException {
+    feed(buf, offset, length, fileOffset, sink, () -> false);
+  }
+
+  /**
+   * Splits {@code length} bytes read at file offset {@code fileOffset}, stopping right after a line once
+   * {@code stop} says so; returns how many bytes were used. No partial line is held when it stops, so the
+   * caller reads the rest again from the returned position later.
+   */
+  int feed(byte[] buf, int offset, int length, long fileOffset, Sink sink, java.util.function.BooleanSupplier stop)
+      throws InterruptedException {
     int start = offset;
     int end = offset + length;
     for (int i = offset; i < end; i++) {
@@ -49,10 +59,14 @@ final class LineSplitter {
         emitPartial(sink, endOffset);
       }
       start = i + 1;
+      if (start < end && stop.getAsBoolean()) {
+        return start - offset;
+      }
     }
     if (start < end) {
       append(buf, start, end);
     }
+    return length;
   }
 
   /** Emits the unfinished line as it is (quiet file, or the end of a file's content). */

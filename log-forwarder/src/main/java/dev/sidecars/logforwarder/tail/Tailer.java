@@ -5,6 +5,7 @@ import dev.sidecars.logforwarder.LogForwarderMetrics;
 import dev.sidecars.logforwarder.checkpoint.Checkpoint;
 import dev.sidecars.logforwarder.checkpoint.CheckpointStore;
 import dev.sidecars.logforwarder.checkpoint.FileIdentity;
+import dev.sidecars.logforwarder.checkpoint.Fingerprint;
 import dev.sidecars.logforwarder.parse.ForwardedLogRecord;
 import dev.sidecars.logforwarder.parse.RecordFactory;
 import dev.sidecars.logforwarder.ship.Batcher;
@@ -41,6 +42,11 @@ import java.util.stream.Stream;
  * {@code LOG_ROTATE_WAIT} more. A file whose content was replaced under the same inode (copy-truncate, or
  * an inode reused) is noticed by its size or fingerprint; the part not yet read is taken from the copy,
  * found beside it by fingerprint, before the new content is read from its start.
+ *
+ * <p>While the shipper's queue is full (collector slow or away) nothing more is read (a read chunk is
+ * left off after the line that filled it), but the globs are
+ * still expanded and new files followed and opened, so a file that appears and is rotated away during an
+ * outage is still read once the collector is back.
  */
 public final class Tailer implements Runnable {
   private static final Logger log = Logger.getLogger(Tailer.class.getName());
@@ -96,7 +102,14 @@ public final class Tailer implements Runnable {
       while (true) {
         long now = clockNanos.getAsLong();
         if (stopping) {
-          if (now >= stopReadingBy || !readRound()) {
+          if (now >= stopReadingBy) {
+            break;
+          }
+          // A slow collector during the drain: wait for room rather than end reading early.
+          if (!batcher.awaitRoom(Math.min(stopReadingBy - now, TimeUnit.MILLISECONDS.toNanos(100)))) {
+            continue;
+          }
+          if (!readRound()) {
             break;
           }
           continue;
@@ -107,10 +120,19 @@ public final class Tailer implements Runnable {
           tailing = true;
           nextScan = now + config.rescanInterval().toNanos();
         }
+        if (batcher.backlogged()) {
+          // The queue is full (collector slow or away): read nothing more, so memory stays bounded, but
+          // keep scanning, so a file that appears meanwhile is followed and opened, and is not missed
+          // if it is rotated out of LOG_PATHS before the collector is back. Woken as soon as there is room.
+          batcher.awaitRoom(Math.max(0, nextScan - clockNanos.getAsLong()));
+          continue;
+        }
         boolean progressed = readRound();
-        flushQuiet(clockNanos.getAsLong());
-        removeFinished(clockNanos.getAsLong());
-        batcher.flushIfDue();
+        if (!batcher.backlogged()) {
+          flushQuiet(clockNanos.getAsLong());
+          removeFinished(clockNanos.getAsLong());
+          batcher.flushIfDue();
+        }
         if (!progressed && !stopping) {
           LockSupport.parkNanos(this, config.pollInterval().toNanos());
         }
@@ -155,7 +177,12 @@ public final class Tailer implements Runnable {
   private boolean readRound() throws InterruptedException {
     boolean progressed = false;
     int n = files.size();
+    int next = n == 0 ? 0 : (cursor + 1) % n;
     for (int k = 0; k < n; k++) {
+      if (batcher.backlogged()) {
+        next = (cursor + k) % n; // the files not read this round go first next time
+        break;
+      }
       TailedFile f = files.get((cursor + k) % n);
       try {
         progressed |= readTurn(f);
@@ -167,7 +194,7 @@ public final class Tailer implements Runnable {
         }
       }
     }
-    cursor = n == 0 ? 0 : (cursor + 1) % n;
+    cursor = next;
     metrics.filesOpen(openFiles);
     return progressed;
   }
@@ -194,9 +221,12 @@ public final class Tailer implements Runnable {
       return false;
     }
     long at = f.readOffset;
-    f.readOffset += n;
-    metrics.bytesRead.increment(n);
-    f.splitter.feed(buf, 0, n, at, (bytes, off, len, truncated, end) -> line(f, bytes, off, len, truncated, end));
+    // Stops after the line whose batch filled the queue: the rest of the chunk is read again once there
+    // is room, so no more than one full batch waits outside the queue (and memory stays bounded).
+    int used = f.splitter.feed(buf, 0, n, at, (bytes, off, len, truncated, end) -> line(f, bytes, off, len, truncated, end),
+        batcher::backlogged);
+    f.readOffset = at + used;
+    metrics.bytesRead.increment(used);
     // Taken after the hand-off, which blocks while the collector is away: that wait is not quiet time.
     long now = clockNanos.getAsLong();
     f.lastDataNanos = now;
@@ -206,14 +236,14 @@ public final class Tailer implements Runnable {
 
   /** Whether the file still starts with the fingerprint; grows a short fingerprint as the file grows. */
   private boolean headMatches(TailedFile f, long size) throws IOException {
-    byte[] fp = f.identity.fingerprint();
+    Fingerprint fp = f.identity.fingerprint();
     int want = (int) Math.min(config.fingerprintBytes(), size);
-    if (fp.length == want) {
-      return Arrays.equals(fp, readHead(f.channel, fp.length));
+    if (fp.length() == want) {
+      return fp.matches(readHead(f.channel, fp.length()));
     }
     byte[] head = readHead(f.channel, want);
-    if (fp.length == 0 || f.identity.sameContent(head)) {
-      if (head.length > fp.length) {
+    if (fp.length() == 0 || fp.sameContent(head)) {
+      if (head.length > fp.length()) {
         f.identity.setFingerprint(head);
       }
       return true;
@@ -337,8 +367,8 @@ public final class Tailer implements Runnable {
 
   /** A regular file in {@code dir}, other than {@code except}, that starts with the identity's fingerprint. */
   private Optional<Path> findCopy(Path dir, FileIdentity identity, Object except) {
-    byte[] fp = identity.fingerprint();
-    if (dir == null || fp.length == 0) {
+    Fingerprint fp = identity.fingerprint();
+    if (dir == null || fp.length() == 0) {
       return Optional.empty();
     }
     try (Stream<Path> siblings = Files.list(dir)) {
@@ -350,8 +380,7 @@ public final class Tailer implements Runnable {
             return key != null && !key.equals(except) && !byKey.containsKey(key);
           })
           .filter(p -> {
-            byte[] head = readHead(p, fp.length);
-            return head != null && Arrays.equals(head, fp);
+            return fp.matches(readHead(p, fp.length()));
           })
           .findFirst();
     } catch (IOException e) {
@@ -393,6 +422,7 @@ public final class Tailer implements Runnable {
   private void scan(boolean first) throws InterruptedException {
     Map<Object, LogPaths.Found> found = paths.scan();
     long now = clockNanos.getAsLong();
+    boolean followedNew = false;
     for (TailedFile f : files) {
       f.matched = false;
     }
@@ -416,14 +446,28 @@ public final class Tailer implements Runnable {
         continue; // a copy of content being followed (copy-truncate in progress): read through the original
       }
       Optional<Checkpoint> resumed = head.length > 0 ? checkpoints.claim(head) : Optional.empty();
+      if (resumed.isEmpty()) {
+        resumed = checkpoints.claimEmpty(candidate.path().toString());
+      }
       long start = resumed.map(Checkpoint::offset).orElse(first && config.startAtEnd() ? candidate.size() : 0L);
       if (start > candidate.size()) {
         start = 0; // same first bytes but shorter than the position: rewritten, so read it again
       }
-      follow(candidate.fileKey(), candidate.path(), head, start, true, now).knownSize = candidate.size();
+      TailedFile f = follow(candidate.fileKey(), candidate.path(), head, start, true, now);
+      f.knownSize = candidate.size();
+      followedNew = true;
+      if (openFiles < config.maxOpenFiles()) {
+        open(f); // held from now on: a rename or delete before the first read (reading paused) loses nothing
+      }
     }
     if (first) {
       resumeRotatedAway(now);
+    }
+    if (followedNew) {
+      // Saved now, not at the next commit: a file that stays empty (or, with LOG_START_AT=end, has nothing
+      // new) would otherwise have no saved position when the forwarder is killed, and be skipped to its
+      // end after the restart.
+      writeCheckpoints();
     }
     for (TailedFile f : files) {
       if (!f.matched && !f.isOpen()) {
@@ -433,6 +477,7 @@ public final class Tailer implements Runnable {
       }
     }
     metrics.filesWatched(files.size());
+    metrics.filesOpen(openFiles);
     Map<String, List<TailedFile>> byPath = new HashMap<>();
     for (TailedFile f : files) {
       byPath.computeIfAbsent(f.identity.path(), p -> new ArrayList<>()).add(f);
@@ -440,6 +485,15 @@ public final class Tailer implements Runnable {
     Map<String, ToDoubleFunction<String>> lag = new HashMap<>();
     byPath.forEach((path, group) -> lag.put(path, p -> group.stream().mapToDouble(TailedFile::lag).sum()));
     metrics.updateLag(lag);
+  }
+
+  private void writeCheckpoints() {
+    try {
+      checkpoints.write();
+    } catch (java.io.UncheckedIOException e) {
+      // The next commit writes every position again; reading must not stop over it.
+      log.warning(e.getMessage() + ": " + e.getCause());
+    }
   }
 
   /** The file in {@code dir} whose file key is {@code fileKey} (the same file under a new name). */
@@ -474,7 +528,8 @@ public final class Tailer implements Runnable {
     for (Checkpoint c : checkpoints.unclaimed()) {
       Path dir = c.path() == null ? null : Path.of(c.path()).getParent();
       checkpoints.forget(c);
-      if (dir == null || !Files.isDirectory(dir)) {
+      // An empty file's position has no fingerprint to look for (any file would match it).
+      if (dir == null || c.fingerprintLength() == 0 || !Files.isDirectory(dir)) {
         continue;
       }
       try (Stream<Path> siblings = Files.list(dir)) {
