@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # log-forwarder throughput benchmark: one file of 128-byte lines shipped over OTLP/HTTP protobuf into a
-# receiver that decodes and counts every record, side by side with `wc -l` reading the same file.
+# receiver that decodes and counts every record, side by side with `wc -l` reading the same file and
+# with rsyslog's imfile shipping it over TCP (the peer, when rsyslogd and socat are installed).
 #
 # Generates the file (page-cached afterwards, as a freshly written log is), times `wc -l` on it, starts
 # bench.jar's LogCountingSink (dev.sidecars.bench.LogCountingSink) on a free loopback port, starts
@@ -185,9 +186,50 @@ wait "$fwd_pid" 2>/dev/null || true
 fwd_pid=""
 
 elapsed="$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.2f", b - a}')"
+
+# --- the peer: rsyslog's imfile tailing the same file, shipping over TCP to a line-counting receiver --
+# Debian's log tailer and shipper (apt-get install rsyslog socat). A different wire protocol (syslog
+# over TCP, not OTLP), but the same job: read every line of a file and deliver it to another process.
+rs_line="(rsyslog not installed: apt-get install rsyslog socat)"
+if command -v rsyslogd >/dev/null 2>&1 && command -v socat >/dev/null 2>&1; then
+  rs_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  mkdir -p "$work/rsyslog"
+  socat -u "TCP-LISTEN:$rs_port,bind=127.0.0.1,reuseaddr" "OPEN:$work/rsyslog/received,creat,append" &
+  rs_sink_pid=$!
+  cat > "$work/rsyslog/rsyslog.conf" <<CONF
+global(workDirectory="$work/rsyslog")
+module(load="imfile" mode="inotify")
+input(type="imfile" File="$file" Tag="app" ruleset="ship" freshStartTail="off")
+ruleset(name="ship") {
+  action(type="omfwd" target="127.0.0.1" port="$rs_port" protocol="tcp"
+         template="RSYSLOG_SyslogProtocol23Format" queue.type="LinkedList" queue.size="200000")
+}
+CONF
+  rs_start="$(now)"
+  rsyslogd -n -f "$work/rsyslog/rsyslog.conf" -i "$work/rsyslog/pid" >"$work/rsyslog/out" 2>&1 &
+  rs_pid=$!
+  rs_deadline=$(( $(date +%s) + timeout_s ))
+  while :; do
+    rs_count=0
+    [[ -f "$work/rsyslog/received" ]] && rs_count="$(wc -l < "$work/rsyslog/received")"
+    [[ "$rs_count" -ge "$lines" ]] && break
+    if ! kill -0 "$rs_pid" 2>/dev/null; then echo "rsyslogd exited:"; cat "$work/rsyslog/out"; break; fi
+    if [[ "$(date +%s)" -ge "$rs_deadline" ]]; then echo "rsyslog timed out with $rs_count of $lines lines" >&2; break; fi
+    sleep 0.2
+  done
+  rs_end="$(now)"
+  rs_ticks="$(cpu_ticks_of "$rs_pid")"
+  rs_hwm="$(kb_of "$rs_pid" VmHWM)"
+  kill -TERM "$rs_pid" 2>/dev/null || true
+  kill -TERM "$rs_sink_pid" 2>/dev/null || true
+  wait "$rs_pid" "$rs_sink_pid" 2>/dev/null || true
+  rs_line="$(awk -v a="$rs_start" -v b="$rs_end" -v mib="$size_mib" -v n="$rs_count" -v t="$rs_ticks" -v hz="$ticks_per_s" -v hwm="$rs_hwm" \
+    'BEGIN {el = b - a; printf "%-14s %10.2f %12.1f %12.0f %10.2f %7.1f MB  (%d lines received)", "rsyslog imfile", el, mib / el, n / el, t / hz, hwm / 1024, n}')"
+fi
+
 awk -v el="$elapsed" -v n="$lines" -v mib="$size_mib" -v ticks="$ticks" -v hz="$ticks_per_s" -v hwm="$hwm_kb" \
     -v wcs="$wc_s" -v wcu="$wc_user" -v wcsys="$wc_sys" -v wcrss="$wc_rss_kb" -v cores="$(nproc)" \
-    -v load="$(cut -d' ' -f1-3 /proc/loadavg)" -v records="$count" -v sinkticks="$sink_ticks" 'BEGIN {
+    -v load="$(cut -d' ' -f1-3 /proc/loadavg)" -v records="$count" -v sinkticks="$sink_ticks" -v rsline="$rs_line" 'BEGIN {
   cpu = ticks / hz; wcs = (wcs > 0 ? wcs : 0.01); wcc = wcu + wcsys;
   printf "\n== log-forwarder: %d MiB file, %d lines of 128 bytes, OTLP/HTTP protobuf into a counting sink ==\n", mib, n
   printf "machine: %d cores, load average at end %s\n", cores, load
@@ -195,6 +237,7 @@ awk -v el="$elapsed" -v n="$lines" -v mib="$size_mib" -v ticks="$ticks" -v hz="$
   printf "%-14s %10.2f %12.1f %12.0f %10.2f %7.1f MB\n", "log-forwarder", el, mib / el, n / el, cpu, hwm / 1024
   printf "%-14s %10.2f %12.1f %12.0f %10.2f %7.1f MB\n", "wc -l", wcs, mib / wcs, n / wcs, wcc, wcrss / 1024
   printf "%-14s %10s %12s %12s %10.2f\n", "(sink)", "", "", "", sinkticks / hz
+  printf "%s\n", rsline
   printf "ratio: wc -l is %.1fx faster; the forwarder used %.2f CPU s per GiB; records counted by the sink: %d\n", \
     el / wcs, cpu * 1024 / mib, records
 }'
