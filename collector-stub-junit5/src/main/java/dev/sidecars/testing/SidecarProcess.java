@@ -1,5 +1,6 @@
 package dev.sidecars.testing;
 
+import dev.sidecars.runtime.StartLine;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -12,15 +13,12 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * A component's {@code main} run as a real child process on this test's classpath, as a user would run
@@ -29,7 +27,6 @@ import java.util.regex.Pattern;
  */
 public final class SidecarProcess implements AutoCloseable {
   private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-  private static final Pattern PORT = Pattern.compile("(\\S+)=(\\d+)");
 
   private final Process process;
   private final String startLine;
@@ -42,12 +39,7 @@ public final class SidecarProcess implements AutoCloseable {
     this.startLine = startLine;
     this.stdout = stdout;
     this.stderr = stderr;
-    Map<String, Integer> found = new LinkedHashMap<>();
-    Matcher m = PORT.matcher(startLine.substring(startLine.indexOf(" listening on ") + 1));
-    while (m.find()) {
-      found.put(m.group(1), Integer.parseInt(m.group(2)));
-    }
-    this.ports = Collections.unmodifiableMap(found);
+    this.ports = StartLine.ports(startLine);
   }
 
   /**
@@ -77,7 +69,7 @@ public final class SidecarProcess implements AutoCloseable {
       process.destroyForcibly();
       throw new IllegalStateException(mainClass.getSimpleName() + " printed no start line; stderr: " + err, e);
     }
-    if (line == null || !line.contains(" listening on ")) {
+    if (!StartLine.isStartLine(line)) {
       process.destroyForcibly();
       throw new IllegalStateException(mainClass.getSimpleName() + " did not start: first line " + line + "; stderr: " + err);
     }

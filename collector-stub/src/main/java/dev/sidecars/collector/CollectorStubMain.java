@@ -2,10 +2,10 @@ package dev.sidecars.collector;
 
 import dev.sidecars.runtime.ConsoleLogging;
 import dev.sidecars.runtime.Sidecar;
+import dev.sidecars.runtime.StartLine;
 import dev.sidecars.runtime.config.ConfigException;
 import dev.sidecars.runtime.config.Settings;
 import dev.sidecars.runtime.lifecycle.Lifecycle;
-import java.util.StringJoiner;
 
 /** {@code java -jar collector-stub.jar}: configured by environment variables, stopped by SIGTERM. */
 public final class CollectorStubMain {
@@ -33,10 +33,7 @@ public final class CollectorStubMain {
     Lifecycle lifecycle = new Lifecycle(config.shutdownGrace());
     lifecycle.onClose("collector-stub", stub::stop);
     lifecycle.installShutdownHook();
-    StringJoiner line = new StringJoiner(" ",
-        "collector-stub " + Sidecar.versionOf(CollectorStubMain.class) + " listening on ", "");
-    stub.ports().forEach((name, port) -> line.add(name + "=" + port));
-    System.out.println(line);
+    System.out.println(StartLine.format("collector-stub", Sidecar.versionOf(CollectorStubMain.class), stub.ports()));
     System.out.println("web UI: " + stub.uiUrl() + "/");
     System.out.flush();
     lifecycle.stopped().join();

@@ -12,7 +12,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.StringJoiner;
 
 /**
  * Starts a sidecar the same way for all of them: validate every variable, build telemetry, start the
@@ -126,9 +125,7 @@ public final class Sidecar implements AutoCloseable {
 
   /** The first line a sidecar prints: {@code metrics-proxy 0.1.0 listening on proxy=15001 admin=15090}. */
   public String startLine() {
-    StringJoiner line = new StringJoiner(" ", name + " " + version + " listening on ", "");
-    ports().forEach((port, number) -> line.add(port + "=" + number));
-    return line.toString();
+    return StartLine.format(name, version, ports());
   }
 
   public Lifecycle lifecycle() {

@@ -1,21 +1,16 @@
 package dev.sidecars.demo.launch;
 
+import dev.sidecars.runtime.StartLine;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** One started process of a {@link ProcessGroup}: its ports, as its start line gave them, and its output file. */
 public final class RunningProcess {
-  private static final Pattern PORT = Pattern.compile("([a-z][a-z0-9-]*)=(\\d+)");
-
   private final ProcessSpec spec;
   private final Process process;
   private final String startLine;
@@ -27,13 +22,7 @@ public final class RunningProcess {
     this.process = process;
     this.startLine = startLine;
     this.output = output;
-    Map<String, Integer> found = new LinkedHashMap<>();
-    int from = startLine.indexOf(" listening on ");
-    Matcher m = PORT.matcher(from < 0 ? "" : startLine.substring(from));
-    while (m.find()) {
-      found.put(m.group(1), Integer.parseInt(m.group(2)));
-    }
-    this.ports = Collections.unmodifiableMap(found);
+    this.ports = StartLine.ports(startLine);
   }
 
   public String name() {

@@ -3,6 +3,7 @@ package dev.sidecars.demo.services;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
+import dev.sidecars.runtime.StartLine;
 import dev.sidecars.runtime.config.ConfigException;
 import dev.sidecars.runtime.config.Settings;
 import java.io.IOException;
@@ -15,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -53,7 +55,7 @@ public final class DemoServer {
       });
       server.start();
       DemoServer demo = new DemoServer(server, workers);
-      System.out.println(name + " demo listening on http=" + server.getAddress().getPort());
+      System.out.println(StartLine.format(name, "demo", Map.of("http", server.getAddress().getPort())));
       System.out.flush();
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         demo.stop();
@@ -106,6 +108,28 @@ public final class DemoServer {
 
   public int port() {
     return server.getAddress().getPort();
+  }
+
+  /**
+   * Answers {@code /healthz} (200), other paths (404) and other methods (405) itself, and returns true only
+   * for a {@code POST} to {@code path}, which the service then serves.
+   */
+  public static boolean isPostTo(HttpExchange exchange, String path) throws IOException {
+    String requested = exchange.getRequestURI().getPath();
+    if (requested.equals("/healthz")) {
+      respond(exchange, 200, "text/plain", "ok\n".getBytes(StandardCharsets.UTF_8));
+      return false;
+    }
+    if (!requested.equals(path)) {
+      respondJson(exchange, 404, "{\"error\":\"no such path\"}");
+      return false;
+    }
+    if (!exchange.getRequestMethod().equals("POST")) {
+      exchange.getResponseHeaders().set("Allow", "POST");
+      respondJson(exchange, 405, "{\"error\":\"POST only\"}");
+      return false;
+    }
+    return true;
   }
 
   public static byte[] readBody(HttpExchange exchange) throws IOException {

@@ -33,18 +33,7 @@ public final class FraudCheckService {
   }
 
   void handle(HttpExchange exchange) throws IOException {
-    String path = exchange.getRequestURI().getPath();
-    if (path.equals("/healthz")) {
-      DemoServer.respond(exchange, 200, "text/plain", "ok\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      return;
-    }
-    if (!path.equals("/check")) {
-      DemoServer.respondJson(exchange, 404, "{\"error\":\"no such path\"}");
-      return;
-    }
-    if (!exchange.getRequestMethod().equals("POST")) {
-      exchange.getResponseHeaders().set("Allow", "POST");
-      DemoServer.respondJson(exchange, 405, "{\"error\":\"POST only\"}");
+    if (!DemoServer.isPostTo(exchange, "/check")) {
       return;
     }
     TraceHeaders trace = TraceHeaders.from(exchange.getRequestHeaders());

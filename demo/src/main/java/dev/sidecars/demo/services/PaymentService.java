@@ -50,18 +50,7 @@ public final class PaymentService {
   }
 
   void handle(HttpExchange exchange) throws IOException {
-    String path = exchange.getRequestURI().getPath();
-    if (path.equals("/healthz")) {
-      DemoServer.respond(exchange, 200, "text/plain", "ok\n".getBytes(StandardCharsets.UTF_8));
-      return;
-    }
-    if (!path.equals("/payments")) {
-      DemoServer.respondJson(exchange, 404, "{\"error\":\"no such path\"}");
-      return;
-    }
-    if (!exchange.getRequestMethod().equals("POST")) {
-      exchange.getResponseHeaders().set("Allow", "POST");
-      DemoServer.respondJson(exchange, 405, "{\"error\":\"POST only\"}");
+    if (!DemoServer.isPostTo(exchange, "/payments")) {
       return;
     }
     TraceHeaders trace = TraceHeaders.from(exchange.getRequestHeaders());
