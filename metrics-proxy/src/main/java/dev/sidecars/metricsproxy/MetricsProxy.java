@@ -83,8 +83,9 @@ final class MetricsProxy implements SidecarComponent {
         .addHttpListener(config.proxyPort(), context.bindAddress())
         // Undertow answers 400 at its own limit; ours, checked by UpstreamGuard, answers 431 below it.
         .setServerOption(UndertowOptions.MAX_HEADER_SIZE, (int) Math.min(Integer.MAX_VALUE, 2L * config.maxHeaderBytes()))
-        // Undertow cuts bodies above 2 MiB by default; a proxy passes any size unless MAX_REQUEST_BYTES says.
-        .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, config.maxRequestBytes() > 0 ? config.maxRequestBytes() : -1L)
+        // Undertow cuts bodies above 2 MiB by default. MAX_REQUEST_BYTES is UpstreamGuard's to enforce: Undertow's
+        // own limit would end a cut chunked body upstream as if it were complete.
+        .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, -1L)
         .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT, (int) config.requestHeaderTimeout().toMillis())
         .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, (int) config.idleTimeout().toMillis())
         .setServerOption(UndertowOptions.IDLE_TIMEOUT, (int) config.idleTimeout().toMillis())

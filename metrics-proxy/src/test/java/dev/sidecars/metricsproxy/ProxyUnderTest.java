@@ -1,6 +1,11 @@
 package dev.sidecars.metricsproxy;
 
 import dev.sidecars.runtime.Sidecar;
+import dev.sidecars.runtime.SidecarComponent;
+import dev.sidecars.runtime.SidecarContext;
+import dev.sidecars.runtime.SidecarFactory;
+import dev.sidecars.runtime.config.Settings;
+import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -23,6 +28,11 @@ final class ProxyUnderTest implements AutoCloseable {
 
   /** {@code nameValuePairs} override the defaults: telemetry off, loopback, free ports. */
   static ProxyUnderTest start(Map<String, String> base, String... nameValuePairs) {
+    return start(System.out, base, nameValuePairs);
+  }
+
+  /** As {@link #start(Map, String...)}, with the access log (when {@code ACCESS_LOG=on}) written to {@code accessLog}. */
+  static ProxyUnderTest start(PrintStream accessLog, Map<String, String> base, String... nameValuePairs) {
     Map<String, String> env = new HashMap<>();
     env.put("ADMIN_PORT", "0");
     env.put("PROXY_PORT", "0");
@@ -38,7 +48,28 @@ final class ProxyUnderTest implements AutoCloseable {
       env.put(nameValuePairs[i], nameValuePairs[i + 1]);
     }
     try {
-      return new ProxyUnderTest(Sidecar.start(new MetricsProxyMain(), env));
+      MetricsProxyMain main = new MetricsProxyMain();
+      return new ProxyUnderTest(Sidecar.start(new SidecarFactory<MetricsProxyConfig>() {
+        @Override
+        public String name() {
+          return main.name();
+        }
+
+        @Override
+        public int defaultAdminPort() {
+          return main.defaultAdminPort();
+        }
+
+        @Override
+        public MetricsProxyConfig configure(Settings settings) {
+          return main.configure(settings);
+        }
+
+        @Override
+        public SidecarComponent start(MetricsProxyConfig config, SidecarContext context) {
+          return MetricsProxy.start(config, context, accessLog);
+        }
+      }, env));
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }

@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The app behind the proxy in tests, a real server on a free port: {@code /echo} returns the request body
  * (status and extra headers from {@code status} and {@code header} query parameters), {@code /slow?ms=}
  * answers late, {@code /stream?chunks=&size=} answers chunked, {@code /fail} answers 500, {@code /ws} echoes
- * WebSocket text, {@code /health} answers {@link #healthStatus}. Every request is remembered.
+ * WebSocket text, {@code /health} answers {@link #healthStatus}. Every request is remembered, and every
+ * {@code /echo}-style body that ended early is listed in {@link #aborted}.
  */
 final class TestBackend implements AutoCloseable {
   /** One request as the app saw it. */
@@ -41,6 +42,8 @@ final class TestBackend implements AutoCloseable {
   }
 
   final Deque<Seen> seen = new ConcurrentLinkedDeque<>();
+  /** Paths whose request body ended early (the connection closed mid-body), so the app never took it as complete. */
+  final Deque<String> aborted = new ConcurrentLinkedDeque<>();
   final AtomicInteger healthStatus = new AtomicInteger(200);
   private final Undertow server;
 
@@ -98,6 +101,9 @@ final class TestBackend implements AutoCloseable {
     byte[] body;
     try (InputStream in = exchange.getInputStream()) {
       body = in.readAllBytes();
+    } catch (java.io.IOException e) {
+      aborted.add(exchange.getRequestURI());
+      throw e;
     }
     seen.add(new Seen(exchange.getRequestMethod().toString(), exchange.getRequestURI(), exchange.getQueryString(),
         headers(exchange.getRequestHeaders()), body));

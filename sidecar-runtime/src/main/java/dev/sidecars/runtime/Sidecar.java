@@ -69,6 +69,7 @@ public final class Sidecar implements AutoCloseable {
    * Tests use this directly, with a map for the environment.
    */
   public static <C> Sidecar start(SidecarFactory<C> factory, Map<String, String> env) throws Exception {
+    warmUpTls();
     Settings settings = Settings.of(env);
     String level = settings.oneOf("LOG_LEVEL", "info", ConsoleLogging.LEVELS);
     int adminPort = settings.port("ADMIN_PORT", factory.defaultAdminPort());
@@ -114,6 +115,23 @@ public final class Sidecar implements AutoCloseable {
         .onClose("admin", budget -> admin.close())
         .onClose(factory.name(), budget -> component.close());
     return new Sidecar(factory.name(), version, component, admin, lifecycle, registry);
+  }
+
+  /**
+   * The OTLP exporter's JDK HTTP client sets up the default TLS context (security providers, the CA store)
+   * even for an {@code http} endpoint, a good part of a start. Begun here on a thread of its own, it
+   * overlaps with reading the configuration and building the rest of the SDK instead of adding to them.
+   */
+  private static void warmUpTls() {
+    Thread warm = new Thread(() -> {
+      try {
+        javax.net.ssl.SSLContext.getDefault();
+      } catch (Exception | Error e) {
+        // The exporter will meet the same problem and report it; nothing to do here.
+      }
+    }, "tls-warm-up");
+    warm.setDaemon(true);
+    warm.start();
   }
 
   /** Every port, by name: the component's, then {@code admin}. */

@@ -67,7 +67,14 @@ public final class AdminServer implements AutoCloseable {
   }
 
   private static final class Routes implements HttpHandler {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * Only a not-ready answer needs it; built on first use, as Jackson's databind takes about a tenth of a
+     * second to load and would otherwise delay every start.
+     */
+    private static final class Json {
+      static final ObjectMapper MAPPER = new ObjectMapper();
+    }
+
     private final PrometheusMeterRegistry registry;
     private final Readiness readiness;
     private final Runnable onShutdown;
@@ -152,7 +159,7 @@ public final class AdminServer implements AutoCloseable {
 
     private static String notReady(String reason) {
       try {
-        return JSON.writeValueAsString(Map.of("status", "not ready", "reason", reason));
+        return Json.MAPPER.writeValueAsString(Map.of("status", "not ready", "reason", reason));
       } catch (JsonProcessingException e) {
         throw new IllegalStateException(e);
       }

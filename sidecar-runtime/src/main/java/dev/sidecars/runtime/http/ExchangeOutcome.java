@@ -3,7 +3,9 @@ package dev.sidecars.runtime.http;
 import io.undertow.client.ClientExchange;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.AttachmentKey;
+import java.io.IOException;
 import java.util.Optional;
+import org.xnio.IoUtils;
 
 /**
  * What the handlers of one proxied exchange learned about it, attached to the exchange so the outer
@@ -85,6 +87,26 @@ public final class ExchangeOutcome {
   /** Keeps the request sent upstream, to tell later whether the upstream answered. */
   void upstreamExchange(ClientExchange exchange) {
     upstreamExchange = exchange;
+  }
+
+  /**
+   * Closes the connection to the upstream at once, mid-request, so the upstream sees the request body end
+   * early instead of complete. {@code ClientConnection.close()} would not do: it shuts writes down first,
+   * which ends a chunked body with its last chunk. {@code performUpgrade()} is the public way to take the
+   * raw socket from Undertow's HTTP client (it detaches the request encoding); closing that drops whatever
+   * was not sent. The connection is closed, so the pool never reuses it.
+   */
+  void abortUpstream() {
+    ClientExchange sent = upstreamExchange;
+    if (sent == null) {
+      return;
+    }
+    try {
+      IoUtils.safeClose(sent.getConnection().performUpgrade());
+    } catch (IOException | RuntimeException e) {
+      // Already closed, or not an HTTP/1.1 connection: close it the ordinary way.
+      IoUtils.safeClose(sent.getConnection());
+    }
   }
 
   /** Whether the upstream sent response headers (so the status is the upstream's, not the proxy's). */

@@ -17,9 +17,14 @@ import java.util.Locale;
  *   <li>requests with both {@code Content-Length} and {@code Transfer-Encoding} (smuggling): 400, connection closed;
  *   <li>request lines and headers larger than {@link Limits#maxHeaderBytes()}: 431 (set the server's own
  *       header limit above it, as Undertow answers 400 at its own limit);
- *   <li>bodies declared larger than {@link Limits#maxRequestBytes()}: 413 (a chunked body is cut
- *       at the limit, as it is already on its way; Undertow's own default limit of 2 MiB must be lifted on
- *       the server with {@code UndertowOptions.MAX_ENTITY_SIZE});
+ *   <li>bodies larger than {@link Limits#maxRequestBytes()}: 413. A {@code Content-Length} above it is
+ *       refused before forwarding; a chunked body is counted as it streams ({@link RequestBodyGuard}), and
+ *       when it passes the limit the app's connection is aborted (so the app never takes the cut body for
+ *       a complete one) and the client gets 413 with {@code Connection: close} if its response has not
+ *       started, else its connection is closed. On malformed chunking that Undertow's decoder rejects,
+ *       the decoder closes the client connection itself; the app's connection is aborted the same way.
+ *       Set {@code UndertowOptions.MAX_ENTITY_SIZE} to -1 on the server: Undertow's own limit (2 MiB by
+ *       default) would end a cut chunked body as if it were complete;
  *   <li>requests beyond the {@link ConcurrencyLimit}: 503 with {@code x-sidecar-overloaded: true};
  *   <li>requests while the {@link CircuitBreaker} is open: 503 with {@code x-sidecar-circuit: open}.
  * </ul>
@@ -83,14 +88,10 @@ public final class UpstreamGuard implements HttpHandler {
       refuse(exchange, outcome, ResponseFlag.BAD_REQUEST, 431, "request header fields too large", null);
       return;
     }
-    if (maxRequestBytes > 0) {
-      if (exchange.getRequestContentLength() > maxRequestBytes) {
-        exchange.setPersistent(false); // the unread body is not drained
-        refuse(exchange, outcome, ResponseFlag.REQUEST_TOO_LARGE, 413, "request body too large", null);
-        return;
-      }
-      // A chunked body is already on its way upstream when it passes the limit: the connection is cut.
-      exchange.setMaxEntitySize(maxRequestBytes);
+    if (maxRequestBytes > 0 && exchange.getRequestContentLength() > maxRequestBytes) {
+      exchange.setPersistent(false); // the unread body is not drained
+      refuse(exchange, outcome, ResponseFlag.REQUEST_TOO_LARGE, 413, "request body too large", null);
+      return;
     }
     if (limit != null && !limit.tryAcquire()) {
       refuse(exchange, outcome, ResponseFlag.OVERLOAD, 503, "too many requests in flight", OVERLOADED_HEADER, "true");
@@ -103,6 +104,10 @@ public final class UpstreamGuard implements HttpHandler {
       }
       refuse(exchange, outcome, ResponseFlag.CIRCUIT_OPEN, 503, "upstream circuit open", CIRCUIT_HEADER, "open");
       return;
+    }
+    if (request.contains(Headers.TRANSFER_ENCODING)) {
+      // A chunked body streams upstream as it arrives, so its size and framing are only known on the way.
+      exchange.addRequestWrapper((factory, ex) -> new RequestBodyGuard(factory.create(), ex, outcome, maxRequestBytes));
     }
     // exchange.isUpgrade() only turns true with the 101, so look at the request itself.
     removeHopByHop(request, request.contains(Headers.UPGRADE));
@@ -130,6 +135,19 @@ public final class UpstreamGuard implements HttpHandler {
 
   /** Names the proxy's own failure, and gives it its status, once the response is about to start. */
   private static void classify(HttpServerExchange exchange, ExchangeOutcome outcome) {
+    ResponseFlag bodyFault = outcome.flag()
+        .filter(f -> f == ResponseFlag.REQUEST_TOO_LARGE || f == ResponseFlag.BAD_REQUEST).orElse(null);
+    if (bodyFault != null) {
+      if (!exchange.isResponseStarted()) {
+        // RequestBodyGuard failed the body on its way upstream and Undertow's proxy answers its own error
+        // (500): give the client the reason instead. What the app may have answered already is not relayed.
+        exchange.getResponseHeaders().clear();
+        exchange.setStatusCode(bodyFault == ResponseFlag.REQUEST_TOO_LARGE ? 413 : 400);
+        exchange.setPersistent(false);
+        exchange.getResponseHeaders().put(Headers.CONNECTION, "close");
+      }
+      return;
+    }
     if (outcome.upstreamResponded()) {
       if (exchange.getStatusCode() != 101) {
         removeHopByHop(exchange.getResponseHeaders(), false);

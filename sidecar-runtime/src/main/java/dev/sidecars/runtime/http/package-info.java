@@ -35,7 +35,7 @@
  * Handlers talk to each other only through the {@link dev.sidecars.runtime.http.ExchangeOutcome}
  * attached to the exchange, whose {@link dev.sidecars.runtime.http.ResponseFlag} says, like Envoy's
  * response flags, why the proxy answered itself. Undertow's server defaults need two changes for a proxy:
- * lift {@code UndertowOptions.MAX_ENTITY_SIZE} (2 MiB by default) and set {@code MAX_HEADER_SIZE} above
+ * set {@code UndertowOptions.MAX_ENTITY_SIZE} to -1 (2 MiB by default; the guard enforces the body limit) and set {@code MAX_HEADER_SIZE} above
  * the {@link dev.sidecars.runtime.http.UpstreamGuard.Limits} header limit (Undertow answers 400 at its own). For exemplars, build the Prometheus registry with
  * {@link dev.sidecars.runtime.http.TraceExemplars}. An egress proxy with several upstreams keeps one
  * {@code ObservedProxyClient}-wrapped client and one {@code CircuitBreaker} per upstream.

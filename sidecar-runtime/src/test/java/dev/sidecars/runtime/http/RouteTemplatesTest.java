@@ -3,7 +3,9 @@ package dev.sidecars.runtime.http;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class RouteTemplatesTest {
@@ -33,6 +35,17 @@ class RouteTemplatesTest {
   void unmatchedPathsShareOneLabel() {
     assertThat(routes.label("/anything/else")).isEqualTo(RouteTemplates.UNMATCHED);
     assertThat(RouteTemplates.none().label("/users/1")).isEqualTo(RouteTemplates.UNMATCHED);
+  }
+
+  @Test
+  void aHundredThousandDistinctPathsGiveNoMoreLabelsThanTemplatesPlusOne() {
+    Set<String> labels = new HashSet<>();
+    for (int i = 0; i < 100_000; i++) {
+      labels.add(routes.label("/users/" + i));
+      labels.add(routes.label("/random/" + i + "/x"));
+      labels.add(routes.label("/static/" + i + "/" + Integer.toHexString(i * 31)));
+    }
+    assertThat(labels).containsExactlyInAnyOrder("/users/{id}", "/static/*", RouteTemplates.UNMATCHED);
   }
 
   @Test
