@@ -38,6 +38,10 @@ public final class DemoMain {
     }
     ProcessGroup group = new ProcessGroup(settings.dir().resolve("output"), Duration.ofSeconds(15),
         line -> System.out.println("[demo] " + line));
+    int leftovers = group.stopLeftovers();
+    if (leftovers > 0) {
+      System.out.println("[demo] stopped " + leftovers + " processes an earlier run left behind");
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     AtomicBoolean stopping = new AtomicBoolean();
     AtomicInteger status = new AtomicInteger();

@@ -46,6 +46,9 @@ public final class ProcessGroup implements AutoCloseable {
   private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
       .connectTimeout(Duration.ofSeconds(2)).build();
 
+  /** Where each started process is listed, so a launcher that dies unstopped leaves a trace. */
+  private static final String PIDS = "pids";
+
   private final Path outputDir;
   private final Duration stopGrace;
   private final Consumer<String> progress;
@@ -103,6 +106,47 @@ public final class ProcessGroup implements AutoCloseable {
       stopMembers();
       throw e;
     }
+  }
+
+  /**
+   * Stops what an earlier group in the same output directory left running because its launcher died
+   * without stopping it (SIGKILL, out of memory): every process it started is listed in {@code pids},
+   * with its start time so that a pid reused since is left alone. Returns how many were stopped.
+   */
+  public synchronized int stopLeftovers() {
+    Path list = outputDir.resolve(PIDS);
+    if (!Files.exists(list)) {
+      return 0;
+    }
+    List<ProcessHandle> leftovers = new ArrayList<>();
+    try {
+      for (String line : Files.readAllLines(list, StandardCharsets.UTF_8)) {
+        String[] fields = line.trim().split(" ");
+        if (fields.length != 2) {
+          continue;
+        }
+        long started = Long.parseLong(fields[1]);
+        ProcessHandle.of(Long.parseLong(fields[0]))
+            .filter(ProcessHandle::isAlive)
+            .filter(h -> h.info().startInstant().map(t -> t.toEpochMilli() == started).orElse(false))
+            .ifPresent(leftovers::add);
+      }
+      leftovers.forEach(ProcessHandle::destroy);
+      for (ProcessHandle leftover : leftovers) {
+        try {
+          leftover.onExit().get(stopGrace.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+          leftover.destroyForcibly();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          leftover.destroyForcibly();
+        }
+      }
+      Files.delete(list);
+    } catch (IOException | NumberFormatException e) {
+      progress.accept("cannot read " + list + ": " + e.getMessage());
+    }
+    return leftovers.size();
   }
 
   /** Stops {@code name} with SIGKILL, as a crash would; it stays in the group, dead, until restarted. */
@@ -176,6 +220,11 @@ public final class ProcessGroup implements AutoCloseable {
       }
     }
     running.clear();
+    try {
+      Files.deleteIfExists(outputDir.resolve(PIDS));
+    } catch (IOException e) {
+      // only the next launcher's leftover check reads it, and it checks start times
+    }
     return List.copyOf(stopped);
   }
 
@@ -225,6 +274,7 @@ public final class ProcessGroup implements AutoCloseable {
     try {
       Files.createDirectories(outputDir);
       Process process = builder.start();
+      recordPid(process);
       CompletableFuture<String> startLine = new CompletableFuture<>();
       Deque<String> tail = new ArrayDeque<>();
       Thread pump = new Thread(() -> pump(spec, process, output, startLine, tail), spec.name() + "-output");
@@ -377,6 +427,12 @@ public final class ProcessGroup implements AutoCloseable {
       tail = String.join("\n  ", launched.tail);
     }
     return new StartFailure(launched.spec.name(), reason + (tail.isEmpty() ? "" : "; last output:\n  " + tail));
+  }
+
+  private void recordPid(Process process) throws IOException {
+    long started = process.toHandle().info().startInstant().map(java.time.Instant::toEpochMilli).orElse(0L);
+    Files.writeString(outputDir.resolve(PIDS), process.pid() + " " + started + "\n", StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
   }
 
   private static Optional<String> onPath(String program) {

@@ -182,6 +182,20 @@ class ProcessGroupTest {
   }
 
   @Test
+  void theNextGroupStopsWhatADeadLauncherLeftRunning() {
+    // A group that is never stopped, as when its launcher is killed with SIGKILL.
+    ProcessGroup abandoned = new ProcessGroup(dir.resolve("output"), Duration.ofSeconds(10), line -> {});
+    RunningProcess orphan = abandoned.start(fake("orphan", Stage.APP)).get(0);
+
+    int stopped = group(Duration.ofSeconds(10)).stopLeftovers();
+
+    assertThat(stopped).isEqualTo(1);
+    assertThat(orphan.isAlive()).isFalse();
+    assertThat(group.stopLeftovers()).as("nothing the second time").isZero();
+    assertThat(dir.resolve("output/pids")).doesNotExist();
+  }
+
+  @Test
   void restartsAKilledMember() {
     ProcessGroup group = group(Duration.ofSeconds(10));
     RunningProcess first = group.start(fake("app", Stage.APP)).get(0);
