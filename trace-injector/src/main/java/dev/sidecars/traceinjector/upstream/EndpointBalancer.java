@@ -169,9 +169,7 @@ public final class EndpointBalancer implements ProxyClient {
       ProxyCallback<ProxyConnection> callback,
       long timeout,
       TimeUnit unit) {
-    Endpoint endpoint = choose(avoid);
-    state.startAttempt(endpoint, nanoClock.getAsLong());
-    endpoint.outstanding.incrementAndGet();
+    Endpoint endpoint = takeEndpoint(state, avoid);
     // The Host a direct call to this URL would send, not the service name the app used.
     exchange.getRequestHeaders().put(Headers.HOST, endpoint.authority);
     endpoint.client.getConnection(endpoint.target, exchange, new ProxyCallback<>() {
@@ -217,9 +215,7 @@ public final class EndpointBalancer implements ProxyClient {
       ProxyCallback<ProxyConnection> callback,
       long timeout,
       TimeUnit unit) {
-    endpoint.outstanding.decrementAndGet();
-    failure(endpoint);
-    state.failed(ResponseFlag.UPSTREAM_REFUSED);
+    refused(endpoint, state);
     retry(exchange, state, endpoint, callback, timeout, unit);
   }
 
@@ -265,9 +261,7 @@ public final class EndpointBalancer implements ProxyClient {
       if (answered(exchange)) {
         return;
       }
-      Endpoint endpoint = choose(previous);
-      state.startAttempt(endpoint, nanoClock.getAsLong());
-      endpoint.outstanding.incrementAndGet();
+      Endpoint endpoint = takeEndpoint(state, previous);
       request.getRequestHeaders().put(Headers.HOST, endpoint.authority);
       endpoint.client.getConnection(endpoint.target, exchange, new ProxyCallback<>() {
         @Override
@@ -307,9 +301,7 @@ public final class EndpointBalancer implements ProxyClient {
         }
 
         private void gone(Endpoint endpoint) {
-          endpoint.outstanding.decrementAndGet();
-          failure(endpoint);
-          state.failed(ResponseFlag.UPSTREAM_REFUSED);
+          refused(endpoint, state);
           next.failed(new IOException("no connection to resend to " + endpoint));
         }
       }, timeout, unit);
@@ -333,6 +325,24 @@ public final class EndpointBalancer implements ProxyClient {
     } catch (IOException e) {
       IoUtils.safeClose(sent.getConnection());
     }
+  }
+
+  /**
+   * Chooses the endpoint of the next attempt and takes one of its slots, given back exactly once: by
+   * {@link #finished}, {@link #refused} or {@link #abandon}.
+   */
+  private Endpoint takeEndpoint(CallState state, Endpoint avoid) {
+    Endpoint endpoint = choose(avoid);
+    state.startAttempt(endpoint, nanoClock.getAsLong());
+    endpoint.outstanding.incrementAndGet();
+    return endpoint;
+  }
+
+  /** The attempt got no connection: its slot back, a failure counted against the endpoint. */
+  private void refused(Endpoint endpoint, CallState state) {
+    endpoint.outstanding.decrementAndGet();
+    failure(endpoint);
+    state.failed(ResponseFlag.UPSTREAM_REFUSED);
   }
 
   /** A connection that came after the proxy had answered: nothing will be sent on it. */
