@@ -50,14 +50,18 @@ final class MetricsProxy implements SidecarComponent {
   static MetricsProxy start(MetricsProxyConfig config, SidecarContext context, PrintStream out) {
     HttpMetrics metrics = new HttpMetrics(context.meters(), HttpMetrics.Side.SERVER, config.seriesLimit());
 
-    // The pool is a ceiling, not preallocated: it must admit every request the concurrency limit lets in,
-    // as a request finding the pool full (the client has no queue here) would be answered 503.
+    // The pool is a ceiling, not preallocated: it admits every request the concurrency limit lets in (with
+    // no limit, 1024 per IO thread, Envoy's default ceiling). A request finding its IO thread's share full
+    // waits for a connection instead of being shed. Undertow reads these sizes when the host is added, so
+    // they are set first: set after, the pool kept Undertow's 10 per thread and answered 503 beyond it.
+    int limit = config.maxConcurrentRequests();
     LoadBalancingProxyClient client = new LoadBalancingProxyClient()
-        // Nagle's algorithm on the upstream side would hold small writes back for a delayed ACK.
-        .addHost(config.target(), null, null, OptionMap.create(Options.TCP_NODELAY, true))
-        .setConnectionsPerThread(Math.max(8, config.maxConcurrentRequests() / config.ioThreads() + 1))
+        .setConnectionsPerThread(limit > 0 ? Math.max(8, limit / config.ioThreads() + 1) : 1024)
+        .setMaxQueueSize(limit > 0 ? limit : Integer.MAX_VALUE)
         .setProblemServerRetry(1)
-        .setTtl((int) Math.min(Integer.MAX_VALUE, config.idleTimeout().toMillis() / 2));
+        .setTtl((int) Math.min(Integer.MAX_VALUE, config.idleTimeout().toMillis() / 2))
+        // Nagle's algorithm on the upstream side would hold small writes back for a delayed ACK.
+        .addHost(config.target(), null, null, OptionMap.create(Options.TCP_NODELAY, true));
     HttpHandler proxy = ObservedProxyClient.proxyHandler(client, config.upstreamTimeout());
     HttpHandler guarded = new UpstreamGuard(
         proxy,

@@ -108,6 +108,28 @@ class ResilienceTest {
     await().atMost(Duration.ofSeconds(20)).until(() -> proxy.get("/fourth").statusCode() == 200);
   }
 
+  /**
+   * More requests in flight than Undertow's default pool of 10 connections per IO thread: every one reaches
+   * the app and is answered by it, none is shed with a 503.
+   */
+  @Test
+  void manyConcurrentRequestsAllReachTheApp() throws Exception {
+    backend = new TestBackend();
+    proxy = ProxyUnderTest.start(Map.of("TARGET_URL", backend.url()));
+    int concurrent = 64;
+    List<CompletableFuture<HttpResponse<String>>> calls = new java.util.ArrayList<>();
+    for (int i = 0; i < concurrent; i++) {
+      calls.add(ProxyUnderTest.CLIENT.sendAsync(HttpRequest.newBuilder(proxy.uri("/slow?ms=1500")).build(),
+          HttpResponse.BodyHandlers.ofString()));
+    }
+    for (var call : calls) {
+      HttpResponse<String> response = call.get(30, TimeUnit.SECONDS);
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(response.body()).isEqualTo("slow 1500");
+    }
+    assertThat(backend.seen).hasSize(concurrent);
+  }
+
   @Test
   void appKilledUnderLoadGives502sAndNothingHangs() throws Exception {
     backend = new TestBackend();

@@ -42,6 +42,32 @@ class ResilienceTest {
     }
   }
 
+  /**
+   * More calls in flight than the pool has connections: they wait for one, as Envoy's pending requests do.
+   * None is shed with a 503, and none is retried, as a full pool is no failure of the endpoint.
+   */
+  @Test
+  void callsBeyondThePoolWaitForAConnection() throws Exception {
+    int concurrent = 24;
+    try (Backend upstream = Backend.start("svc").behave(Backend.Behaviour.slow(300));
+        Injector injector = Injector.start(Map.of("UPSTREAMS", "svc=" + upstream.url(), "UPSTREAM_CONNECTIONS", "1"))) {
+      ExecutorService callers = Executors.newFixedThreadPool(concurrent);
+      try {
+        List<CompletableFuture<Integer>> calls = new ArrayList<>();
+        for (int i = 0; i < concurrent; i++) {
+          calls.add(CompletableFuture.supplyAsync(() -> injector.get("/svc/work").statusCode(), callers));
+        }
+        for (var call : calls) {
+          assertThat(call.get()).isEqualTo(200);
+        }
+      } finally {
+        callers.shutdownNow();
+      }
+      assertThat(upstream.seen()).hasSize(concurrent);
+      assertThat(injector.metric("trace_injector_upstream_retries_total")).isZero();
+    }
+  }
+
   @Test
   void aConnectFailureIsRetriedOnAnotherEndpointAndTheDeadOneIsEjectedThenBroughtBack() {
     int dead = Backend.closedPort();
