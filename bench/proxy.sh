@@ -46,7 +46,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [[ $MODE == egress ]]; then HOP=trace-injector; else HOP=metrics-proxy; fi
 PROXY_JAR="${PROXY_JAR:-$ROOT/$HOP/target/$HOP.jar}"
 STUB_JAR="${STUB_JAR:-$ROOT/collector-stub/target/collector-stub.jar}"
-DOCKERFILE_FLAGS="-XX:+UseSerialGC -XX:MaxRAMPercentage=50 -Xms8m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Xss512k -XX:ReservedCodeCacheSize=32m -XX:MaxMetaspaceSize=64m -XX:-UsePerfData -XX:+ExitOnOutOfMemoryError"
+DOCKERFILE_FLAGS="-XX:+UseSerialGC -XX:MaxRAMPercentage=50 -Xms8m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Xss512k -XX:ReservedCodeCacheSize=32m -XX:MaxMetaspaceSize=64m -XX:-UsePerfData -XX:+ExitOnOutOfMemoryError -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=5000"
 PROXY_JAVA_OPTS="${PROXY_JAVA_OPTS:-$DOCKERFILE_FLAGS -XX:MaxRAM=256m}"
 CLK_TCK="$(getconf CLK_TCK)"
 
