@@ -15,7 +15,7 @@
 #   has no forward-proxy mode for absolute-form requests without modules, so path-prefix routing is the
 #   equivalent hop).
 #
-# Usage: bench/proxy.sh [--mode=ingress|egress] [--rate=1000] [--duration=20] [--warmup=10]
+# Usage: bench/proxy.sh [--mode=ingress|egress] [--rate=1000] [--duration=20] [--warmup=40]
 #                       [--max-duration=10] [--connections=10]
 # Environment:
 #   PROXY_JAR         the sidecar's jar: default metrics-proxy/target/metrics-proxy.jar, or
@@ -29,7 +29,7 @@
 # printed next to the target.
 set -euo pipefail
 
-MODE=ingress RATE=1000 DURATION=20 WARMUP=10 MAX_DURATION=10 CONNECTIONS=10
+MODE=ingress RATE=1000 DURATION=20 WARMUP=40 MAX_DURATION=10 CONNECTIONS=10
 for arg in "$@"; do
   case "$arg" in
     --mode=ingress|--mode=egress) MODE="${arg#*=}" ;;
@@ -151,11 +151,17 @@ LUA
 grep -v 'delay' "$WORK/rate.lua" | sed '/^local wait_ms/d' >"$WORK/max.lua"
 
 field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" <<<"$2"; }
-declare -A P50 P99 RPS MAX MAXERR CPU RSS ERR
+declare -A P50 P99 RPS MAX MAXERR CPU WCPU RSS ERR
 run() { # name url pid
   local name=$1 url=$2 pid=${3:-}
-  wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$WORK/rate.lua" "$url$WARM_PATH" >/dev/null
+  local tw=0; [[ -n "$pid" ]] && tw=$(cpu_ticks "$pid")
+  local warm; warm="$(wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$WORK/rate.lua" "$url$WARM_PATH" | grep RESULT)"
   local t0=0; [[ -n "$pid" ]] && t0=$(cpu_ticks "$pid")
+  if [[ -n "$pid" ]]; then
+    WCPU[$name]=$(awk -v t="$(( t0 - tw ))" -v hz="$CLK_TCK" -v n="$(field requests "$warm")" 'BEGIN{printf "%.3f", t/hz/n*1000}')
+  else
+    WCPU[$name]="-"
+  fi
   local out; out="$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/rate.lua" "$url/users/1" | grep RESULT)"
   local requests; requests=$(field requests "$out")
   P50[$name]=$(field p50_us "$out"); P99[$name]=$(field p99_us "$out"); ERR[$name]=$(field errors "$out")
@@ -185,18 +191,19 @@ echo
 echo "$HOP hop benchmark ($MODE)  $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) CPUs  $(uname -r)  $(java -version 2>&1 | head -1)"
 echo "fixed rate: target ${RATE} rps over ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up; max: wrk -t2 -c64 ${MAX_DURATION}s; 1 KiB answers"
 echo "$HOP JVM flags: $PROXY_JAVA_OPTS; the row 'proxy' is $HOP"
-printf '%-7s %9s %9s %9s %10s %10s %9s %11s %8s %9s %7s %8s\n' path "rate" "p50 ms" "p99 ms" "+p50 ms" "+p99 ms" "max rps" "CPU s/1k" "RSS MB" "ready ms" errors "max err"
+printf '%-7s %9s %9s %9s %10s %10s %9s %11s %11s %8s %9s %7s %8s\n' path "rate" "p50 ms" "p99 ms" "+p50 ms" "+p99 ms" "max rps" "CPU s/1k" "warm CPU" "RSS MB" "ready ms" errors "max err"
 for name in direct proxy nginx; do
   ready="-"; [[ $name == proxy ]] && ready=$PROXY_READY_MS; [[ $name == nginx ]] && ready=$NGINX_READY_MS
   plus50="-"; plus99="-"
   [[ $name != direct ]] && plus50=$(added "${P50[$name]}" "${P50[direct]}") && plus99=$(added "${P99[$name]}" "${P99[direct]}")
-  printf '%-7s %9s %9s %9s %10s %10s %9s %11s %8s %9s %7s %8s\n' "$name" "${RPS[$name]}" "$(us "${P50[$name]}")" \
-    "$(us "${P99[$name]}")" "$plus50" "$plus99" "${MAX[$name]}" "${CPU[$name]}" "${RSS[$name]}" "$ready" "${ERR[$name]}" "${MAXERR[$name]}"
+  printf '%-7s %9s %9s %9s %10s %10s %9s %11s %11s %8s %9s %7s %8s\n' "$name" "${RPS[$name]}" "$(us "${P50[$name]}")" \
+    "$(us "${P99[$name]}")" "$plus50" "$plus99" "${MAX[$name]}" "${CPU[$name]}" "${WCPU[$name]}" "${RSS[$name]}" "$ready" "${ERR[$name]}" "${MAXERR[$name]}"
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else printf "-" }'; }
 echo "$HOP RSS after the max-throughput run: ${PROXY_RSS_AFTER_MAX} MB"
 echo "$HOP vs nginx: max throughput $(ratio "${MAX[proxy]}" "${MAX[nginx]}"), CPU per request $(ratio "${CPU[proxy]}" "${CPU[nginx]}"),"\
 " added p50 $(ratio "$(( P50[proxy] - P50[direct] ))" "$(( P50[nginx] - P50[direct] ))"), added p99 $(ratio "$(( P99[proxy] - P99[direct] ))" "$(( P99[nginx] - P99[direct] ))"),"\
 " RSS $(ratio "${RSS[proxy]}" "${RSS[nginx]}")"
-echo "CPU s/1k = CPU seconds of the hop per 1000 requests at the fixed rate (equals vCPU used per 1000 rps)"
+echo "CPU s/1k = CPU seconds of the hop per 1000 requests at the fixed rate (equals vCPU used per 1000 rps), after"
+echo "  the warm-up; warm CPU = the same during the ${WARMUP}s warm-up, just after start (a JVM compiles its hot code then)"
 echo "max rps counts 2xx answers only; max err = answers that were not 2xx, or failed, in the max-throughput run"
