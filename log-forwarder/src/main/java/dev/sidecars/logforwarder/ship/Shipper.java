@@ -2,9 +2,7 @@ package dev.sidecars.logforwarder.ship;
 
 import dev.sidecars.logforwarder.LogForwarderMetrics;
 import dev.sidecars.logforwarder.checkpoint.CheckpointStore;
-import io.opentelemetry.sdk.common.CompletableResultCode;
-import io.opentelemetry.sdk.logs.data.LogRecordData;
-import io.opentelemetry.sdk.logs.export.LogRecordExporter;
+import io.opentelemetry.proto.logs.v1.LogRecord;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -13,38 +11,40 @@ import java.util.logging.Logger;
 
 /**
  * Exports batches one at a time, in order, and commits each batch's read positions only after the
- * collector accepted it. Retryable failures are retried forever with back-off while the tailer, seeing
- * the queue full, stops reading (it keeps scanning for new files): the files are the buffer.
+ * collector accepted it. Retryable failures are retried forever with back-off (or after the collector's
+ * {@code Retry-After}, when it is longer) while the tailer, seeing the queue full, stops reading (it keeps
+ * scanning for new files): the files are the buffer.
  */
 public final class Shipper implements Runnable {
   private static final Logger log = Logger.getLogger(Shipper.class.getName());
 
-  private final LogRecordExporter exporter;
+  private final LogSender sender;
+  private final ExportRequests requests;
   private final BlockingQueue<LogBatch> queue;
   private final CheckpointStore checkpoints;
   private final Backoff backoff;
   private final Sleeper sleeper;
-  private final Duration exportTimeout;
   private final LogForwarderMetrics metrics;
   private volatile boolean finishing;
   private volatile boolean abandoned;
   private boolean rejectionLogged;
+  private boolean partialLogged;
   private boolean failing;
 
   public Shipper(
-      LogRecordExporter exporter,
+      LogSender sender,
+      ExportRequests requests,
       BlockingQueue<LogBatch> queue,
       CheckpointStore checkpoints,
       Backoff backoff,
       Sleeper sleeper,
-      Duration exportTimeout,
       LogForwarderMetrics metrics) {
-    this.exporter = exporter;
+    this.sender = sender;
+    this.requests = requests;
     this.queue = queue;
     this.checkpoints = checkpoints;
     this.backoff = backoff;
     this.sleeper = sleeper;
-    this.exportTimeout = exportTimeout;
     this.metrics = metrics;
   }
 
@@ -59,7 +59,7 @@ public final class Shipper implements Runnable {
           }
           continue;
         }
-        if (deliver(batch.records())) {
+        if (batch.count() == 0 || deliver(batch.request(requests), batch.count())) {
           commit(batch);
         }
       }
@@ -89,17 +89,22 @@ public final class Shipper implements Runnable {
   }
 
   /** True once every record was accepted or deliberately skipped; false when abandoned first. */
-  boolean deliver(List<LogRecordData> records) throws InterruptedException {
-    if (records.isEmpty()) {
-      return true;
-    }
+  boolean deliver(byte[] request, int records) throws InterruptedException {
     for (int attempt = 0; !abandoned; attempt++) {
-      CompletableResultCode result = exporter.export(records);
-      result.join(exportTimeout.toMillis() + 5_000, TimeUnit.MILLISECONDS);
-      ExportOutcome outcome = ExportOutcome.of(result);
-      switch (outcome) {
+      SendResult result = sender.send(request, records);
+      switch (result.outcome()) {
         case ACCEPTED -> {
-          metrics.recordsSent.increment(records.size());
+          long rejected = Math.min(records, Math.max(0, result.rejectedRecords()));
+          metrics.recordsSent.increment(records - rejected);
+          if (rejected > 0) {
+            metrics.recordsRejected.increment(rejected);
+            if (!partialLogged) {
+              partialLogged = true;
+              log.warning("collector accepted a batch of " + records + " records but rejected " + rejected
+                  + " of them (partial success" + (result.description().isEmpty() ? "" : ": " + result.description())
+                  + "); not sent again, counted in log_forwarder_records_rejected_total (logged once)");
+            }
+          }
           if (failing) {
             failing = false;
             log.info("collector accepts logs again");
@@ -107,31 +112,36 @@ public final class Shipper implements Runnable {
           return true;
         }
         case REJECTED -> {
-          metrics.recordsRejected.increment(records.size());
+          metrics.recordsRejected.increment(records);
           metrics.sendsRejected.increment();
           if (!rejectionLogged) {
             rejectionLogged = true;
-            log.warning("collector refused a batch of " + records.size() + " records (" + ExportOutcome.describe(result)
+            log.warning("collector refused a batch of " + records + " records (" + result.description()
                 + "); skipped, counted in log_forwarder_records_rejected_total (logged once)");
           }
           return true;
         }
         case TOO_LARGE -> {
-          if (records.size() == 1) {
-            metrics.recordsRejected.increment();
+          if (records <= 1) {
+            metrics.recordsRejected.increment(records);
             metrics.sendsRejected.increment();
             log.warning("collector refused one record as too large; skipped");
             return true;
           }
-          int half = records.size() / 2;
-          return deliver(records.subList(0, half)) && deliver(records.subList(half, records.size()));
+          List<LogRecord> all = ExportRequests.records(request);
+          int half = all.size() / 2;
+          return deliver(requests.encode(all.subList(0, half)), half)
+              && deliver(requests.encode(all.subList(half, all.size())), all.size() - half);
         }
         case RETRY -> {
           metrics.sendsRetried.increment();
           Duration wait = backoff.delay(attempt);
+          if (result.retryAfter().isPresent() && result.retryAfter().get().compareTo(wait) > 0) {
+            wait = result.retryAfter().get(); // the collector said when: not earlier
+          }
           if (!failing) {
             failing = true;
-            log.warning("export failed (" + ExportOutcome.describe(result) + "); reading pauses, retrying with back-off");
+            log.warning("export failed (" + result.description() + "); reading pauses, retrying with back-off");
           }
           sleeper.sleep(wait);
         }
