@@ -8,6 +8,7 @@ import dev.sidecars.logforwarder.ship.ExportRequests;
 import dev.sidecars.logforwarder.ship.LogBatch;
 import dev.sidecars.logforwarder.ship.LogSender;
 import dev.sidecars.logforwarder.ship.OtlpLogExporters;
+import dev.sidecars.logforwarder.ship.RequestBuffers;
 import dev.sidecars.logforwarder.ship.Shipper;
 import dev.sidecars.logforwarder.ship.Sleeper;
 import dev.sidecars.logforwarder.tail.Tailer;
@@ -59,6 +60,8 @@ public final class LogForwarder implements SidecarComponent {
     InstrumentationScopeInfo scope = InstrumentationScopeInfo.builder(context.name()).setVersion(context.version()).build();
     LogSender sender = OtlpLogExporters.sender(otlp, resource, scope, context.name() + "/" + context.version());
     ExportRequests requests = new ExportRequests(resource, scope);
+    // One array per batch that can be held at once: queued, waiting for room, in flight.
+    RequestBuffers buffers = new RequestBuffers(c.queuedBatches() + 2);
     CheckpointStore checkpoints = new CheckpointStore(c.stateDir(), System::nanoTime);
     if (c.stateDir().isEmpty()) {
       log.warning("LOG_STATE_DIR is not set: read positions are kept in memory only, a restart reads files again");
@@ -70,10 +73,10 @@ public final class LogForwarder implements SidecarComponent {
     Shipper[] shipperRef = new Shipper[1];
     Tailer[] tailerRef = new Tailer[1];
     Batcher batcher = new Batcher(queue, c.batchRecords(), c.batchBytes(), c.batchDelay(), System::nanoTime,
-        () -> Thread.currentThread().isInterrupted(), requests);
+        () -> Thread.currentThread().isInterrupted(), requests, buffers);
     RecordFactory records = new RecordFactory(c.format(), LogForwarder::epochNanos);
     Tailer tailer = new Tailer(c, checkpoints, records, batcher, metrics, System::nanoTime);
-    Shipper shipper = new Shipper(sender, requests, queue, checkpoints,
+    Shipper shipper = new Shipper(sender, requests, buffers, queue, checkpoints,
         new Backoff(c.retryInitial(), c.retryMax(), new Random()), Sleeper.SYSTEM, metrics);
     LogForwarder forwarder = new LogForwarder(sender, checkpoints, tailer, shipper);
     forwarder.shipperThread.start();

@@ -13,6 +13,7 @@ import dev.sidecars.logforwarder.ship.ExportRequests;
 import dev.sidecars.logforwarder.ship.LogBatch;
 import dev.sidecars.logforwarder.ship.LogSender;
 import dev.sidecars.logforwarder.ship.OtlpLogExporters;
+import dev.sidecars.logforwarder.ship.RequestBuffers;
 import io.opentelemetry.sdk.autoconfigure.spi.internal.DefaultConfigProperties;
 import dev.sidecars.logforwarder.ship.Shipper;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -61,7 +62,7 @@ class ShipperTest {
     queue.add(batch);
     List<Duration> waits = new ArrayList<>();
     LogForwarderMetrics metrics = new LogForwarderMetrics(new SimpleMeterRegistry(), checkpoints);
-    Shipper shipper = new Shipper(sender, requests, queue, checkpoints,
+    Shipper shipper = new Shipper(sender, requests, new RequestBuffers(2), queue, checkpoints,
         new Backoff(Duration.ofMillis(200), Duration.ofSeconds(3), new Random(3)), waits::add, metrics);
     shipper.finish();
     shipper.run(); // returns once the queue is empty

@@ -25,12 +25,14 @@ public final class Batcher {
   private final LongSupplier clockNanos;
   private final BooleanSupplier giveUp;
   private final ExportRequests requests;
+  private final RequestBuffers buffers;
   private final ArrayDeque<LogBatch> sealed = new ArrayDeque<>();
   private LogBatch current;
 
   public Batcher(BlockingQueue<LogBatch> queue, int maxRecords, long maxBytes, Duration maxAge, LongSupplier clockNanos,
-      BooleanSupplier giveUp, ExportRequests requests) {
+      BooleanSupplier giveUp, ExportRequests requests, RequestBuffers buffers) {
     this.requests = requests;
+    this.buffers = buffers;
     this.queue = queue;
     this.maxRecords = maxRecords;
     this.maxBytes = maxBytes;
@@ -52,7 +54,7 @@ public final class Batcher {
 
   private LogBatch batch() {
     if (current == null) {
-      current = new LogBatch(clockNanos.getAsLong(), Math.min(maxRecords, 4096));
+      current = new LogBatch(clockNanos.getAsLong(), maxRecords, requests, buffers);
     }
     return current;
   }
@@ -60,7 +62,7 @@ public final class Batcher {
   /** Closes the current batch and hands over what the queue has room for, without waiting. */
   private void seal() {
     if (current != null && !current.isEmpty()) {
-      current.seal(requests);
+      current.seal(requests, buffers);
       sealed.add(current);
     }
     current = null;

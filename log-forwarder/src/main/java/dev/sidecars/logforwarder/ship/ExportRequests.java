@@ -1,5 +1,6 @@
 package dev.sidecars.logforwarder.ship;
 
+import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
@@ -13,6 +14,9 @@ import io.opentelemetry.proto.logs.v1.ResourceLogs;
 import io.opentelemetry.proto.logs.v1.ScopeLogs;
 import io.opentelemetry.proto.resource.v1.Resource;
 import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.util.List;
 
 /**
@@ -40,6 +44,60 @@ public final class ExportRequests {
 
   /** The request carrying {@code records}, serialized. */
   public byte[] encode(List<LogRecord> records) {
+    return request(records).toByteArray();
+  }
+
+  /** The request carrying {@code records}, serialized into an array from {@code buffers}; returns its length. */
+  public Encoded encode(List<LogRecord> records, RequestBuffers buffers) {
+    ExportLogsServiceRequest request = request(records);
+    int size = request.getSerializedSize();
+    byte[] bytes = buffers.take(size);
+    CodedOutputStream out = CodedOutputStream.newInstance(bytes, 0, size);
+    try {
+      request.writeTo(out);
+      out.checkNoSpaceLeft();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // an array of exactly the size: cannot happen
+    }
+    return new Encoded(bytes, size);
+  }
+
+  /**
+   * Appends the request carrying {@code records} to {@code encoded} (null: none yet). Serialized
+   * protobuf messages concatenated parse as one message whose repeated fields are appended, so the result
+   * is one request with one {@code ResourceLogs} (same resource, same scope) per appended part: records
+   * can be encoded while a batch fills, without holding all of them.
+   */
+  public Encoded append(Encoded encoded, List<LogRecord> records, RequestBuffers buffers) {
+    if (records.isEmpty()) {
+      return encoded;
+    }
+    if (encoded == null) {
+      return encode(records, buffers);
+    }
+    ExportLogsServiceRequest request = request(records);
+    int size = request.getSerializedSize();
+    byte[] bytes = encoded.bytes();
+    if (encoded.length() + size > bytes.length) {
+      byte[] larger = buffers.take(Math.max(encoded.length() + size, bytes.length * 2));
+      System.arraycopy(bytes, 0, larger, 0, encoded.length());
+      buffers.give(bytes);
+      bytes = larger;
+    }
+    CodedOutputStream out = CodedOutputStream.newInstance(bytes, encoded.length(), size);
+    try {
+      request.writeTo(out);
+      out.checkNoSpaceLeft();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // room for exactly the size: cannot happen
+    }
+    return new Encoded(bytes, encoded.length() + size);
+  }
+
+  /** An encoded request: the first {@code length} bytes of {@code bytes}. */
+  public record Encoded(byte[] bytes, int length) {}
+
+  private ExportLogsServiceRequest request(List<LogRecord> records) {
     return ExportLogsServiceRequest.newBuilder()
         .addResourceLogs(ResourceLogs.newBuilder()
             .setResource(resource)
@@ -48,14 +106,13 @@ public final class ExportRequests {
                 .setScope(scope)
                 .setSchemaUrl(scopeSchemaUrl)
                 .addAllLogRecords(records)))
-        .build()
-        .toByteArray();
+        .build();
   }
 
   /** The records of a request made by {@link #encode} (to split a batch the collector found too large). */
-  public static List<LogRecord> records(byte[] request) {
+  public static List<LogRecord> records(byte[] request, int length) {
     try {
-      return ExportLogsServiceRequest.parseFrom(request).getResourceLogsList().stream()
+      return ExportLogsServiceRequest.parseFrom(ByteBuffer.wrap(request, 0, length)).getResourceLogsList().stream()
           .flatMap(r -> r.getScopeLogsList().stream())
           .flatMap(s -> s.getLogRecordsList().stream())
           .toList();

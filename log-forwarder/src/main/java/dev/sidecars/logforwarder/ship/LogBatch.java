@@ -13,25 +13,53 @@ import java.util.Map;
  * queued batch costs its wire size, not a few objects per line.
  */
 public final class LogBatch {
+  /** Records per encoded part of a request (see the four-argument constructor). */
+  static final int CHUNK_RECORDS = 512;
+
   private List<LogRecord> records;
+  private final ExportRequests requests;
+  private final RequestBuffers buffers;
+  private ExportRequests.Encoded encoded;
   private final Map<FileIdentity, Long> ends = new LinkedHashMap<>();
   private final long createdNanos;
   private long bytes;
   private int count;
-  private byte[] request;
+  private ExportRequests.Encoded request;
   // The file of the last record and its end: most lines of a batch come from one file, so the map is
   // touched when the file changes, not once per line.
   private FileIdentity lastFile;
   private long lastEnd;
 
   public LogBatch(long createdNanos, int expectedRecords) {
+    this(createdNanos, expectedRecords, null, null);
+  }
+
+  /**
+   * A batch that encodes its records {@value #CHUNK_RECORDS} at a time into an array from {@code buffers}
+   * while it fills, so that only that many record objects are alive at once: a whole batch of them
+   * outlives several young collections, overflows the survivor space and is promoted as garbage.
+   */
+  public LogBatch(long createdNanos, int expectedRecords, ExportRequests requests, RequestBuffers buffers) {
     this.createdNanos = createdNanos;
-    this.records = new ArrayList<>(expectedRecords);
+    this.requests = requests;
+    this.buffers = buffers;
+    this.records = new ArrayList<>(requests == null ? expectedRecords : Math.min(expectedRecords, CHUNK_RECORDS));
+  }
+
+  private void encodeChunk() {
+    if (records.isEmpty()) {
+      return;
+    }
+    encoded = requests.append(encoded, records, buffers);
+    records.clear();
   }
 
   public void add(LogRecord record, FileIdentity identity, long endOffset, int lineBytes) {
     records.add(record);
     count++;
+    if (records.size() >= CHUNK_RECORDS && requests != null) {
+      encodeChunk();
+    }
     advance(identity, endOffset);
     bytes += lineBytes;
   }
@@ -55,18 +83,33 @@ public final class LogBatch {
   }
 
   /** Encodes the request now (on the reading thread, while the previous batch is in flight). */
-  public void seal(ExportRequests requests) {
+  public void seal(ExportRequests requests, RequestBuffers buffers) {
     if (records != null) {
-      request = count == 0 ? new byte[0] : requests.encode(records);
+      if (count == 0) {
+        request = new ExportRequests.Encoded(new byte[0], 0);
+      } else if (encoded == null) {
+        request = requests.encode(records, buffers);
+      } else {
+        request = requests.append(encoded, records, buffers);
+      }
       records = null;
+      encoded = null;
     }
     settleLast();
   }
 
   /** The encoded export request. */
-  public byte[] request(ExportRequests requests) {
-    seal(requests);
+  public ExportRequests.Encoded request(ExportRequests requests, RequestBuffers buffers) {
+    seal(requests, buffers);
     return request;
+  }
+
+  /** Gives the request's array back once the collector answered (accepted or skipped). */
+  public void release(RequestBuffers buffers) {
+    if (request != null && request.length() > 0) {
+      buffers.give(request.bytes());
+    }
+    request = null;
   }
 
   public int count() {

@@ -129,12 +129,14 @@ public final class OtlpHttpLogSender implements LogSender {
   }
 
   @Override
-  public SendResult send(byte[] request, int records) throws InterruptedException {
+  public SendResult send(byte[] request, int length, int records) throws InterruptedException {
     HttpRequest.Builder builder = HttpRequest.newBuilder(endpoint)
         .timeout(timeout)
         .header("Content-Type", "application/x-protobuf")
         .header("User-Agent", userAgent)
-        .POST(HttpRequest.BodyPublishers.ofByteArray(gzip ? gzip(request) : request));
+        .POST(gzip
+            ? HttpRequest.BodyPublishers.ofByteArray(gzip(request, length))
+            : HttpRequest.BodyPublishers.ofByteArray(request, 0, length));
     if (gzip) {
       builder.header("Content-Encoding", "gzip");
     }
@@ -187,10 +189,10 @@ public final class OtlpHttpLogSender implements LogSender {
     return Optional.of(wait.compareTo(MAX_RETRY_AFTER) > 0 ? MAX_RETRY_AFTER : wait);
   }
 
-  private static byte[] gzip(byte[] bytes) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(bytes.length / 4 + 64);
+  private static byte[] gzip(byte[] bytes, int length) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(length / 4 + 64);
     try (GZIPOutputStream zip = new GZIPOutputStream(out, 64 * 1024)) {
-      zip.write(bytes);
+      zip.write(bytes, 0, length);
     } catch (IOException e) {
       throw new UncheckedIOException(e); // in memory: cannot happen
     }

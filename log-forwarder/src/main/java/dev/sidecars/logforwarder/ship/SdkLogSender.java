@@ -40,8 +40,8 @@ public final class SdkLogSender implements LogSender {
   }
 
   @Override
-  public SendResult send(byte[] request, int records) throws InterruptedException {
-    List<LogRecordData> data = ExportRequests.records(request).stream().map(this::data).toList();
+  public SendResult send(byte[] request, int length, int records) throws InterruptedException {
+    List<LogRecordData> data = ExportRequests.records(request, length).stream().map(this::data).toList();
     CompletableResultCode result = exporter.export(data);
     result.join(timeout.toMillis() + 5_000, TimeUnit.MILLISECONDS);
     if (Thread.interrupted()) {

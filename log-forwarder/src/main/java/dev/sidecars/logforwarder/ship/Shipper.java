@@ -6,6 +6,10 @@ import io.opentelemetry.proto.logs.v1.LogRecord;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
@@ -14,12 +18,18 @@ import java.util.logging.Logger;
  * collector accepted it. Retryable failures are retried forever with back-off (or after the collector's
  * {@code Retry-After}, when it is longer) while the tailer, seeing the queue full, stops reading (it keeps
  * scanning for new files): the files are the buffer.
+ *
+ * <p>The positions of an accepted batch are written (fsynced) on a thread of their own while the next
+ * batch is sent: the write is no longer part of each batch's round trip. At most one write is in
+ * progress, and the next commit waits for it, so a crash re-sends at most one accepted batch more than
+ * before.
  */
 public final class Shipper implements Runnable {
   private static final Logger log = Logger.getLogger(Shipper.class.getName());
 
   private final LogSender sender;
   private final ExportRequests requests;
+  private final RequestBuffers buffers;
   private final BlockingQueue<LogBatch> queue;
   private final CheckpointStore checkpoints;
   private final Backoff backoff;
@@ -30,10 +40,17 @@ public final class Shipper implements Runnable {
   private boolean rejectionLogged;
   private boolean partialLogged;
   private boolean failing;
+  private final ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "log-forwarder-checkpoints");
+    t.setDaemon(true);
+    return t;
+  });
+  private Future<?> lastWrite;
 
   public Shipper(
       LogSender sender,
       ExportRequests requests,
+      RequestBuffers buffers,
       BlockingQueue<LogBatch> queue,
       CheckpointStore checkpoints,
       Backoff backoff,
@@ -41,6 +58,7 @@ public final class Shipper implements Runnable {
       LogForwarderMetrics metrics) {
     this.sender = sender;
     this.requests = requests;
+    this.buffers = buffers;
     this.queue = queue;
     this.checkpoints = checkpoints;
     this.backoff = backoff;
@@ -51,20 +69,33 @@ public final class Shipper implements Runnable {
   @Override
   public void run() {
     try {
-      while (!abandoned) {
-        LogBatch batch = queue.poll(50, TimeUnit.MILLISECONDS);
-        if (batch == null) {
-          if (finishing) {
-            return;
-          }
-          continue;
-        }
-        if (batch.count() == 0 || deliver(batch.request(requests), batch.count())) {
-          commit(batch);
-        }
-      }
+      loop();
+      awaitWrite();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } finally {
+      writer.shutdown();
+    }
+  }
+
+  private void loop() throws InterruptedException {
+    while (!abandoned) {
+      LogBatch batch = queue.poll(50, TimeUnit.MILLISECONDS);
+      if (batch == null) {
+        if (finishing) {
+          return;
+        }
+        continue;
+      }
+      if (batch.count() == 0) {
+        commit(batch);
+        continue;
+      }
+      ExportRequests.Encoded request = batch.request(requests, buffers);
+      if (deliver(request.bytes(), request.length(), batch.count())) {
+        batch.release(buffers);
+        commit(batch);
+      }
     }
   }
 
@@ -78,20 +109,35 @@ public final class Shipper implements Runnable {
     abandoned = true;
   }
 
-  private void commit(LogBatch batch) {
+  private void commit(LogBatch batch) throws InterruptedException {
+    awaitWrite();
     batch.ends().forEach((identity, end) -> identity.commit(end));
-    try {
-      checkpoints.write();
-    } catch (java.io.UncheckedIOException e) {
-      // The next commit writes every position again; until then a crash re-sends a little more.
-      log.warning(e.getMessage() + ": " + e.getCause());
+    lastWrite = writer.submit(() -> {
+      try {
+        checkpoints.write();
+      } catch (java.io.UncheckedIOException e) {
+        // The next commit writes every position again; until then a crash re-sends a little more.
+        log.warning(e.getMessage() + ": " + e.getCause());
+      }
+    });
+  }
+
+  /** Waits for the positions of the previous batch to be on disk. */
+  private void awaitWrite() throws InterruptedException {
+    if (lastWrite != null) {
+      try {
+        lastWrite.get();
+      } catch (ExecutionException e) {
+        log.warning("writing positions failed: " + e.getCause());
+      }
+      lastWrite = null;
     }
   }
 
   /** True once every record was accepted or deliberately skipped; false when abandoned first. */
-  boolean deliver(byte[] request, int records) throws InterruptedException {
+  boolean deliver(byte[] request, int length, int records) throws InterruptedException {
     for (int attempt = 0; !abandoned; attempt++) {
-      SendResult result = sender.send(request, records);
+      SendResult result = sender.send(request, length, records);
       switch (result.outcome()) {
         case ACCEPTED -> {
           long rejected = Math.min(records, Math.max(0, result.rejectedRecords()));
@@ -128,10 +174,11 @@ public final class Shipper implements Runnable {
             log.warning("collector refused one record as too large; skipped");
             return true;
           }
-          List<LogRecord> all = ExportRequests.records(request);
+          List<LogRecord> all = ExportRequests.records(request, length);
           int half = all.size() / 2;
-          return deliver(requests.encode(all.subList(0, half)), half)
-              && deliver(requests.encode(all.subList(half, all.size())), all.size() - half);
+          byte[] first = requests.encode(all.subList(0, half));
+          byte[] second = requests.encode(all.subList(half, all.size()));
+          return deliver(first, first.length, half) && deliver(second, second.length, all.size() - half);
         }
         case RETRY -> {
           metrics.sendsRetried.increment();
