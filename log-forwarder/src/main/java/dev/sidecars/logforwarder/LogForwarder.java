@@ -4,8 +4,11 @@ import dev.sidecars.logforwarder.checkpoint.CheckpointStore;
 import dev.sidecars.logforwarder.parse.RecordFactory;
 import dev.sidecars.logforwarder.ship.Backoff;
 import dev.sidecars.logforwarder.ship.Batcher;
+import dev.sidecars.logforwarder.ship.ExportRequests;
 import dev.sidecars.logforwarder.ship.LogBatch;
+import dev.sidecars.logforwarder.ship.LogSender;
 import dev.sidecars.logforwarder.ship.OtlpLogExporters;
+import dev.sidecars.logforwarder.ship.RequestBuffers;
 import dev.sidecars.logforwarder.ship.Shipper;
 import dev.sidecars.logforwarder.ship.Sleeper;
 import dev.sidecars.logforwarder.tail.Tailer;
@@ -14,7 +17,6 @@ import dev.sidecars.runtime.SidecarContext;
 import dev.sidecars.runtime.admin.Readiness;
 import io.opentelemetry.sdk.autoconfigure.spi.ConfigProperties;
 import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
-import io.opentelemetry.sdk.logs.export.LogRecordExporter;
 import io.opentelemetry.sdk.resources.Resource;
 import java.time.Duration;
 import java.util.Map;
@@ -22,7 +24,6 @@ import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
@@ -32,15 +33,15 @@ import java.util.logging.Logger;
 public final class LogForwarder implements SidecarComponent {
   private static final Logger log = Logger.getLogger(LogForwarder.class.getName());
 
-  private final LogRecordExporter exporter;
+  private final LogSender sender;
   private final CheckpointStore checkpoints;
   private final Tailer tailer;
   private final Shipper shipper;
   private final Thread tailerThread;
   private final Thread shipperThread;
 
-  private LogForwarder(LogRecordExporter exporter, CheckpointStore checkpoints, Tailer tailer, Shipper shipper) {
-    this.exporter = exporter;
+  private LogForwarder(LogSender sender, CheckpointStore checkpoints, Tailer tailer, Shipper shipper) {
+    this.sender = sender;
     this.checkpoints = checkpoints;
     this.tailer = tailer;
     this.shipper = shipper;
@@ -49,15 +50,18 @@ public final class LogForwarder implements SidecarComponent {
   }
 
   /**
-   * Starts tailing and shipping. The exporter is built from the SDK's own configuration and the records
+   * Starts tailing and shipping. The sender is configured as the SDK's exporter would be and the records
    * carry the sidecar's resource, so logs describe the app exactly as the sidecar's other telemetry does
    * ({@code SERVICE_NAME}, Kubernetes attributes, {@code OTEL_RESOURCE_ATTRIBUTES}).
    */
   public static LogForwarder start(LogForwarderConfig c, SidecarContext context) {
     ConfigProperties otlp = context.telemetry().config();
-    LogRecordExporter exporter = OtlpLogExporters.create(otlp);
     Resource resource = context.telemetry().resource();
     InstrumentationScopeInfo scope = InstrumentationScopeInfo.builder(context.name()).setVersion(context.version()).build();
+    LogSender sender = OtlpLogExporters.sender(otlp, resource, scope, context.name() + "/" + context.version());
+    ExportRequests requests = new ExportRequests(resource, scope);
+    // One array per batch that can be held at once: queued, waiting for room, in flight.
+    RequestBuffers buffers = new RequestBuffers(c.queuedBatches() + 2);
     CheckpointStore checkpoints = new CheckpointStore(c.stateDir(), System::nanoTime);
     if (c.stateDir().isEmpty()) {
       log.warning("LOG_STATE_DIR is not set: read positions are kept in memory only, a restart reads files again");
@@ -69,13 +73,12 @@ public final class LogForwarder implements SidecarComponent {
     Shipper[] shipperRef = new Shipper[1];
     Tailer[] tailerRef = new Tailer[1];
     Batcher batcher = new Batcher(queue, c.batchRecords(), c.batchBytes(), c.batchDelay(), System::nanoTime,
-        () -> Thread.currentThread().isInterrupted());
-    RecordFactory records = new RecordFactory(c.format(), resource, scope, LogForwarder::epochNanos);
+        () -> Thread.currentThread().isInterrupted(), requests, buffers);
+    RecordFactory records = new RecordFactory(c.format(), LogForwarder::epochNanos);
     Tailer tailer = new Tailer(c, checkpoints, records, batcher, metrics, System::nanoTime);
-    Shipper shipper = new Shipper(exporter, queue, checkpoints,
-        new Backoff(c.retryInitial(), c.retryMax(), new Random()), Sleeper.SYSTEM,
-        OtlpLogExporters.timeout(otlp), metrics);
-    LogForwarder forwarder = new LogForwarder(exporter, checkpoints, tailer, shipper);
+    Shipper shipper = new Shipper(sender, requests, buffers, queue, checkpoints,
+        new Backoff(c.retryInitial(), c.retryMax(), new Random()), Sleeper.SYSTEM, metrics);
+    LogForwarder forwarder = new LogForwarder(sender, checkpoints, tailer, shipper);
     forwarder.shipperThread.start();
     forwarder.tailerThread.start();
     return forwarder;
@@ -130,6 +133,6 @@ public final class LogForwarder implements SidecarComponent {
     tailerThread.interrupt();
     shipper.abandon();
     shipperThread.interrupt();
-    exporter.shutdown().join(1, TimeUnit.SECONDS);
+    sender.shutdown();
   }
 }

@@ -97,7 +97,7 @@ public record LogForwarderConfig(
         settings.duration("LOG_FLUSH_AFTER", Duration.ofMillis(500)),
         settings.duration("LOG_ROTATE_WAIT", Duration.ofSeconds(5)),
         settings.integer("LOG_MAX_OPEN_FILES", 256, 1, 100_000),
-        settings.integer("LOG_BATCH_RECORDS", 2048, 1, 1_000_000),
+        settings.integer("LOG_BATCH_RECORDS", 8192, 1, 1_000_000),
         settings.bytes("LOG_BATCH_BYTES", 1L << 20, 1024),
         settings.duration("LOG_BATCH_DELAY", Duration.ofMillis(200)),
         settings.integer("LOG_QUEUED_BATCHES", 4, 1, 1000),

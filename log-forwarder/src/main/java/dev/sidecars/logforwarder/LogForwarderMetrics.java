@@ -38,7 +38,7 @@ public final class LogForwarderMetrics {
     bytesRead = Counter.builder("log.forwarder.read").baseUnit("bytes").description("Bytes read from files").register(registry);
     recordsSent = Counter.builder("log.forwarder.records.sent").description("Log records the collector accepted").register(registry);
     recordsRejected = Counter.builder("log.forwarder.records.rejected")
-        .description("Log records the collector refused as malformed (HTTP 400), skipped")
+        .description("Log records the collector refused (HTTP 400/422, too large alone, or rejected in a partial success), not sent again")
         .register(registry);
     sendsRetried = Counter.builder("log.forwarder.sends.failed").tag("outcome", "retried")
         .description("Exports that failed: retried (429, 5xx, timeouts, no connection) or rejected (400) and skipped")

@@ -11,12 +11,19 @@ import dev.sidecars.collector.CollectorStub;
 import dev.sidecars.collector.CollectorStubConfig;
 import dev.sidecars.collector.Signal;
 import dev.sidecars.collector.junit5.CollectorStubExtension;
+import dev.sidecars.logforwarder.ship.Shipper;
 import dev.sidecars.runtime.Sidecar;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -170,6 +177,63 @@ class DeliveryTest {
     await().atMost(Duration.ofSeconds(30)).until(() -> bodies(collector).size() >= 40);
     NumberedWriter.assertEachOnce(bodies(collector), 40);
     assertThat(metric("log_forwarder_records_rejected_total")).isZero();
+  }
+
+  @Test
+  void aThrottlingAnswerWithRetryAfterIsWaitedForBeforeTheNextAttempt() throws Exception {
+    // LOG_RETRY_INITIAL=100ms and LOG_RETRY_MAX=1s: on its own back-off the forwarder would retry within 1 s.
+    start(Map.of());
+    collector.throttle(Signal.LOGS, 429, 3, 1);
+    append(logs.resolve("app.log"), numbered(1, 5));
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
+        .until(() -> metric("log_forwarder_sends_failed_total") >= 1);
+    long refusedNanos = System.nanoTime();
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10)).until(() -> bodies(collector).size() >= 5);
+    long waitedMillis = (System.nanoTime() - refusedNanos) / 1_000_000;
+    assertThat(waitedMillis).as("Retry-After: 3 honoured").isGreaterThanOrEqualTo(2_500);
+    NumberedWriter.assertEachOnce(bodies(collector), 5);
+    assertThat(metric("log_forwarder_sends_failed_total")).isEqualTo(1);
+  }
+
+  @Test
+  void recordsRejectedInAPartialSuccessAreCountedLoggedOnceAndNotSentAgain() throws Exception {
+    List<String> warnings = new CopyOnWriteArrayList<>();
+    Logger shipperLog = Logger.getLogger(Shipper.class.getName());
+    Handler capture = new Handler() {
+      @Override
+      public void publish(LogRecord record) {
+        if (record.getLevel().intValue() >= Level.WARNING.intValue()) {
+          warnings.add(record.getMessage());
+        }
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    start(Map.of()); // first: starting configures logging anew
+    shipperLog.addHandler(capture);
+    try {
+      collector.rejectPartially(Signal.LOGS, 3, 2);
+      Path file = logs.resolve("app.log");
+      append(file, numbered(1, 10));
+      await().atMost(Duration.ofSeconds(30)).until(() -> metric("log_forwarder_records_rejected_total") == 3);
+      append(file, numbered(11, 20));
+      await().atMost(Duration.ofSeconds(30)).until(() -> metric("log_forwarder_records_rejected_total") == 6);
+      append(file, numbered(21, 30));
+      long size = Files.size(file);
+      await().atMost(Duration.ofSeconds(30)).until(() -> committedOffset() == size);
+      // The stub stored all but the rejected ones; the forwarder counts the rest as sent and retries nothing.
+      await().atMost(Duration.ofSeconds(30)).until(() -> bodies(collector).size() >= 24);
+      assertThat(bodies(collector)).hasSize(24).doesNotHaveDuplicates();
+      assertThat(metric("log_forwarder_records_sent_total")).isEqualTo(24);
+      assertThat(metric("log_forwarder_sends_failed_total")).isZero();
+      assertThat(warnings).filteredOn(w -> w.contains("partial success")).hasSize(1);
+    } finally {
+      shipperLog.removeHandler(capture);
+    }
   }
 
   @Test

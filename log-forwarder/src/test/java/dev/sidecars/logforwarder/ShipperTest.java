@@ -9,13 +9,15 @@ import dev.sidecars.logforwarder.checkpoint.FileIdentity;
 import dev.sidecars.logforwarder.parse.LineFormat;
 import dev.sidecars.logforwarder.parse.RecordFactory;
 import dev.sidecars.logforwarder.ship.Backoff;
+import dev.sidecars.logforwarder.ship.ExportRequests;
 import dev.sidecars.logforwarder.ship.LogBatch;
+import dev.sidecars.logforwarder.ship.LogSender;
 import dev.sidecars.logforwarder.ship.OtlpLogExporters;
+import dev.sidecars.logforwarder.ship.RequestBuffers;
 import io.opentelemetry.sdk.autoconfigure.spi.internal.DefaultConfigProperties;
 import dev.sidecars.logforwarder.ship.Shipper;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
-import io.opentelemetry.sdk.logs.export.LogRecordExporter;
 import io.opentelemetry.sdk.resources.Resource;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -32,7 +34,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The shipper against the real stub and the SDK's real exporter, with the sleeper recorded instead of
+ * The shipper against the real stub and the real OTLP/HTTP sender, with the sleeper recorded instead of
  * slept: the retry schedule is checked exactly, in no time.
  */
 class ShipperTest {
@@ -44,14 +46,15 @@ class ShipperTest {
   @Test
   void retriesA503WithGrowingJitteredWaitsThenCommitsThePosition() throws Exception {
     collector.fail(Signal.LOGS, 503, 6);
-    LogRecordExporter exporter = OtlpLogExporters.create(DefaultConfigProperties.createFromMap(
-        Map.of("otel.exporter.otlp.endpoint", collector.otlpHttpUrl(), "otel.exporter.otlp.protocol", "http/protobuf")));
+    LogSender sender = OtlpLogExporters.sender(DefaultConfigProperties.createFromMap(
+        Map.of("otel.exporter.otlp.endpoint", collector.otlpHttpUrl(), "otel.exporter.otlp.protocol", "http/protobuf")),
+        Resource.getDefault(), InstrumentationScopeInfo.create("test"), "test");
     CheckpointStore checkpoints = new CheckpointStore(Optional.of(state), System::nanoTime);
     FileIdentity file = new FileIdentity("first line".getBytes(StandardCharsets.UTF_8), 0, "/logs/app.log",
         RecordFactory.fileAttributes("/logs/app.log", "app.log"));
     checkpoints.track(file);
-    RecordFactory records = new RecordFactory(LineFormat.of(LineFormat.Kind.TEXT), Resource.getDefault(),
-        InstrumentationScopeInfo.create("test"), System::nanoTime);
+    RecordFactory records = new RecordFactory(LineFormat.of(LineFormat.Kind.TEXT), System::nanoTime);
+    ExportRequests requests = new ExportRequests(Resource.getDefault(), InstrumentationScopeInfo.create("test"));
     LogBatch batch = new LogBatch(System.nanoTime(), 2);
     batch.add(records.create("first line", false, false, file.fileAttributes()), file, 11, 10);
     batch.add(records.create("second line", false, false, file.fileAttributes()), file, 23, 11);
@@ -59,8 +62,8 @@ class ShipperTest {
     queue.add(batch);
     List<Duration> waits = new ArrayList<>();
     LogForwarderMetrics metrics = new LogForwarderMetrics(new SimpleMeterRegistry(), checkpoints);
-    Shipper shipper = new Shipper(exporter, queue, checkpoints,
-        new Backoff(Duration.ofMillis(200), Duration.ofSeconds(3), new Random(3)), waits::add, Duration.ofSeconds(10), metrics);
+    Shipper shipper = new Shipper(sender, requests, new RequestBuffers(2), queue, checkpoints,
+        new Backoff(Duration.ofMillis(200), Duration.ofSeconds(3), new Random(3)), waits::add, metrics);
     shipper.finish();
     shipper.run(); // returns once the queue is empty
 
@@ -73,6 +76,6 @@ class ShipperTest {
     assertThat(file.committed()).isEqualTo(23);
     assertThat(metrics.sendsRetried.count()).isEqualTo(6);
     assertThat(metrics.recordsSent.count()).isEqualTo(2);
-    exporter.shutdown();
+    sender.shutdown();
   }
 }

@@ -1,9 +1,10 @@
 package dev.sidecars.logforwarder.checkpoint;
 
-import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.proto.common.v1.KeyValue;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -14,13 +15,13 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class FileIdentity {
   private final AtomicLong committed;
-  private final Attributes fileAttributes;
+  private final List<KeyValue> fileAttributes;
   private volatile Fingerprint fingerprint;
   private volatile String path;
   private volatile long size;
   private volatile long finalOffset = -1;
 
-  public FileIdentity(byte[] fingerprint, long committed, String path, Attributes fileAttributes) {
+  public FileIdentity(byte[] fingerprint, long committed, String path, List<KeyValue> fileAttributes) {
     this.committed = new AtomicLong(committed);
     this.path = path;
     this.fileAttributes = fileAttributes;
@@ -65,7 +66,8 @@ public final class FileIdentity {
     this.path = path;
   }
 
-  public Attributes fileAttributes() {
+  /** The attributes every record of this content carries ({@code log.file.path}, {@code log.file.name}). */
+  public List<KeyValue> fileAttributes() {
     return fileAttributes;
   }
 

@@ -4,18 +4,18 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.opentelemetry.api.common.AttributeKey;
-import io.opentelemetry.api.common.Attributes;
-import io.opentelemetry.api.common.AttributesBuilder;
+import com.google.protobuf.ByteString;
 import io.opentelemetry.api.logs.Severity;
-import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.SpanId;
 import io.opentelemetry.api.trace.TraceFlags;
 import io.opentelemetry.api.trace.TraceId;
-import io.opentelemetry.api.trace.TraceState;
-import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
-import io.opentelemetry.sdk.resources.Resource;
+import io.opentelemetry.proto.common.v1.AnyValue;
+import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.logs.v1.LogRecord;
+import java.util.HexFormat;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -23,48 +23,51 @@ import java.util.function.LongSupplier;
 import java.util.regex.Matcher;
 
 /**
- * Turns one entry of a file into a log record as {@link LineFormat} says: JSON fields mapped to body,
- * severity, timestamp, trace context and attributes; text with its level word; regex groups likewise.
+ * Turns one entry of a file into an OTLP log record as {@link LineFormat} says: JSON fields mapped to
+ * body, severity, timestamp, trace context and attributes; text with its level word; regex groups
+ * likewise. Records are the generated OTLP messages themselves, so a batch is encoded without a copy in
+ * between; the resource and scope are added once per export request ({@code ExportRequests}).
  */
 public final class RecordFactory {
   /** Set on entries cut at {@code LOG_MAX_LINE_BYTES}. */
-  public static final AttributeKey<Boolean> TRUNCATED = AttributeKey.booleanKey("log.record.truncated");
+  public static final String TRUNCATED = "log.record.truncated";
   /** Set on entries whose bytes were not valid UTF-8 (bad bytes replaced by U+FFFD). */
-  public static final AttributeKey<Boolean> INVALID_UTF8 = AttributeKey.booleanKey("log.record.invalid_utf8");
+  public static final String INVALID_UTF8 = "log.record.invalid_utf8";
+  static final String PARSE_FAILED = "log.record.parse_failed";
 
-  public static final AttributeKey<String> FILE_PATH = AttributeKey.stringKey("log.file.path");
-  public static final AttributeKey<String> FILE_NAME = AttributeKey.stringKey("log.file.name");
+  public static final String FILE_PATH = "log.file.path";
+  public static final String FILE_NAME = "log.file.name";
 
   private static final Set<String> BODY = Set.of("msg", "message", "log", "body");
   private static final Set<String> LEVEL = Set.of("level", "severity", "lvl", "loglevel");
   private static final Set<String> TIME = Set.of("time", "timestamp", "@timestamp", "ts");
   private static final Set<String> TRACE_ID = Set.of("trace_id", "traceId", "traceid");
   private static final Set<String> SPAN_ID = Set.of("span_id", "spanId", "spanid");
+  private static final AnyValue TRUE = AnyValue.newBuilder().setBoolValue(true).build();
 
   private final LineFormat format;
-  private final Resource resource;
-  private final InstrumentationScopeInfo scope;
   private final LongSupplier clockNanos;
   private final ObjectMapper json = new ObjectMapper();
 
-  public RecordFactory(LineFormat format, Resource resource, InstrumentationScopeInfo scope, LongSupplier clockNanos) {
+  public RecordFactory(LineFormat format, LongSupplier clockNanos) {
     this.format = format;
-    this.resource = resource;
-    this.scope = scope;
     this.clockNanos = clockNanos;
   }
 
-  /** The file attributes every record of one file carries. */
-  public static Attributes fileAttributes(String path, String name) {
-    return Attributes.of(FILE_PATH, path, FILE_NAME, name);
+  /**
+   * The file attributes every record of one file carries, built once per file: the messages are
+   * immutable, so every record of the file shares the same two.
+   */
+  public static List<KeyValue> fileAttributes(String path, String name) {
+    return List.of(keyValue(FILE_PATH, string(path)), keyValue(FILE_NAME, string(name)));
   }
 
-  public ForwardedLogRecord create(String text, boolean truncated, boolean invalidUtf8, Attributes fileAttributes) {
+  public LogRecord create(String text, boolean truncated, boolean invalidUtf8, List<KeyValue> fileAttributes) {
     Fields fields = new Fields(text);
     switch (format.kind()) {
       case JSON -> {
         if (!parseJson(text, fields)) {
-          fields.attributes().put("log.record.parse_failed", true);
+          fields.attributes().put(PARSE_FAILED, TRUE);
           textLevel(text, fields);
         }
       }
@@ -76,32 +79,59 @@ public final class RecordFactory {
       case TEXT -> textLevel(text, fields);
       case REGEX -> {
         if (!parseRegex(text, fields)) {
-          fields.attributes().put("log.record.parse_failed", true);
+          fields.attributes().put(PARSE_FAILED, TRUE);
           textLevel(text, fields);
         }
       }
     }
     if (truncated) {
-      fields.attributes().put(TRUNCATED, true);
+      fields.attributes().put(TRUNCATED, TRUE);
     }
     if (invalidUtf8) {
-      fields.attributes().put(INVALID_UTF8, true);
+      fields.attributes().put(INVALID_UTF8, TRUE);
     }
-    SpanContext context = SpanContext.getInvalid();
+    LogRecord.Builder record = LogRecord.newBuilder()
+        .setTimeUnixNano(fields.timestamp)
+        .setObservedTimeUnixNano(clockNanos.getAsLong())
+        .setBody(AnyValue.newBuilder().setStringValue(fields.body));
+    if (fields.severity != Severity.UNDEFINED_SEVERITY_NUMBER) {
+      record.setSeverityNumberValue(fields.severity.getSeverityNumber());
+    }
+    if (fields.severityText != null) {
+      record.setSeverityText(fields.severityText);
+    }
     if (fields.traceId != null && fields.spanId != null
         && TraceId.isValid(fields.traceId) && SpanId.isValid(fields.spanId)) {
-      context = SpanContext.create(fields.traceId, fields.spanId, TraceFlags.getSampled(), TraceState.getDefault());
+      record.setTraceId(ByteString.copyFrom(HexFormat.of().parseHex(fields.traceId)))
+          .setSpanId(ByteString.copyFrom(HexFormat.of().parseHex(fields.spanId)))
+          .setFlags(TraceFlags.getSampled().asByte());
     } else {
       if (fields.traceId != null) {
-        fields.attributes().put("trace_id", fields.traceId);
+        fields.attributes().put("trace_id", string(fields.traceId));
       }
       if (fields.spanId != null) {
-        fields.attributes().put("span_id", fields.spanId);
+        fields.attributes().put("span_id", string(fields.spanId));
       }
     }
-    return new ForwardedLogRecord(
-        resource, scope, fields.timestamp, clockNanos.getAsLong(), context, fields.severity, fields.severityText,
-        fields.body, fields.attributes == null ? fileAttributes : fields.attributes.putAll(fileAttributes).build());
+    if (fields.attributes == null) {
+      record.addAllAttributes(fileAttributes);
+    } else {
+      // The file's attributes win over fields of the same name, as they always did.
+      for (KeyValue kv : fileAttributes) {
+        fields.attributes.remove(kv.getKey());
+      }
+      fields.attributes.forEach((key, value) -> record.addAttributes(keyValue(key, value)));
+      record.addAllAttributes(fileAttributes);
+    }
+    return record.build();
+  }
+
+  private static KeyValue keyValue(String key, AnyValue value) {
+    return KeyValue.newBuilder().setKey(key).setValue(value).build();
+  }
+
+  private static AnyValue string(String value) {
+    return AnyValue.newBuilder().setStringValue(value).build();
   }
 
   private static boolean looksLikeJson(String text) {
@@ -148,18 +178,18 @@ public final class RecordFactory {
     return true;
   }
 
-  private static void putJson(AttributesBuilder attributes, String key, JsonNode value) {
+  private static void putJson(Map<String, AnyValue> attributes, String key, JsonNode value) {
     if (value.isTextual()) {
-      attributes.put(key, value.asText());
+      attributes.put(key, string(value.asText()));
     } else if (value.isIntegralNumber() && value.canConvertToLong()) {
-      attributes.put(key, value.asLong());
+      attributes.put(key, AnyValue.newBuilder().setIntValue(value.asLong()).build());
     } else if (value.isNumber()) {
-      attributes.put(key, value.asDouble());
+      attributes.put(key, AnyValue.newBuilder().setDoubleValue(value.asDouble()).build());
     } else if (value.isBoolean()) {
-      attributes.put(key, value.asBoolean());
+      attributes.put(key, AnyValue.newBuilder().setBoolValue(value.asBoolean()).build());
     } else if (!value.isNull()) {
       // Nested objects and arrays stay JSON text: flattening would invent key names.
-      attributes.put(key, value.toString());
+      attributes.put(key, string(value.toString()));
     }
   }
 
@@ -185,7 +215,7 @@ public final class RecordFactory {
       } else if (SPAN_ID.contains(group)) {
         fields.spanId = value.toLowerCase(Locale.ROOT);
       } else {
-        fields.attributes().put(group, value);
+        fields.attributes().put(group, string(value));
       }
     }
     return true;
@@ -207,16 +237,17 @@ public final class RecordFactory {
     long timestamp;
     String traceId;
     String spanId;
-    // Most text lines carry only the file's attributes, shared by every record of the file: no builder.
-    AttributesBuilder attributes;
+    // Most text lines carry only the file's attributes, shared by every record of the file: no map.
+    // Insertion order, and a later value for the same key replaces the earlier one.
+    Map<String, AnyValue> attributes;
 
     Fields(String text) {
       this.body = text;
     }
 
-    AttributesBuilder attributes() {
+    Map<String, AnyValue> attributes() {
       if (attributes == null) {
-        attributes = Attributes.builder();
+        attributes = new LinkedHashMap<>();
       }
       return attributes;
     }

@@ -1,7 +1,7 @@
 package dev.sidecars.logforwarder.ship;
 
 import dev.sidecars.logforwarder.checkpoint.FileIdentity;
-import io.opentelemetry.sdk.logs.data.LogRecordData;
+import io.opentelemetry.proto.logs.v1.LogRecord;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.BlockingQueue;
@@ -24,11 +24,15 @@ public final class Batcher {
   private final long maxAgeNanos;
   private final LongSupplier clockNanos;
   private final BooleanSupplier giveUp;
+  private final ExportRequests requests;
+  private final RequestBuffers buffers;
   private final ArrayDeque<LogBatch> sealed = new ArrayDeque<>();
   private LogBatch current;
 
   public Batcher(BlockingQueue<LogBatch> queue, int maxRecords, long maxBytes, Duration maxAge, LongSupplier clockNanos,
-      BooleanSupplier giveUp) {
+      BooleanSupplier giveUp, ExportRequests requests, RequestBuffers buffers) {
+    this.requests = requests;
+    this.buffers = buffers;
     this.queue = queue;
     this.maxRecords = maxRecords;
     this.maxBytes = maxBytes;
@@ -37,9 +41,9 @@ public final class Batcher {
     this.giveUp = giveUp;
   }
 
-  public void add(LogRecordData record, FileIdentity identity, long endOffset, int lineBytes) {
+  public void add(LogRecord record, FileIdentity identity, long endOffset, int lineBytes) {
     batch().add(record, identity, endOffset, lineBytes);
-    if (current.records().size() >= maxRecords || current.bytes() >= maxBytes) {
+    if (current.count() >= maxRecords || current.bytes() >= maxBytes) {
       seal();
     }
   }
@@ -50,7 +54,7 @@ public final class Batcher {
 
   private LogBatch batch() {
     if (current == null) {
-      current = new LogBatch(clockNanos.getAsLong(), Math.min(maxRecords, 4096));
+      current = new LogBatch(clockNanos.getAsLong(), maxRecords, requests, buffers);
     }
     return current;
   }
@@ -58,6 +62,7 @@ public final class Batcher {
   /** Closes the current batch and hands over what the queue has room for, without waiting. */
   private void seal() {
     if (current != null && !current.isEmpty()) {
+      current.seal(requests, buffers);
       sealed.add(current);
     }
     current = null;

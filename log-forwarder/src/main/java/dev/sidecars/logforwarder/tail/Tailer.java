@@ -6,9 +6,9 @@ import dev.sidecars.logforwarder.checkpoint.Checkpoint;
 import dev.sidecars.logforwarder.checkpoint.CheckpointStore;
 import dev.sidecars.logforwarder.checkpoint.FileIdentity;
 import dev.sidecars.logforwarder.checkpoint.Fingerprint;
-import dev.sidecars.logforwarder.parse.ForwardedLogRecord;
 import dev.sidecars.logforwarder.parse.RecordFactory;
 import dev.sidecars.logforwarder.ship.Batcher;
+import io.opentelemetry.proto.logs.v1.LogRecord;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -280,7 +280,7 @@ public final class Tailer implements Runnable {
 
   private void entry(FileIdentity id, String text, boolean truncated, boolean invalid, int bytes, long end)
       throws InterruptedException {
-    ForwardedLogRecord record = records.create(text, truncated, invalid, id.fileAttributes());
+    LogRecord record = records.create(text, truncated, invalid, id.fileAttributes());
     batcher.add(record, id, end, bytes);
   }
 

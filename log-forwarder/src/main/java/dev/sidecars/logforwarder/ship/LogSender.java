@@ -1,0 +1,13 @@
+package dev.sidecars.logforwarder.ship;
+
+/** Sends one encoded {@code ExportLogsServiceRequest} and reports the collector's answer; one call at a time. */
+public interface LogSender {
+  /**
+   * Sends the first {@code length} bytes of {@code request} (holding {@code records} records) and waits
+   * for the answer or the timeout.
+   */
+  SendResult send(byte[] request, int length, int records) throws InterruptedException;
+
+  /** Releases connections and threads. */
+  void shutdown();
+}
