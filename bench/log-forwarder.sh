@@ -27,7 +27,7 @@
 # Environment:
 #   FORWARDER_JAR        default: log-forwarder/target/log-forwarder.jar
 #   BENCH_JAR            default: bench/target/bench.jar
-#   FORWARDER_JAVA_OPTS  JVM flags of the forwarder (default below)
+#   FORWARDER_JAVA_OPTS  JVM flags of the forwarder (default: the image's, with -XX:MaxRAM=256m)
 #   FORWARDER_ENV        extra VAR=value words for the forwarder, e.g. "LOG_BATCH_RECORDS=4096"
 #   KEEP_WORK=1          keep the work directory (file, logs, state) instead of deleting it
 set -euo pipefail
@@ -36,7 +36,9 @@ readonly LINE_BYTES=128
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FORWARDER_JAR="${FORWARDER_JAR:-$ROOT/log-forwarder/target/log-forwarder.jar}"
 BENCH_JAR="${BENCH_JAR:-$ROOT/bench/target/bench.jar}"
-FORWARDER_JAVA_OPTS="${FORWARDER_JAVA_OPTS:--XX:+UseSerialGC -Xmx96m -Xss512k -XX:MaxMetaspaceSize=64m}"
+# The image's flags (log-forwarder/Dockerfile) with the heap bounded as in a container limited to 256 MiB.
+IMAGE_FLAGS="-XX:+UseSerialGC -XX:MaxRAMPercentage=50 -Xms8m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Xss512k -XX:ReservedCodeCacheSize=32m -XX:MaxMetaspaceSize=64m -XX:-UsePerfData -XX:+ExitOnOutOfMemoryError -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=5000 -XX:TieredStopAtLevel=1"
+FORWARDER_JAVA_OPTS="${FORWARDER_JAVA_OPTS:-$IMAGE_FLAGS -XX:MaxRAM=256m}"
 FORWARDER_ENV="${FORWARDER_ENV:-}"
 
 build=false
