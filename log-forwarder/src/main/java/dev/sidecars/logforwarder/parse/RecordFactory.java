@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.opentelemetry.api.logs.Severity;
 import io.opentelemetry.api.trace.SpanId;
 import io.opentelemetry.api.trace.TraceFlags;
@@ -12,6 +13,7 @@ import io.opentelemetry.api.trace.TraceId;
 import io.opentelemetry.proto.common.v1.AnyValue;
 import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.logs.v1.LogRecord;
+import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -93,7 +95,7 @@ public final class RecordFactory {
     LogRecord.Builder record = LogRecord.newBuilder()
         .setTimeUnixNano(fields.timestamp)
         .setObservedTimeUnixNano(clockNanos.getAsLong())
-        .setBody(AnyValue.newBuilder().setStringValue(fields.body));
+        .setBody(AnyValue.newBuilder().setStringValueBytes(utf8(fields.body)));
     if (fields.severity != Severity.UNDEFINED_SEVERITY_NUMBER) {
       record.setSeverityNumberValue(fields.severity.getSeverityNumber());
     }
@@ -128,6 +130,14 @@ public final class RecordFactory {
 
   private static KeyValue keyValue(String key, AnyValue value) {
     return KeyValue.newBuilder().setKey(key).setValue(value).build();
+  }
+
+  /**
+   * The text's UTF-8 bytes, for a string field: protobuf then copies them as they are, where from a String
+   * it measures and encodes it char by char. An ASCII line, the common case, takes the JDK's array copy.
+   */
+  private static ByteString utf8(String text) {
+    return UnsafeByteOperations.unsafeWrap(text.getBytes(StandardCharsets.UTF_8));
   }
 
   private static AnyValue string(String value) {
