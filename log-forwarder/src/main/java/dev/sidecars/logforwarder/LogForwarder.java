@@ -76,7 +76,7 @@ public final class LogForwarder implements SidecarComponent {
         () -> Thread.currentThread().isInterrupted(), requests, buffers);
     RecordFactory records = new RecordFactory(c.format(), LogForwarder::epochNanos);
     Tailer tailer = new Tailer(c, checkpoints, records, batcher, metrics, System::nanoTime);
-    Shipper shipper = new Shipper(sender, requests, buffers, queue, checkpoints,
+    Shipper shipper = new Shipper(sender, requests, queue, checkpoints,
         new Backoff(c.retryInitial(), c.retryMax(), new Random()), Sleeper.SYSTEM, metrics);
     LogForwarder forwarder = new LogForwarder(sender, checkpoints, tailer, shipper);
     forwarder.shipperThread.start();

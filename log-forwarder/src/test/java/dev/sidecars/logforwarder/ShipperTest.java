@@ -55,14 +55,14 @@ class ShipperTest {
     checkpoints.track(file);
     RecordFactory records = new RecordFactory(LineFormat.of(LineFormat.Kind.TEXT), System::nanoTime);
     ExportRequests requests = new ExportRequests(Resource.getDefault(), InstrumentationScopeInfo.create("test"));
-    LogBatch batch = new LogBatch(System.nanoTime(), 2);
+    LogBatch batch = new LogBatch(System.nanoTime(), 2, requests, new RequestBuffers(2));
     batch.add(records.create("first line", false, false, file.fileAttributes()), file, 11, 10);
     batch.add(records.create("second line", false, false, file.fileAttributes()), file, 23, 11);
     BlockingQueue<LogBatch> queue = new ArrayBlockingQueue<>(1);
     queue.add(batch);
     List<Duration> waits = new ArrayList<>();
     LogForwarderMetrics metrics = new LogForwarderMetrics(new SimpleMeterRegistry(), checkpoints);
-    Shipper shipper = new Shipper(sender, requests, new RequestBuffers(2), queue, checkpoints,
+    Shipper shipper = new Shipper(sender, requests, queue, checkpoints,
         new Backoff(Duration.ofMillis(200), Duration.ofSeconds(3), new Random(3)), waits::add, metrics);
     shipper.finish();
     shipper.run(); // returns once the queue is empty

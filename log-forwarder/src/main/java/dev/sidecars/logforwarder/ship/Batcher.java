@@ -62,7 +62,7 @@ public final class Batcher {
   /** Closes the current batch and hands over what the queue has room for, without waiting. */
   private void seal() {
     if (current != null && !current.isEmpty()) {
-      current.seal(requests, buffers);
+      current.seal();
       sealed.add(current);
     }
     current = null;

@@ -47,51 +47,37 @@ public final class ExportRequests {
     return request(records).toByteArray();
   }
 
-  /** The request carrying {@code records}, serialized into an array from {@code buffers}; returns its length. */
-  public Encoded encode(List<LogRecord> records, RequestBuffers buffers) {
-    ExportLogsServiceRequest request = request(records);
-    int size = request.getSerializedSize();
-    byte[] bytes = buffers.take(size);
-    CodedOutputStream out = CodedOutputStream.newInstance(bytes, 0, size);
-    try {
-      request.writeTo(out);
-      out.checkNoSpaceLeft();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e); // an array of exactly the size: cannot happen
-    }
-    return new Encoded(bytes, size);
-  }
-
   /**
-   * Appends the request carrying {@code records} to {@code encoded} (null: none yet). Serialized
-   * protobuf messages concatenated parse as one message whose repeated fields are appended, so the result
-   * is one request with one {@code ResourceLogs} (same resource, same scope) per appended part: records
-   * can be encoded while a batch fills, without holding all of them.
+   * Appends the request carrying {@code records} to {@code encoded} (null: none yet), in an array from
+   * {@code buffers}. Serialized protobuf messages concatenated parse as one message whose repeated fields
+   * are appended, so the result is one request with one {@code ResourceLogs} (same resource, same scope)
+   * per appended part: records can be encoded while a batch fills, without holding all of them.
    */
   public Encoded append(Encoded encoded, List<LogRecord> records, RequestBuffers buffers) {
     if (records.isEmpty()) {
       return encoded;
     }
-    if (encoded == null) {
-      return encode(records, buffers);
-    }
     ExportLogsServiceRequest request = request(records);
     int size = request.getSerializedSize();
-    byte[] bytes = encoded.bytes();
-    if (encoded.length() + size > bytes.length) {
-      byte[] larger = buffers.take(Math.max(encoded.length() + size, bytes.length * 2));
-      System.arraycopy(bytes, 0, larger, 0, encoded.length());
-      buffers.give(bytes);
-      bytes = larger;
+    int offset = encoded == null ? 0 : encoded.length();
+    byte[] bytes;
+    if (encoded == null) {
+      bytes = buffers.take(size);
+    } else if (offset + size > encoded.bytes().length) {
+      bytes = buffers.take(Math.max(offset + size, encoded.bytes().length * 2));
+      System.arraycopy(encoded.bytes(), 0, bytes, 0, offset);
+      buffers.give(encoded.bytes());
+    } else {
+      bytes = encoded.bytes();
     }
-    CodedOutputStream out = CodedOutputStream.newInstance(bytes, encoded.length(), size);
+    CodedOutputStream out = CodedOutputStream.newInstance(bytes, offset, size);
     try {
       request.writeTo(out);
       out.checkNoSpaceLeft();
     } catch (IOException e) {
       throw new UncheckedIOException(e); // room for exactly the size: cannot happen
     }
-    return new Encoded(bytes, encoded.length() + size);
+    return new Encoded(bytes, offset + size);
   }
 
   /** An encoded request: the first {@code length} bytes of {@code bytes}. */
@@ -109,7 +95,7 @@ public final class ExportRequests {
         .build();
   }
 
-  /** The records of a request made by {@link #encode} (to split a batch the collector found too large). */
+  /** The records of a request made here (to split a batch the collector found too large). */
   public static List<LogRecord> records(byte[] request, int length) {
     try {
       return ExportLogsServiceRequest.parseFrom(ByteBuffer.wrap(request, 0, length)).getResourceLogsList().stream()

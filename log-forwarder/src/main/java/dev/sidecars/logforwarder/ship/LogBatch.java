@@ -30,10 +30,6 @@ public final class LogBatch {
   private FileIdentity lastFile;
   private long lastEnd;
 
-  public LogBatch(long createdNanos, int expectedRecords) {
-    this(createdNanos, expectedRecords, null, null);
-  }
-
   /**
    * A batch that encodes its records {@value #CHUNK_RECORDS} at a time into an array from {@code buffers}
    * while it fills, so that only that many record objects are alive at once: a whole batch of them
@@ -43,7 +39,7 @@ public final class LogBatch {
     this.createdNanos = createdNanos;
     this.requests = requests;
     this.buffers = buffers;
-    this.records = new ArrayList<>(requests == null ? expectedRecords : Math.min(expectedRecords, CHUNK_RECORDS));
+    this.records = new ArrayList<>(Math.min(expectedRecords, CHUNK_RECORDS));
   }
 
   private void encodeChunk() {
@@ -57,7 +53,7 @@ public final class LogBatch {
   public void add(LogRecord record, FileIdentity identity, long endOffset, int lineBytes) {
     records.add(record);
     count++;
-    if (records.size() >= CHUNK_RECORDS && requests != null) {
+    if (records.size() >= CHUNK_RECORDS) {
       encodeChunk();
     }
     advance(identity, endOffset);
@@ -83,15 +79,9 @@ public final class LogBatch {
   }
 
   /** Encodes the request now (on the reading thread, while the previous batch is in flight). */
-  public void seal(ExportRequests requests, RequestBuffers buffers) {
+  public void seal() {
     if (records != null) {
-      if (count == 0) {
-        request = new ExportRequests.Encoded(new byte[0], 0);
-      } else if (encoded == null) {
-        request = requests.encode(records, buffers);
-      } else {
-        request = requests.append(encoded, records, buffers);
-      }
+      request = count == 0 ? new ExportRequests.Encoded(new byte[0], 0) : requests.append(encoded, records, buffers);
       records = null;
       encoded = null;
     }
@@ -99,13 +89,13 @@ public final class LogBatch {
   }
 
   /** The encoded export request. */
-  public ExportRequests.Encoded request(ExportRequests requests, RequestBuffers buffers) {
-    seal(requests, buffers);
+  public ExportRequests.Encoded request() {
+    seal();
     return request;
   }
 
   /** Gives the request's array back once the collector answered (accepted or skipped). */
-  public void release(RequestBuffers buffers) {
+  public void release() {
     if (request != null && request.length() > 0) {
       buffers.give(request.bytes());
     }

@@ -29,7 +29,6 @@ public final class Shipper implements Runnable {
 
   private final LogSender sender;
   private final ExportRequests requests;
-  private final RequestBuffers buffers;
   private final BlockingQueue<LogBatch> queue;
   private final CheckpointStore checkpoints;
   private final Backoff backoff;
@@ -50,7 +49,6 @@ public final class Shipper implements Runnable {
   public Shipper(
       LogSender sender,
       ExportRequests requests,
-      RequestBuffers buffers,
       BlockingQueue<LogBatch> queue,
       CheckpointStore checkpoints,
       Backoff backoff,
@@ -58,7 +56,6 @@ public final class Shipper implements Runnable {
       LogForwarderMetrics metrics) {
     this.sender = sender;
     this.requests = requests;
-    this.buffers = buffers;
     this.queue = queue;
     this.checkpoints = checkpoints;
     this.backoff = backoff;
@@ -91,9 +88,9 @@ public final class Shipper implements Runnable {
         commit(batch);
         continue;
       }
-      ExportRequests.Encoded request = batch.request(requests, buffers);
+      ExportRequests.Encoded request = batch.request();
       if (deliver(request.bytes(), request.length(), batch.count())) {
-        batch.release(buffers);
+        batch.release();
         commit(batch);
       }
     }
