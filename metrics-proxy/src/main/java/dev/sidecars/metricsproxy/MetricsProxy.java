@@ -22,7 +22,6 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
-import org.xnio.OptionMap;
 import org.xnio.Options;
 
 /**
@@ -52,16 +51,12 @@ final class MetricsProxy implements SidecarComponent {
 
     // The pool is a ceiling, not preallocated: it admits every request the concurrency limit lets in (with
     // no limit, 1024 per IO thread, Envoy's default ceiling). A request finding its IO thread's share full
-    // waits for a connection instead of being shed. Undertow reads these sizes when the host is added, so
-    // they are set first: set after, the pool kept Undertow's 10 per thread and answered 503 beyond it.
+    // waits for a connection instead of being shed.
     int limit = config.maxConcurrentRequests();
-    LoadBalancingProxyClient client = new LoadBalancingProxyClient()
-        .setConnectionsPerThread(limit > 0 ? Math.max(8, limit / config.ioThreads() + 1) : 1024)
-        .setMaxQueueSize(limit > 0 ? limit : Integer.MAX_VALUE)
-        .setProblemServerRetry(1)
+    LoadBalancingProxyClient client = ObservedProxyClient
+        .pooledClient(limit > 0 ? Math.max(8, limit / config.ioThreads() + 1) : 1024, limit)
         .setTtl((int) Math.min(Integer.MAX_VALUE, config.idleTimeout().toMillis() / 2))
-        // Nagle's algorithm on the upstream side would hold small writes back for a delayed ACK.
-        .addHost(config.target(), null, null, OptionMap.create(Options.TCP_NODELAY, true));
+        .addHost(config.target(), null, null, ObservedProxyClient.UPSTREAM_OPTIONS);
     HttpHandler proxy = ObservedProxyClient.proxyHandler(client, config.upstreamTimeout());
     HttpHandler guarded = new UpstreamGuard(
         proxy,

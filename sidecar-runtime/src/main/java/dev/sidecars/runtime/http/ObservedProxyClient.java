@@ -5,6 +5,7 @@ import io.undertow.client.ClientConnection;
 import io.undertow.client.ClientExchange;
 import io.undertow.client.ClientRequest;
 import io.undertow.server.HttpServerExchange;
+import io.undertow.server.handlers.proxy.LoadBalancingProxyClient;
 import io.undertow.server.handlers.proxy.ProxyCallback;
 import io.undertow.server.handlers.proxy.ProxyClient;
 import io.undertow.server.handlers.proxy.ProxyConnection;
@@ -14,6 +15,8 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.xnio.OptionMap;
+import org.xnio.Options;
 
 /**
  * Wraps Undertow's {@link ProxyClient} (normally a pooled {@code LoadBalancingProxyClient}) to record in
@@ -42,6 +45,23 @@ public final class ObservedProxyClient implements ProxyClient {
         .setRewriteHostHeader(false)
         .setReuseXForwarded(true)
         .build();
+  }
+
+  /** Options of every upstream host: Nagle's algorithm would hold a small request back for a delayed ACK. */
+  public static final OptionMap UPSTREAM_OPTIONS = OptionMap.create(Options.TCP_NODELAY, true);
+
+  /**
+   * A pooled client of at most {@code connectionsPerThread} keep-alive connections per host and IO thread,
+   * where a request finding them all busy waits for one, as Envoy's pending requests do, instead of being
+   * answered at once; at most {@code maxWaiting} wait (0: no bound beyond the callers' own). Without the
+   * queue Undertow fails such a request, which a proxy would pass on as a 503 or take for a refused connect.
+   * Add hosts after any other setting: Undertow reads the pool's sizes when a host is added.
+   */
+  public static LoadBalancingProxyClient pooledClient(int connectionsPerThread, int maxWaiting) {
+    return new LoadBalancingProxyClient()
+        .setConnectionsPerThread(connectionsPerThread)
+        .setMaxQueueSize(maxWaiting > 0 ? maxWaiting : Integer.MAX_VALUE)
+        .setProblemServerRetry(1);
   }
 
   @Override

@@ -20,8 +20,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.DoubleSupplier;
 import java.util.function.IntUnaryOperator;
 import java.util.function.LongSupplier;
-import org.xnio.OptionMap;
-import org.xnio.Options;
 
 /**
  * One named service behind the sidecar: Undertow's {@link ProxyHandler} with this upstream's timeout
@@ -59,16 +57,12 @@ public final class Upstream implements AutoCloseable {
     // (what a reset keep-alive connection or a single-URL upstream needs). The pool is split among them.
     int attempts = policy.maxRetries() + 1;
     for (URI url : urls) {
-      LoadBalancingProxyClient client = new LoadBalancingProxyClient()
-          .setConnectionsPerThread(Math.max(1, policy.connectionsPerThread() / attempts))
-          // A full pool makes a request wait for a connection, as Envoy's pending requests do; without a
-          // queue Undertow fails it at once, which here would count as a refused connect against a
-          // healthy endpoint and be retried. The concurrency limit already bounds the waiting requests.
-          .setMaxQueueSize(policy.maxConcurrentRequests() > 0 ? policy.maxConcurrentRequests() : Integer.MAX_VALUE)
-          .setProblemServerRetry(1);
+      // A full pool makes a call wait: taken for a refused connect, it would count against a healthy
+      // endpoint and be retried. The concurrency limit already bounds the waiting calls.
+      LoadBalancingProxyClient client = ObservedProxyClient.pooledClient(
+          Math.max(1, policy.connectionsPerThread() / attempts), policy.maxConcurrentRequests());
       for (int i = 0; i < attempts; i++) {
-        // Nagle's algorithm would hold a small request back for the upstream's delayed ACK.
-        client.addHost(url, "attempt-" + i, null, OptionMap.create(Options.TCP_NODELAY, true));
+        client.addHost(url, "attempt-" + i, null, ObservedProxyClient.UPSTREAM_OPTIONS);
       }
       endpoints.add(new Endpoint(url, client, client.findTarget(null)));
     }
