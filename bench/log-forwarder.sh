@@ -103,6 +103,17 @@ start_forwarder() {
 }
 
 sink_count() { curl -fsS --max-time 5 "http://127.0.0.1:$sink_port/count" 2>/dev/null | awk '{print $1}' || echo 0; }
+# Waits until the sink has counted $1 records; gives up after $2 seconds or when the forwarder exits.
+await_sink_count() {
+  local lines=$1 count deadline=$(( $(date +%s) + $2 ))
+  while :; do
+    count="$(sink_count)"
+    [[ "${count:-0}" -ge "$lines" ]] && return 0
+    if ! kill -0 "$fwd_pid" 2>/dev/null; then echo "forwarder exited:"; cat "$work/forwarder.out"; exit 1; fi
+    if [[ "$(date +%s)" -ge "$deadline" ]]; then echo "timed out with $count of $lines records" >&2; exit 1; fi
+    sleep 0.2
+  done
+}
 
 if $latency; then
   # --- latency: a steady writer, the sink timing every line ------------------------------------------
@@ -122,11 +133,7 @@ if $latency; then
   echo "writing $lines lines of 128 bytes at $rate lines/s for $duration_s s ..."
   start="$(now)"
   java -XX:+UseSerialGC -Xmx64m -cp "$BENCH_JAR" dev.sidecars.bench.TimedLineWriter "$file" "$rate" "$duration_s" 128
-  deadline=$(( $(date +%s) + 60 ))
-  while [[ "$(sink_count)" -lt "$lines" ]]; do
-    if [[ "$(date +%s)" -ge "$deadline" ]]; then echo "timed out with $(sink_count) of $lines records" >&2; exit 1; fi
-    sleep 0.2
-  done
+  await_sink_count "$lines" 60
   end="$(now)"
   ticks="$(cpu_ticks_of "$fwd_pid")"
   hwm_kb="$(kb_of "$fwd_pid" VmHWM)"
@@ -170,15 +177,8 @@ start_sink
 start="$(now)"
 start_forwarder "$file" beginning
 
-count=0
-deadline=$(( $(date +%s) + timeout_s ))
-while :; do
-  count="$(sink_count)"
-  [[ "${count:-0}" -ge "$lines" ]] && break
-  if ! kill -0 "$fwd_pid" 2>/dev/null; then echo "forwarder exited:"; cat "$work/forwarder.out"; exit 1; fi
-  if [[ "$(date +%s)" -ge "$deadline" ]]; then echo "timed out with $count of $lines records" >&2; exit 1; fi
-  sleep 0.2
-done
+await_sink_count "$lines" "$timeout_s"
+count="$(sink_count)"
 end="$(now)"
 ticks="$(cpu_ticks_of "$fwd_pid")"
 sink_ticks="$(cpu_ticks_of "$sink_pid")"
