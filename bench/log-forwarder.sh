@@ -22,6 +22,11 @@
 #   --latency      the latency mode above
 #   --rate=N       lines per second written in latency mode (default 10000, the figure the issue asks for)
 #   --duration=S   seconds of writing in latency mode (default 30)
+#   --sink-decode=wire|messages
+#                  how the sink decodes each request: at the wire level, every field read and every string
+#                  checked as UTF-8 without building objects (default), or into protobuf's generated
+#                  classes (the figures before 2026-11-26, when the sink took a third of the CPU)
+#   --no-peer      skip the rsyslog run (when comparing builds or flags of the forwarder only)
 #   --warmup=S     latency mode also reports the lines written after the first S seconds (default 5): the
 #                  forwarder starts cold, and its JIT warm-up delays the first seconds' lines
 # Environment:
@@ -45,6 +50,8 @@ build=false
 size_mib=1024
 timeout_s=900
 latency=false
+peer=true
+sink_decode=wire
 rate=10000
 duration_s=30
 warmup_s=5
@@ -52,6 +59,8 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) build=true ;;
     --latency) latency=true ;;
+    --no-peer) peer=false ;;
+    --sink-decode=*) sink_decode="${1#*=}" ;;
     --rate=*) rate="${1#*=}" ;;
     --duration=*) duration_s="${1#*=}" ;;
     --warmup=*) warmup_s="${1#*=}" ;;
@@ -84,7 +93,7 @@ now() { date +%s.%N; }
 ticks_per_s="$(getconf CLK_TCK)"
 
 start_sink() {
-  java -XX:+UseParallelGC -Xmx512m -Dsun.net.httpserver.nodelay=true -cp "$BENCH_JAR" dev.sidecars.bench.LogCountingSink 0 > "$work/sink.out" 2>&1 &
+  java -XX:+UseParallelGC -Xmx512m -Dsun.net.httpserver.nodelay=true -cp "$BENCH_JAR" dev.sidecars.bench.LogCountingSink 0 "--decode=$sink_decode" > "$work/sink.out" 2>&1 &
   sink_pid=$!
   for _ in $(seq 1 300); do grep -q "listening" "$work/sink.out" 2>/dev/null && break; sleep 0.1; done
   sink_port="$(sed -n 's/.*otlp-http=\([0-9]*\).*/\1/p' "$work/sink.out")"
@@ -193,7 +202,8 @@ elapsed="$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.2f", b - a}')"
 # Debian's log tailer and shipper (apt-get install rsyslog socat). A different wire protocol (syslog
 # over TCP, not OTLP), but the same job: read every line of a file and deliver it to another process.
 rs_line="(rsyslog not installed: apt-get install rsyslog socat)"
-if command -v rsyslogd >/dev/null 2>&1 && command -v socat >/dev/null 2>&1; then
+$peer || rs_line="(rsyslog not run: --no-peer)"
+if $peer && command -v rsyslogd >/dev/null 2>&1 && command -v socat >/dev/null 2>&1; then
   rs_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   mkdir -p "$work/rsyslog"
   socat -u "TCP-LISTEN:$rs_port,bind=127.0.0.1,reuseaddr" "OPEN:$work/rsyslog/received,creat,append" &

@@ -18,16 +18,22 @@ import java.util.zip.GZIPInputStream;
 
 /**
  * An OTLP/HTTP logs receiver for benchmarks that keeps nothing: it decodes every {@code /v1/logs}
- * request in full (protobuf, gzip or not), counts the records and their body bytes, and answers
- * success. {@code GET /count} gives {@code records bodyBytes requests}. It exists so a benchmark of a
- * log shipper measures the shipper, not the receiver's store.
+ * request (protobuf, gzip or not), counts the records and their body bytes, and answers success. {@code
+ * GET /count} gives {@code records bodyBytes requests}. It exists so a benchmark of a log shipper
+ * measures the shipper, not the receiver's store.
+ *
+ * <p>By default a request is decoded at the wire level ({@link WireLogs}): every field of every record is
+ * read and checked, and every string body checked as UTF-8, but no message objects are built, so the
+ * receiver costs a fraction of the CPU of a full parse on a machine it shares with the shipper. {@code
+ * --decode=messages} parses into the generated classes instead, as the figures before 2026-11-26 did.
  *
  * <p>Bodies that start with a write time in epoch microseconds (16 digits and a space, as {@link
  * TimedLineWriter} writes them) also get their latency recorded: the request's arrival time minus the
  * line's write time, both from this machine's wall clock. {@code GET /latency} gives {@code lines p50
  * p99 max} in milliseconds (see {@link #latency} for the per-second and after-warm-up forms).
  *
- * <p>Usage: {@code java -cp bench.jar dev.sidecars.bench.LogCountingSink [port]}; prints {@code
+ * <p>Usage: {@code java -cp bench.jar dev.sidecars.bench.LogCountingSink [port] [--decode=wire|messages]};
+ * prints {@code
  * log-counting-sink listening on otlp-http=PORT}.
  */
 public final class LogCountingSink {
@@ -38,10 +44,23 @@ public final class LogCountingSink {
   private long[] writtenAt = new long[1 << 16];
   private int latencyCount;
   private final byte[] ok = ExportLogsServiceResponse.getDefaultInstance().toByteArray();
+  private final boolean wire;
+
+  private LogCountingSink(boolean wire) {
+    this.wire = wire;
+  }
 
   public static void main(String[] args) throws IOException {
     int port = args.length > 0 ? Integer.parseInt(args[0]) : 0;
-    LogCountingSink sink = new LogCountingSink();
+    boolean wire = true;
+    for (int i = 1; i < args.length; i++) {
+      switch (args[i]) {
+        case "--decode=wire" -> wire = true;
+        case "--decode=messages" -> wire = false;
+        default -> throw new IllegalArgumentException("unknown argument: " + args[i]);
+      }
+    }
+    LogCountingSink sink = new LogCountingSink(wire);
     HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
     server.createContext("/v1/logs", sink::logs);
     server.createContext("/count", sink::count);
@@ -62,28 +81,34 @@ public final class LogCountingSink {
       if ("gzip".equalsIgnoreCase(exchange.getRequestHeaders().getFirst("Content-Encoding"))) {
         body = new GZIPInputStream(body);
       }
-      ExportLogsServiceRequest request;
+      long arrivedMicros;
+      long n;
+      long bytes;
       try {
-        request = ExportLogsServiceRequest.parseFrom(body);
-      } catch (IOException e) {
-        exchange.sendResponseHeaders(400, -1);
-        return;
-      }
-      long arrivedMicros = epochMicros();
-      long n = 0;
-      long bytes = 0;
-      for (ResourceLogs resource : request.getResourceLogsList()) {
-        for (ScopeLogs scope : resource.getScopeLogsList()) {
-          n += scope.getLogRecordsCount();
-          for (var record : scope.getLogRecordsList()) {
-            var text = record.getBody().getStringValueBytes();
-            bytes += text.size();
-            long written = writeMicros(text);
-            if (written > 0) {
-              recordLatency(written, arrivedMicros - written);
+        if (wire) {
+          WireLogs.Counts counts = WireLogs.count(body.readAllBytes(), this::body);
+          arrivedMicros = counts.arrivedMicros();
+          n = counts.records();
+          bytes = counts.bodyBytes();
+        } else {
+          ExportLogsServiceRequest request = ExportLogsServiceRequest.parseFrom(body);
+          arrivedMicros = epochMicros();
+          n = 0;
+          bytes = 0;
+          for (ResourceLogs resource : request.getResourceLogsList()) {
+            for (ScopeLogs scope : resource.getScopeLogsList()) {
+              n += scope.getLogRecordsCount();
+              for (var record : scope.getLogRecordsList()) {
+                var text = record.getBody().getStringValueBytes();
+                bytes += text.size();
+                body(text.toByteArray(), 0, text.size(), arrivedMicros);
+              }
             }
           }
         }
+      } catch (IOException e) {
+        exchange.sendResponseHeaders(400, -1);
+        return;
       }
       records.addAndGet(n);
       bodyBytes.addAndGet(bytes);
@@ -96,25 +121,25 @@ public final class LogCountingSink {
     }
   }
 
-  private static long epochMicros() {
+  static long epochMicros() {
     java.time.Instant now = java.time.Instant.now();
     return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
   }
 
-  /** The write time at the start of a body ({@code 16 digits, space}), or 0 when there is none. */
-  private static long writeMicros(com.google.protobuf.ByteString text) {
-    if (text.size() < 17 || text.byteAt(16) != ' ') {
-      return 0;
+  /** Records the latency of a body that starts with its write time ({@code 16 digits, space}). */
+  private void body(byte[] buf, int offset, int length, long arrivedMicros) {
+    if (length < 17 || buf[offset + 16] != ' ') {
+      return;
     }
     long micros = 0;
     for (int i = 0; i < 16; i++) {
-      int d = text.byteAt(i) - '0';
+      int d = buf[offset + i] - '0';
       if (d < 0 || d > 9) {
-        return 0;
+        return;
       }
       micros = micros * 10 + d;
     }
-    return micros;
+    recordLatency(micros, arrivedMicros - micros);
   }
 
   private synchronized void recordLatency(long writtenMicros, long micros) {
