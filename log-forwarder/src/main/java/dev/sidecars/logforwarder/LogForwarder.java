@@ -3,6 +3,7 @@ package dev.sidecars.logforwarder;
 import dev.sidecars.logforwarder.checkpoint.CheckpointStore;
 import dev.sidecars.logforwarder.parse.RecordFactory;
 import dev.sidecars.logforwarder.ship.Backoff;
+import dev.sidecars.logforwarder.ship.BatchEncoder;
 import dev.sidecars.logforwarder.ship.Batcher;
 import dev.sidecars.logforwarder.ship.ExportRequests;
 import dev.sidecars.logforwarder.ship.LogBatch;
@@ -27,8 +28,9 @@ import java.util.Random;
 import java.util.logging.Logger;
 
 /**
- * The running log-forwarder: a tailer thread reading files into batches, a shipper thread exporting them
- * and committing read positions, joined by a bounded queue.
+ * The running log-forwarder: a tailer thread reading files into batches of entries, an encoder thread
+ * turning them into OTLP records and encoding them, a shipper thread exporting them and committing read
+ * positions, joined by a bounded queue.
  */
 public final class LogForwarder implements SidecarComponent {
   private static final Logger log = Logger.getLogger(LogForwarder.class.getName());
@@ -39,9 +41,12 @@ public final class LogForwarder implements SidecarComponent {
   private final Shipper shipper;
   private final Thread tailerThread;
   private final Thread shipperThread;
+  private final BatchEncoder encoder;
 
-  private LogForwarder(LogSender sender, CheckpointStore checkpoints, Tailer tailer, Shipper shipper) {
+  private LogForwarder(LogSender sender, CheckpointStore checkpoints, Tailer tailer, Shipper shipper,
+      BatchEncoder encoder) {
     this.sender = sender;
+    this.encoder = encoder;
     this.checkpoints = checkpoints;
     this.tailer = tailer;
     this.shipper = shipper;
@@ -60,8 +65,8 @@ public final class LogForwarder implements SidecarComponent {
     InstrumentationScopeInfo scope = InstrumentationScopeInfo.builder(context.name()).setVersion(context.version()).build();
     LogSender sender = OtlpLogExporters.sender(otlp, resource, scope, context.name() + "/" + context.version());
     ExportRequests requests = new ExportRequests(resource, scope);
-    // One array per batch that can be held at once: queued, waiting for room, in flight.
-    RequestBuffers buffers = new RequestBuffers(c.queuedBatches() + 2);
+    // One array per batch that can be held at once: queued, waiting for room, in flight, filling.
+    RequestBuffers buffers = new RequestBuffers(c.queuedBatches() + 3);
     CheckpointStore checkpoints = new CheckpointStore(c.stateDir(), System::nanoTime);
     if (c.stateDir().isEmpty()) {
       log.warning("LOG_STATE_DIR is not set: read positions are kept in memory only, a restart reads files again");
@@ -72,13 +77,14 @@ public final class LogForwarder implements SidecarComponent {
     BlockingQueue<LogBatch> queue = new ArrayBlockingQueue<>(c.queuedBatches());
     Shipper[] shipperRef = new Shipper[1];
     Tailer[] tailerRef = new Tailer[1];
-    Batcher batcher = new Batcher(queue, c.batchRecords(), c.batchBytes(), c.batchDelay(), System::nanoTime,
-        () -> Thread.currentThread().isInterrupted(), requests, buffers);
     RecordFactory records = new RecordFactory(c.format(), LogForwarder::epochNanos);
+    BatchEncoder encoder = new BatchEncoder(records::create, requests, buffers);
+    Batcher batcher = new Batcher(queue, c.batchRecords(), c.batchBytes(), c.batchDelay(), System::nanoTime,
+        () -> Thread.currentThread().isInterrupted(), encoder);
     Tailer tailer = new Tailer(c, checkpoints, records, batcher, metrics, System::nanoTime);
     Shipper shipper = new Shipper(sender, requests, queue, checkpoints,
         new Backoff(c.retryInitial(), c.retryMax(), new Random()), Sleeper.SYSTEM, metrics);
-    LogForwarder forwarder = new LogForwarder(sender, checkpoints, tailer, shipper);
+    LogForwarder forwarder = new LogForwarder(sender, checkpoints, tailer, shipper, encoder);
     forwarder.shipperThread.start();
     forwarder.tailerThread.start();
     return forwarder;
@@ -99,6 +105,9 @@ public final class LogForwarder implements SidecarComponent {
     return () -> {
       if (tailer.failure().isPresent()) {
         return Optional.of("tailing stopped: " + tailer.failure().get());
+      }
+      if (shipper.failure().isPresent()) {
+        return Optional.of("shipping stopped: " + shipper.failure().get());
       }
       return tailer.tailing() ? Optional.empty() : Optional.of("starting to tail");
     };
@@ -133,6 +142,7 @@ public final class LogForwarder implements SidecarComponent {
     tailerThread.interrupt();
     shipper.abandon();
     shipperThread.interrupt();
+    encoder.close();
     sender.shutdown();
   }
 }

@@ -9,6 +9,7 @@ import dev.sidecars.logforwarder.checkpoint.FileIdentity;
 import dev.sidecars.logforwarder.parse.LineFormat;
 import dev.sidecars.logforwarder.parse.RecordFactory;
 import dev.sidecars.logforwarder.ship.Backoff;
+import dev.sidecars.logforwarder.ship.BatchEncoder;
 import dev.sidecars.logforwarder.ship.ExportRequests;
 import dev.sidecars.logforwarder.ship.LogBatch;
 import dev.sidecars.logforwarder.ship.LogSender;
@@ -55,9 +56,11 @@ class ShipperTest {
     checkpoints.track(file);
     RecordFactory records = new RecordFactory(LineFormat.of(LineFormat.Kind.TEXT), System::nanoTime);
     ExportRequests requests = new ExportRequests(Resource.getDefault(), InstrumentationScopeInfo.create("test"));
-    LogBatch batch = new LogBatch(System.nanoTime(), 2, requests, new RequestBuffers(2));
-    batch.add(records.create("first line", false, false, file.fileAttributes()), file, 11, 10);
-    batch.add(records.create("second line", false, false, file.fileAttributes()), file, 23, 11);
+    BatchEncoder encoder = new BatchEncoder(records::create, requests, new RequestBuffers(2));
+    LogBatch batch = new LogBatch(System.nanoTime(), 2, encoder);
+    batch.add(records.entry("first line", false, false, file.fileAttributes()), file, 11, 10);
+    batch.add(records.entry("second line", false, false, file.fileAttributes()), file, 23, 11);
+    batch.seal();
     BlockingQueue<LogBatch> queue = new ArrayBlockingQueue<>(1);
     queue.add(batch);
     List<Duration> waits = new ArrayList<>();
@@ -76,6 +79,7 @@ class ShipperTest {
     assertThat(file.committed()).isEqualTo(23);
     assertThat(metrics.sendsRetried.count()).isEqualTo(6);
     assertThat(metrics.recordsSent.count()).isEqualTo(2);
+    encoder.close();
     sender.shutdown();
   }
 }

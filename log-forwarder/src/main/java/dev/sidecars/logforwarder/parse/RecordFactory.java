@@ -58,13 +58,34 @@ public final class RecordFactory {
 
   /**
    * The file attributes every record of one file carries, built once per file: the messages are
-   * immutable, so every record of the file shares the same two.
+   * immutable, so every record of the file shares the same two. Their strings are held as UTF-8 bytes,
+   * which protobuf copies as they are into each record, where a String would be encoded again per record.
    */
   public static List<KeyValue> fileAttributes(String path, String name) {
-    return List.of(keyValue(FILE_PATH, string(path)), keyValue(FILE_NAME, string(name)));
+    return List.of(utf8KeyValue(FILE_PATH, path), utf8KeyValue(FILE_NAME, name));
   }
 
+  private static KeyValue utf8KeyValue(String key, String value) {
+    return KeyValue.newBuilder().setKeyBytes(ByteString.copyFromUtf8(key))
+        .setValue(AnyValue.newBuilder().setStringValueBytes(ByteString.copyFromUtf8(value))).build();
+  }
+
+  /** The entry of {@code text} as read now, from a file with {@code fileAttributes}. */
+  public LogEntry entry(String text, boolean truncated, boolean invalidUtf8, List<KeyValue> fileAttributes) {
+    return new LogEntry(text, truncated, invalidUtf8, fileAttributes, clockNanos.getAsLong());
+  }
+
+  /** The record of an entry read now (tests, and records made on the reading thread). */
   public LogRecord create(String text, boolean truncated, boolean invalidUtf8, List<KeyValue> fileAttributes) {
+    return create(entry(text, truncated, invalidUtf8, fileAttributes));
+  }
+
+  /** The record of {@code entry}. Thread-safe: the encoding thread calls it while the reading thread reads. */
+  public LogRecord create(LogEntry entry) {
+    String text = entry.text();
+    boolean truncated = entry.truncated();
+    boolean invalidUtf8 = entry.invalidUtf8();
+    List<KeyValue> fileAttributes = entry.fileAttributes();
     Fields fields = new Fields(text);
     switch (format.kind()) {
       case JSON -> {
@@ -94,7 +115,7 @@ public final class RecordFactory {
     }
     LogRecord.Builder record = LogRecord.newBuilder()
         .setTimeUnixNano(fields.timestamp)
-        .setObservedTimeUnixNano(clockNanos.getAsLong())
+        .setObservedTimeUnixNano(entry.observedEpochNanos())
         .setBody(AnyValue.newBuilder().setStringValueBytes(utf8(fields.body)));
     if (fields.severity != Severity.UNDEFINED_SEVERITY_NUMBER) {
       record.setSeverityNumberValue(fields.severity.getSeverityNumber());

@@ -1,7 +1,7 @@
 package dev.sidecars.logforwarder.ship;
 
 import dev.sidecars.logforwarder.checkpoint.FileIdentity;
-import io.opentelemetry.proto.logs.v1.LogRecord;
+import dev.sidecars.logforwarder.parse.LogEntry;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.BlockingQueue;
@@ -10,9 +10,10 @@ import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 
 /**
- * Groups records into batches by count, bytes and age, and hands them to the shipper's bounded queue.
+ * Groups entries into batches by count, bytes and age, and hands them to the shipper's bounded queue.
  *
- * <p>Adding never blocks: a full batch the queue has no room for waits here, in order, and {@link
+ * <p>Adding waits only for the encoding thread to catch up ({@link BatchEncoder}), never for the
+ * collector: a full batch the queue has no room for waits here, in order, and {@link
  * #backlogged()} tells the tailer to stop reading until it is handed over. That keeps the tailer's thread
  * free to scan for new files while the collector is away, and memory bounded: the tailer stops right
  * after the line that filled the queue, so at most one full batch waits here.
@@ -24,15 +25,13 @@ public final class Batcher {
   private final long maxAgeNanos;
   private final LongSupplier clockNanos;
   private final BooleanSupplier giveUp;
-  private final ExportRequests requests;
-  private final RequestBuffers buffers;
+  private final BatchEncoder encoder;
   private final ArrayDeque<LogBatch> sealed = new ArrayDeque<>();
   private LogBatch current;
 
   public Batcher(BlockingQueue<LogBatch> queue, int maxRecords, long maxBytes, Duration maxAge, LongSupplier clockNanos,
-      BooleanSupplier giveUp, ExportRequests requests, RequestBuffers buffers) {
-    this.requests = requests;
-    this.buffers = buffers;
+      BooleanSupplier giveUp, BatchEncoder encoder) {
+    this.encoder = encoder;
     this.queue = queue;
     this.maxRecords = maxRecords;
     this.maxBytes = maxBytes;
@@ -41,8 +40,8 @@ public final class Batcher {
     this.giveUp = giveUp;
   }
 
-  public void add(LogRecord record, FileIdentity identity, long endOffset, int lineBytes) {
-    batch().add(record, identity, endOffset, lineBytes);
+  public void add(LogEntry entry, FileIdentity identity, long endOffset, int lineBytes) throws InterruptedException {
+    batch().add(entry, identity, endOffset, lineBytes);
     if (current.count() >= maxRecords || current.bytes() >= maxBytes) {
       seal();
     }
@@ -54,13 +53,13 @@ public final class Batcher {
 
   private LogBatch batch() {
     if (current == null) {
-      current = new LogBatch(clockNanos.getAsLong(), maxRecords, requests, buffers);
+      current = new LogBatch(clockNanos.getAsLong(), maxRecords, encoder);
     }
     return current;
   }
 
   /** Closes the current batch and hands over what the queue has room for, without waiting. */
-  private void seal() {
+  private void seal() throws InterruptedException {
     if (current != null && !current.isEmpty()) {
       current.seal();
       sealed.add(current);
@@ -93,7 +92,7 @@ public final class Batcher {
   }
 
   /** Hands the batch over once it is older than the batch delay. */
-  public void flushIfDue() {
+  public void flushIfDue() throws InterruptedException {
     if (current != null && clockNanos.getAsLong() - current.createdNanos() >= maxAgeNanos) {
       seal();
     }

@@ -1,60 +1,59 @@
 package dev.sidecars.logforwarder.ship;
 
 import dev.sidecars.logforwarder.checkpoint.FileIdentity;
-import io.opentelemetry.proto.logs.v1.LogRecord;
+import dev.sidecars.logforwarder.parse.LogEntry;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 
 /**
- * Records exported together, and for each file the offset that becomes committed once they are accepted.
- * Once sealed, the batch holds its encoded export request only: the record objects are dropped, so a
- * queued batch costs its wire size, not a few objects per line.
+ * Entries exported together, and for each file the offset that becomes committed once they are accepted.
+ * The reading thread adds entries; every {@value #CHUNK_RECORDS} of them go to the {@link BatchEncoder}'s
+ * thread, which turns them into records and appends them to the batch's encoded request. Once sealed and
+ * encoded, the batch holds its encoded export request only, so a queued batch costs its wire size, not a
+ * few objects per line.
  */
 public final class LogBatch {
-  /** Records per encoded part of a request (see the four-argument constructor). */
+  /** Entries per encoded part of a request. */
   static final int CHUNK_RECORDS = 512;
+  private static final ExportRequests.Encoded EMPTY = new ExportRequests.Encoded(new byte[0], 0);
 
-  private List<LogRecord> records;
-  private final ExportRequests requests;
-  private final RequestBuffers buffers;
-  private ExportRequests.Encoded encoded;
+  private final BatchEncoder encoder;
   private final Map<FileIdentity, Long> ends = new LinkedHashMap<>();
   private final long createdNanos;
+  private List<LogEntry> entries;
   private long bytes;
   private int count;
+  // Touched by the encoding thread only, by this batch's tasks, which run one after the other.
+  private ExportRequests.Encoded encoded;
+  private Future<ExportRequests.Encoded> sealed;
   private ExportRequests.Encoded request;
-  // The file of the last record and its end: most lines of a batch come from one file, so the map is
+  // The file of the last entry and its end: most lines of a batch come from one file, so the map is
   // touched when the file changes, not once per line.
   private FileIdentity lastFile;
   private long lastEnd;
 
   /**
-   * A batch that encodes its records {@value #CHUNK_RECORDS} at a time into an array from {@code buffers}
-   * while it fills, so that only that many record objects are alive at once: a whole batch of them
-   * outlives several young collections, overflows the survivor space and is promoted as garbage.
+   * A batch whose entries are encoded {@value #CHUNK_RECORDS} at a time while it fills, so that only that
+   * many record objects are alive at once: a whole batch of them would outlive several young collections,
+   * overflow the survivor space and be promoted as garbage.
    */
-  public LogBatch(long createdNanos, int expectedRecords, ExportRequests requests, RequestBuffers buffers) {
+  public LogBatch(long createdNanos, int expectedRecords, BatchEncoder encoder) {
     this.createdNanos = createdNanos;
-    this.requests = requests;
-    this.buffers = buffers;
-    this.records = new ArrayList<>(Math.min(expectedRecords, CHUNK_RECORDS));
+    this.encoder = encoder;
+    this.entries = new ArrayList<>(Math.min(expectedRecords, CHUNK_RECORDS));
   }
 
-  private void encodeChunk() {
-    if (records.isEmpty()) {
-      return;
-    }
-    encoded = requests.append(encoded, records, buffers);
-    records.clear();
-  }
-
-  public void add(LogRecord record, FileIdentity identity, long endOffset, int lineBytes) {
-    records.add(record);
+  public void add(LogEntry entry, FileIdentity identity, long endOffset, int lineBytes) throws InterruptedException {
+    entries.add(entry);
     count++;
-    if (records.size() >= CHUNK_RECORDS) {
-      encodeChunk();
+    if (entries.size() >= CHUNK_RECORDS) {
+      List<LogEntry> chunk = entries;
+      entries = new ArrayList<>(CHUNK_RECORDS);
+      encoder.submit(() -> encoded = encoder.append(encoded, chunk));
     }
     advance(identity, endOffset);
     bytes += lineBytes;
@@ -78,26 +77,38 @@ public final class LogBatch {
     }
   }
 
-  /** Encodes the request now (on the reading thread, while the previous batch is in flight). */
-  public void seal() {
-    if (records != null) {
-      request = count == 0 ? new ExportRequests.Encoded(new byte[0], 0) : requests.append(encoded, records, buffers);
-      records = null;
-      encoded = null;
+  /** Hands the last entries to the encoding thread; no entry is added after this. */
+  public void seal() throws InterruptedException {
+    if (entries != null) {
+      List<LogEntry> last = entries;
+      entries = null;
+      sealed = count == 0 ? null : encoder.submit(() -> {
+        ExportRequests.Encoded whole = encoder.append(encoded, last);
+        encoded = null;
+        return whole;
+      });
     }
     settleLast();
   }
 
-  /** The encoded export request. */
-  public ExportRequests.Encoded request() {
+  /** The encoded export request, once the encoding thread has finished it. */
+  public ExportRequests.Encoded request() throws InterruptedException {
     seal();
+    if (request == null) {
+      try {
+        request = sealed == null ? EMPTY : sealed.get();
+      } catch (ExecutionException e) {
+        throw new IllegalStateException("encoding a batch failed", e.getCause());
+      }
+      sealed = null;
+    }
     return request;
   }
 
   /** Gives the request's array back once the collector answered (accepted or skipped). */
   public void release() {
     if (request != null && request.length() > 0) {
-      buffers.give(request.bytes());
+      encoder.release(request.bytes());
     }
     request = null;
   }

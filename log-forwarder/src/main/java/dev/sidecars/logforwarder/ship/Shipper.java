@@ -36,6 +36,7 @@ public final class Shipper implements Runnable {
   private final LogForwarderMetrics metrics;
   private volatile boolean finishing;
   private volatile boolean abandoned;
+  private volatile Throwable failure;
   private boolean rejectionLogged;
   private boolean partialLogged;
   private boolean failing;
@@ -70,6 +71,10 @@ public final class Shipper implements Runnable {
       awaitWrite();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } catch (RuntimeException | Error e) {
+      failure = e;
+      log.log(java.util.logging.Level.SEVERE, "shipping stopped", e);
+      throw e;
     } finally {
       writer.shutdown();
     }
@@ -94,6 +99,11 @@ public final class Shipper implements Runnable {
         commit(batch);
       }
     }
+  }
+
+  /** Why shipping stopped unexpectedly, if it did (readiness reports it). */
+  public java.util.Optional<Throwable> failure() {
+    return java.util.Optional.ofNullable(failure);
   }
 
   /** Ends the loop once the queue is empty (the tailer has stopped adding). */

@@ -8,7 +8,6 @@ import dev.sidecars.logforwarder.checkpoint.FileIdentity;
 import dev.sidecars.logforwarder.checkpoint.Fingerprint;
 import dev.sidecars.logforwarder.parse.RecordFactory;
 import dev.sidecars.logforwarder.ship.Batcher;
-import io.opentelemetry.proto.logs.v1.LogRecord;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -280,8 +279,7 @@ public final class Tailer implements Runnable {
 
   private void entry(FileIdentity id, String text, boolean truncated, boolean invalid, int bytes, long end)
       throws InterruptedException {
-    LogRecord record = records.create(text, truncated, invalid, id.fileAttributes());
-    batcher.add(record, id, end, bytes);
+    batcher.add(records.entry(text, truncated, invalid, id.fileAttributes()), id, end, bytes);
   }
 
   /** Ships the held partial line and pending entry of a file that has been quiet for the flush time. */
