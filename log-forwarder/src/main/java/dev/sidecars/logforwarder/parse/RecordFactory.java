@@ -46,6 +46,7 @@ public final class RecordFactory {
   private static final Set<String> TRACE_ID = Set.of("trace_id", "traceId", "traceid");
   private static final Set<String> SPAN_ID = Set.of("span_id", "spanId", "spanid");
   private static final AnyValue TRUE = AnyValue.newBuilder().setBoolValue(true).build();
+  private static final KeyValue TRUNCATED_TRUE = keyValue(TRUNCATED, TRUE);
 
   private final LineFormat format;
   private final LongSupplier clockNanos;
@@ -72,7 +73,12 @@ public final class RecordFactory {
 
   /** The entry of {@code text} as read now, from a file with {@code fileAttributes}. */
   public LogEntry entry(String text, boolean truncated, boolean invalidUtf8, List<KeyValue> fileAttributes) {
-    return new LogEntry(text, truncated, invalidUtf8, fileAttributes, clockNanos.getAsLong());
+    return new LogEntry(text, null, truncated, invalidUtf8, fileAttributes, clockNanos.getAsLong());
+  }
+
+  /** The entry of one line's bytes (not yet checked as UTF-8) as read now, from a file with {@code fileAttributes}. */
+  public LogEntry entry(byte[] line, boolean truncated, List<KeyValue> fileAttributes) {
+    return new LogEntry(null, line, truncated, false, fileAttributes, clockNanos.getAsLong());
   }
 
   /** The record of an entry read now (tests, and records made on the reading thread). */
@@ -83,8 +89,17 @@ public final class RecordFactory {
   /** The record of {@code entry}. Thread-safe: the encoding thread calls it while the reading thread reads. */
   public LogRecord create(LogEntry entry) {
     String text = entry.text();
-    boolean truncated = entry.truncated();
     boolean invalidUtf8 = entry.invalidUtf8();
+    if (entry.bytes() != null) {
+      LogRecord plain = plainText(entry);
+      if (plain != null) {
+        return plain;
+      }
+      Utf8Text.Decoded decoded = Utf8Text.decode(entry.bytes(), 0, entry.bytes().length);
+      text = decoded.text();
+      invalidUtf8 = decoded.invalid();
+    }
+    boolean truncated = entry.truncated();
     List<KeyValue> fileAttributes = entry.fileAttributes();
     Fields fields = new Fields(text);
     switch (format.kind()) {
@@ -147,6 +162,52 @@ public final class RecordFactory {
       record.addAllAttributes(fileAttributes);
     }
     return record.build();
+  }
+
+  /**
+   * The record of a line read as text whose bytes are the body as they are: valid UTF-8, not JSON, and a
+   * level word (if any) the bytes alone can find. Null for any other line, which then takes the general
+   * path. This is the common line, so it is made without turning the line into a String and back:
+   * protobuf's own UTF-8 check of the body is the only pass over its bytes before they are copied out.
+   */
+  private LogRecord plainText(LogEntry entry) {
+    byte[] line = entry.bytes();
+    if (format.kind() != LineFormat.Kind.TEXT && (format.kind() != LineFormat.Kind.AUTO || !plainNotJson(line))) {
+      return null;
+    }
+    Severities.Level level = Severities.findInText(line);
+    if (level == Severities.UNDECIDED) {
+      return null;
+    }
+    AnyValue.Builder body = AnyValue.newBuilder();
+    try {
+      body.setStringValueBytes(UnsafeByteOperations.unsafeWrap(line));
+    } catch (IllegalArgumentException notUtf8) {
+      return null;
+    }
+    LogRecord.Builder record = LogRecord.newBuilder()
+        .setObservedTimeUnixNano(entry.observedEpochNanos())
+        .setBody(body);
+    if (level != Severities.NONE) {
+      record.setSeverityNumberValue(level.severity().getSeverityNumber()).setSeverityTextBytes(level.wordUtf8());
+    }
+    if (entry.truncated()) {
+      record.addAttributes(TRUNCATED_TRUE);
+    }
+    return record.addAllAttributes(entry.fileAttributes()).build();
+  }
+
+  /** Whether the line's first character that is not white space is ASCII and not {@code {}. */
+  private static boolean plainNotJson(byte[] line) {
+    for (byte b : line) {
+      if (b < 0) {
+        return false; // not ASCII: Character.isWhitespace decides, on the text
+      }
+      if (!Character.isWhitespace(b)) {
+        return b != '{';
+      }
+    }
+    return true;
   }
 
   private static KeyValue keyValue(String key, AnyValue value) {

@@ -1,5 +1,6 @@
 package dev.sidecars.logforwarder.parse;
 
+import com.google.protobuf.ByteString;
 import io.opentelemetry.api.logs.Severity;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -69,6 +70,81 @@ final class Severities {
       return Severity.FATAL;
     }
     return Severity.UNDEFINED_SEVERITY_NUMBER;
+  }
+
+  /** A level word as found in a line: the word as written, and its severity. */
+  record Level(String word, ByteString wordUtf8, Severity severity) {}
+
+  /** {@link #findInText(byte[])}: no level word. */
+  static final Level NONE = new Level("", ByteString.EMPTY, Severity.UNDEFINED_SEVERITY_NUMBER);
+  /** {@link #findInText(byte[])}: the bytes alone cannot tell; ask {@link #findInText(String)}. */
+  static final Level UNDECIDED = new Level("", ByteString.EMPTY, Severity.UNDEFINED_SEVERITY_NUMBER);
+
+  private static final Level[] LEVELS = LEVEL_WORDS.entrySet().stream()
+      .map(e -> new Level(e.getKey(), ByteString.copyFromUtf8(e.getKey()), e.getValue()))
+      .toArray(Level[]::new);
+
+  /**
+   * {@link #findInText(String)} on a line's bytes, for lines whose first {@value #TEXT_WINDOW} bytes are
+   * ASCII and hold no {@code level=}: the same word, found without making the line a String. {@link
+   * #UNDECIDED} otherwise (a non-ASCII character's letterhood, or logfmt, needs the text).
+   */
+  static Level findInText(byte[] line) {
+    int limit = Math.min(line.length, TEXT_WINDOW);
+    int wordStart = -1;
+    for (int i = 0; i <= limit; i++) {
+      int c = i < limit ? line[i] : ' ';
+      if (c < 0) {
+        return UNDECIDED;
+      }
+      if (c >= 'A' && c <= 'Z') {
+        if (wordStart < 0 && (i == 0 || !asciiLetterOrDigit(line[i - 1]))) {
+          wordStart = i;
+        }
+        continue;
+      }
+      if (wordStart >= 0 && i - wordStart >= 4 && i - wordStart <= 8 && !asciiLetterOrDigit(c)) {
+        Level level = levelWord(line, wordStart, i);
+        if (level != null) {
+          return level;
+        }
+      }
+      wordStart = -1;
+    }
+    return containsLevelKey(line) ? UNDECIDED : NONE;
+  }
+
+  private static boolean asciiLetterOrDigit(int c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  }
+
+  private static Level levelWord(byte[] line, int from, int to) {
+    for (Level level : LEVELS) {
+      ByteString word = level.wordUtf8();
+      if (word.size() != to - from) {
+        continue;
+      }
+      boolean same = true;
+      for (int k = 0; k < word.size() && same; k++) {
+        same = word.byteAt(k) == line[from + k];
+      }
+      if (same) {
+        return level;
+      }
+    }
+    return null;
+  }
+
+  /** Whether {@code level=} starts within the window, where the text form looks for it. */
+  private static boolean containsLevelKey(byte[] line) {
+    int last = Math.min(TEXT_WINDOW - 1, line.length - 6);
+    for (int i = 0; i <= last; i++) {
+      if (line[i] == 'l' && line[i + 1] == 'e' && line[i + 2] == 'v' && line[i + 3] == 'e' && line[i + 4] == 'l'
+          && line[i + 5] == '=') {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

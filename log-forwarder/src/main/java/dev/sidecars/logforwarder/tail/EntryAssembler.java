@@ -53,6 +53,11 @@ final class EntryAssembler {
     pendingEnd = endOffset;
   }
 
+  /** Whether lines may be joined (a start pattern is set); without one every line is an entry. */
+  boolean joinsLines() {
+    return start.isPresent();
+  }
+
   boolean hasPending() {
     return pending != null;
   }

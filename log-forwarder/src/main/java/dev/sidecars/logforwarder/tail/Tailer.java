@@ -7,6 +7,7 @@ import dev.sidecars.logforwarder.checkpoint.CheckpointStore;
 import dev.sidecars.logforwarder.checkpoint.FileIdentity;
 import dev.sidecars.logforwarder.checkpoint.Fingerprint;
 import dev.sidecars.logforwarder.parse.RecordFactory;
+import dev.sidecars.logforwarder.parse.Utf8Text;
 import dev.sidecars.logforwarder.ship.Batcher;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -61,7 +62,6 @@ public final class Tailer implements Runnable {
   private final Map<Object, TailedFile> byKey = new HashMap<>();
   private final List<TailedFile> files = new ArrayList<>();
   private final byte[] buf = new byte[CHUNK];
-  private final Utf8Text utf8 = new Utf8Text();
   private final CountDownLatch done = new CountDownLatch(1);
   private volatile boolean stopping;
   private volatile long stopReadingBy;
@@ -269,12 +269,18 @@ public final class Tailer implements Runnable {
   }
 
   private void line(TailedFile f, byte[] bytes, int off, int len, boolean truncated, long end) throws InterruptedException {
-    String text = utf8.decode(bytes, off, len);
     metrics.linesRead.increment();
     if (truncated) {
       metrics.linesTruncated.increment();
     }
-    f.assembler.line(text, truncated, utf8.lastInvalid(), len, end, (t, tr, inv, b, e) -> entry(f.identity, t, tr, inv, b, e));
+    if (!f.assembler.joinsLines()) {
+      // One line, one entry: its bytes go as they are, checked and parsed on the encoding thread.
+      batcher.add(records.entry(Arrays.copyOfRange(bytes, off, off + len), truncated, f.identity.fileAttributes()),
+          f.identity, end, len);
+      return;
+    }
+    Utf8Text.Decoded text = Utf8Text.decode(bytes, off, len);
+    f.assembler.line(text.text(), truncated, text.invalid(), len, end, (t, tr, inv, b, e) -> entry(f.identity, t, tr, inv, b, e));
   }
 
   private void entry(FileIdentity id, String text, boolean truncated, boolean invalid, int bytes, long end)
