@@ -64,7 +64,7 @@ public final class ExportRequests {
     if (encoded == null) {
       bytes = buffers.take(size);
     } else if (offset + size > encoded.bytes().length) {
-      bytes = buffers.take(Math.max(offset + size, encoded.bytes().length * 2));
+      bytes = buffers.take(offset + size);
       System.arraycopy(encoded.bytes(), 0, bytes, 0, offset);
       buffers.give(encoded.bytes());
     } else {

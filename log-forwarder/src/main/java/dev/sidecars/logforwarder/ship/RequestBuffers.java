@@ -11,20 +11,25 @@ import java.util.ArrayDeque;
 public final class RequestBuffers {
   private final ArrayDeque<byte[]> free = new ArrayDeque<>();
   private final int keep;
+  private int largest;
 
   /** Keeps at most {@code keep} free arrays. */
   public RequestBuffers(int keep) {
     this.keep = keep;
   }
 
-  /** An array of at least {@code size} bytes. */
+  /**
+   * An array of at least {@code size} bytes. A new one is as large as the largest request asked for so
+   * far, plus an eighth: a request grows chunk by chunk, so after the first full batch every array fits a
+   * whole one. (Doubling instead left arrays up to twice a batch's size, and the heap resident with them.)
+   */
   public synchronized byte[] take(int size) {
+    largest = Math.max(largest, size);
     byte[] b = free.pollLast();
     if (b != null && b.length >= size) {
       return b;
     }
-    // Too small (or none): a new one, with room for a somewhat larger batch next time.
-    return new byte[Math.max(size, 64 * 1024) + size / 8];
+    return new byte[Math.max(largest, 64 * 1024) + largest / 8];
   }
 
   /** Gives an array back once the request it holds was answered. */
