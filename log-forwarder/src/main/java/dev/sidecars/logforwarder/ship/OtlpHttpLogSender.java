@@ -11,6 +11,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -24,6 +25,8 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Flow;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.zip.GZIPOutputStream;
 import javax.net.ssl.KeyManager;
@@ -134,9 +137,7 @@ public final class OtlpHttpLogSender implements LogSender {
         .timeout(timeout)
         .header("Content-Type", "application/x-protobuf")
         .header("User-Agent", userAgent)
-        .POST(gzip
-            ? HttpRequest.BodyPublishers.ofByteArray(gzip(request, length))
-            : HttpRequest.BodyPublishers.ofByteArray(request, 0, length));
+        .POST(gzip ? HttpRequest.BodyPublishers.ofByteArray(gzip(request, length)) : body(request, length));
     if (gzip) {
       builder.header("Content-Encoding", "gzip");
     }
@@ -157,6 +158,37 @@ public final class OtlpHttpLogSender implements LogSender {
     }
     Optional<Duration> retryAfter = response.headers().firstValue("Retry-After").flatMap(OtlpHttpLogSender::retryAfter);
     return new SendResult(outcome, 0, retryAfter, "HTTP " + status);
+  }
+
+  /**
+   * The request's bytes as one buffer over the array, as they are. The JDK's {@code ofByteArray} copies
+   * them into fresh 16 KiB buffers first: a second copy of every batch, and megabytes of garbage per
+   * batch. The array is not reused before the collector has answered (see {@link LogBatch#release()}).
+   */
+  static HttpRequest.BodyPublisher body(byte[] request, int length) {
+    ByteBuffer bytes = ByteBuffer.wrap(request, 0, length).asReadOnlyBuffer();
+    Flow.Publisher<ByteBuffer> publisher = subscriber -> {
+      AtomicBoolean sent = new AtomicBoolean();
+      subscriber.onSubscribe(new Flow.Subscription() {
+        @Override
+        public void request(long n) {
+          if (n <= 0) {
+            if (!sent.getAndSet(true)) {
+              subscriber.onError(new IllegalArgumentException("request(" + n + "): not positive"));
+            }
+          } else if (!sent.getAndSet(true)) {
+            subscriber.onNext(bytes.duplicate());
+            subscriber.onComplete();
+          }
+        }
+
+        @Override
+        public void cancel() {
+          sent.set(true);
+        }
+      });
+    };
+    return HttpRequest.BodyPublishers.fromPublisher(publisher, length);
   }
 
   private static ExportLogsPartialSuccess partialSuccess(byte[] body) {
