@@ -1,5 +1,8 @@
 package dev.sidecars.logforwarder.tail;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -12,6 +15,11 @@ final class LineSplitter {
   interface Sink {
     void line(byte[] bytes, int offset, int length, boolean truncated, long endOffset) throws InterruptedException;
   }
+
+  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final long NEWLINES = 0x0A0A0A0A0A0A0A0AL;
+  private static final long ONES = 0x0101010101010101L;
+  private static final long HIGH_BITS = 0x8080808080808080L;
 
   private final int maxBytes;
   private byte[] partial = new byte[256];
@@ -42,10 +50,7 @@ final class LineSplitter {
       throws InterruptedException {
     int start = offset;
     int end = offset + length;
-    for (int i = offset; i < end; i++) {
-      if (buf[i] != '\n') {
-        continue;
-      }
+    for (int i; (i = indexOfNewline(buf, start, end)) >= 0; ) {
       long endOffset = fileOffset + (i - offset) + 1;
       if (!started) {
         int len = i - start;
@@ -67,6 +72,29 @@ final class LineSplitter {
       append(buf, start, end);
     }
     return length;
+  }
+
+  /**
+   * The index of the first {@code \n} in {@code buf[from, to)}, or -1. Eight bytes at a time: the scan
+   * touches every byte read, and a byte loop was half of the reading thread's time.
+   */
+  static int indexOfNewline(byte[] buf, int from, int to) {
+    int i = from;
+    for (; i + Long.BYTES <= to; i += Long.BYTES) {
+      long x = (long) LONGS.get(buf, i) ^ NEWLINES;
+      // A byte of x is zero where buf has '\n'; the lowest flagged byte is the first such byte (the
+      // formula's false positives only ever sit above a true zero byte).
+      long zeros = (x - ONES) & ~x & HIGH_BITS;
+      if (zeros != 0) {
+        return i + (Long.numberOfTrailingZeros(zeros) >>> 3);
+      }
+    }
+    for (; i < to; i++) {
+      if (buf[i] == '\n') {
+        return i;
+      }
+    }
+    return -1;
   }
 
   /** Emits the unfinished line as it is (quiet file, or the end of a file's content). */
