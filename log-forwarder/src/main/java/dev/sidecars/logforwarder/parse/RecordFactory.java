@@ -76,9 +76,14 @@ public final class RecordFactory {
     return new LogEntry(text, null, truncated, invalidUtf8, fileAttributes, clockNanos.getAsLong());
   }
 
-  /** The entry of one line's bytes (not yet checked as UTF-8) as read now, from a file with {@code fileAttributes}. */
-  public LogEntry entry(byte[] line, boolean truncated, List<KeyValue> fileAttributes) {
-    return new LogEntry(null, line, truncated, false, fileAttributes, clockNanos.getAsLong());
+  /** The entry of one line's bytes (not yet checked as UTF-8), read at {@code observedEpochNanos} ({@link #now()}). */
+  public LogEntry entry(byte[] line, boolean truncated, List<KeyValue> fileAttributes, long observedEpochNanos) {
+    return new LogEntry(null, line, truncated, false, fileAttributes, observedEpochNanos);
+  }
+
+  /** The time records are stamped as observed with, in epoch nanoseconds. */
+  public long now() {
+    return clockNanos.getAsLong();
   }
 
   /** The record of an entry read now (tests, and records made on the reading thread). */

@@ -56,6 +56,9 @@ public final class Tailer implements Runnable {
   private final LogPaths paths;
   private final CheckpointStore checkpoints;
   private final RecordFactory records;
+  // When the bytes being split were read: the observed time of their lines (one clock read per read,
+  // not per line).
+  private long observedAt;
   private final Batcher batcher;
   private final LogForwarderMetrics metrics;
   private final LongSupplier clockNanos;
@@ -222,6 +225,7 @@ public final class Tailer implements Runnable {
     long at = f.readOffset;
     // Stops after the line whose batch filled the queue: the rest of the chunk is read again once there
     // is room, so no more than one full batch waits outside the queue (and memory stays bounded).
+    observedAt = records.now();
     int used = f.splitter.feed(buf, 0, n, at, (bytes, off, len, truncated, end) -> line(f, bytes, off, len, truncated, end),
         batcher::backlogged);
     f.readOffset = at + used;
@@ -275,7 +279,8 @@ public final class Tailer implements Runnable {
     }
     if (!f.assembler.joinsLines()) {
       // One line, one entry: its bytes go as they are, checked and parsed on the encoding thread.
-      batcher.add(records.entry(Arrays.copyOfRange(bytes, off, off + len), truncated, f.identity.fileAttributes()),
+      batcher.add(records.entry(Arrays.copyOfRange(bytes, off, off + len), truncated, f.identity.fileAttributes(),
+          observedAt),
           f.identity, end, len);
       return;
     }
@@ -301,6 +306,7 @@ public final class Tailer implements Runnable {
   }
 
   private void flushFile(TailedFile f) throws InterruptedException {
+    observedAt = records.now();
     f.splitter.flush((bytes, off, len, truncated, end) -> line(f, bytes, off, len, truncated, end), f.readOffset);
     f.assembler.flush((t, tr, inv, b, e) -> entry(f.identity, t, tr, inv, b, e));
   }
@@ -348,6 +354,7 @@ public final class Tailer implements Runnable {
       long at = offset;
       offset += n;
       metrics.bytesRead.increment(n);
+      observedAt = records.now();
       f.splitter.feed(buf, 0, n, at, (bytes, off, len, truncated, end) -> line(f, bytes, off, len, truncated, end));
     }
     TailedFile copy = new TailedFile(copyKey, copyPath, f.identity, offset, config.maxLineBytes(),

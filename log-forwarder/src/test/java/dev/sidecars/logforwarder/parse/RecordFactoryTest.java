@@ -54,7 +54,7 @@ class RecordFactoryTest {
       for (boolean truncated : new boolean[] {false, true}) {
         Utf8Text.Decoded text = Utf8Text.decode(line, 0, line.length);
         LogRecord fromText = records.create(records.entry(text.text(), truncated, text.invalid(), FILE));
-        LogRecord fromBytes = records.create(records.entry(line.clone(), truncated, FILE));
+        LogRecord fromBytes = records.create(records.entry(line.clone(), truncated, FILE, records.now()));
         assertThat(withoutObservedTime(fromBytes))
             .as("%s line %s, truncated %s", kind, new String(line, StandardCharsets.UTF_8), truncated)
             .isEqualTo(withoutObservedTime(fromText));
