@@ -26,7 +26,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Flow;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.zip.GZIPOutputStream;
 import javax.net.ssl.KeyManager;
@@ -161,34 +162,75 @@ public final class OtlpHttpLogSender implements LogSender {
   }
 
   /**
-   * The request's bytes as one buffer over the array, as they are. The JDK's {@code ofByteArray} copies
-   * them into fresh 16 KiB buffers first: a second copy of every batch, and megabytes of garbage per
-   * batch. The array is not reused before the collector has answered (see {@link LogBatch#release()}).
+   * The request's bytes as they are, in 64 KiB read-only views of the array. The JDK's {@code
+   * ofByteArray} copies them into fresh 16 KiB buffers first: a second copy of every batch, and megabytes
+   * of garbage per batch. Views, not one buffer over the whole request: the socket layer copies a heap
+   * buffer into a temporary direct buffer of its size and keeps that per thread, which for megabyte
+   * requests held several megabytes of native memory. The array is not reused before the collector has
+   * answered (see {@link LogBatch#release()}).
    */
   static HttpRequest.BodyPublisher body(byte[] request, int length) {
-    ByteBuffer bytes = ByteBuffer.wrap(request, 0, length).asReadOnlyBuffer();
-    Flow.Publisher<ByteBuffer> publisher = subscriber -> {
-      AtomicBoolean sent = new AtomicBoolean();
-      subscriber.onSubscribe(new Flow.Subscription() {
-        @Override
-        public void request(long n) {
-          if (n <= 0) {
-            if (!sent.getAndSet(true)) {
-              subscriber.onError(new IllegalArgumentException("request(" + n + "): not positive"));
-            }
-          } else if (!sent.getAndSet(true)) {
-            subscriber.onNext(bytes.duplicate());
-            subscriber.onComplete();
-          }
-        }
+    return HttpRequest.BodyPublishers.fromPublisher(
+        subscriber -> subscriber.onSubscribe(new SlicedBody(subscriber, request, length)), length);
+  }
 
-        @Override
-        public void cancel() {
-          sent.set(true);
+  /** Hands a subscriber the views of an array as it asks for them (Reactive Streams rules: no re-entry). */
+  private static final class SlicedBody implements Flow.Subscription {
+    private static final int SLICE = 64 * 1024;
+    private final Flow.Subscriber<? super ByteBuffer> subscriber;
+    private final byte[] bytes;
+    private final int length;
+    private final AtomicLong demand = new AtomicLong();
+    private final AtomicInteger work = new AtomicInteger();
+    private volatile boolean done;
+    private int position; // only the thread that drains touches it
+
+    SlicedBody(Flow.Subscriber<? super ByteBuffer> subscriber, byte[] bytes, int length) {
+      this.subscriber = subscriber;
+      this.bytes = bytes;
+      this.length = length;
+    }
+
+    @Override
+    public void request(long n) {
+      if (done) {
+        return;
+      }
+      if (n <= 0) {
+        done = true;
+        subscriber.onError(new IllegalArgumentException("request(" + n + "): not positive"));
+        return;
+      }
+      demand.getAndUpdate(d -> d + n < 0 ? Long.MAX_VALUE : d + n);
+      drain();
+    }
+
+    @Override
+    public void cancel() {
+      done = true;
+    }
+
+    // One thread drains at a time; a request() from inside onNext only adds demand for that loop.
+    private void drain() {
+      if (work.getAndIncrement() != 0) {
+        return;
+      }
+      int missed = 1;
+      do {
+        while (!done && position < length && demand.get() > 0) {
+          int size = Math.min(SLICE, length - position);
+          ByteBuffer slice = ByteBuffer.wrap(bytes, position, size).slice().asReadOnlyBuffer();
+          position += size;
+          demand.decrementAndGet();
+          subscriber.onNext(slice);
         }
-      });
-    };
-    return HttpRequest.BodyPublishers.fromPublisher(publisher, length);
+        if (!done && position >= length) {
+          done = true;
+          subscriber.onComplete();
+        }
+        missed = work.addAndGet(-missed);
+      } while (missed != 0);
+    }
   }
 
   private static ExportLogsPartialSuccess partialSuccess(byte[] body) {
