@@ -42,7 +42,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FORWARDER_JAR="${FORWARDER_JAR:-$ROOT/log-forwarder/target/log-forwarder.jar}"
 BENCH_JAR="${BENCH_JAR:-$ROOT/bench/target/bench.jar}"
 # The image's flags (log-forwarder/Dockerfile) with the heap bounded as in a container limited to 256 MiB.
-IMAGE_FLAGS="-XX:+UseSerialGC -XX:MaxRAMPercentage=50 -Xms8m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Xss512k -XX:ReservedCodeCacheSize=32m -XX:MaxMetaspaceSize=64m -XX:-UsePerfData -XX:+ExitOnOutOfMemoryError -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=5000 -XX:TieredStopAtLevel=1"
+IMAGE_FLAGS="-XX:+UseSerialGC -XX:MaxRAMPercentage=50 -Xms8m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Xss512k -XX:ReservedCodeCacheSize=32m -XX:MaxMetaspaceSize=64m -XX:-UsePerfData -XX:+ExitOnOutOfMemoryError -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=5000"
 FORWARDER_JAVA_OPTS="${FORWARDER_JAVA_OPTS:-$IMAGE_FLAGS -XX:MaxRAM=256m}"
 FORWARDER_ENV="${FORWARDER_ENV:-}"
 

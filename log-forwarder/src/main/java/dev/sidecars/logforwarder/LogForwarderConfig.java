@@ -100,7 +100,7 @@ public record LogForwarderConfig(
         settings.integer("LOG_BATCH_RECORDS", 8192, 1, 1_000_000),
         settings.bytes("LOG_BATCH_BYTES", 1L << 20, 1024),
         settings.duration("LOG_BATCH_DELAY", Duration.ofMillis(200)),
-        settings.integer("LOG_QUEUED_BATCHES", 4, 1, 1000),
+        settings.integer("LOG_QUEUED_BATCHES", 2, 1, 1000),
         settings.duration("LOG_RETRY_INITIAL", Duration.ofMillis(500)),
         settings.duration("LOG_RETRY_MAX", Duration.ofSeconds(30)));
   }
