@@ -42,41 +42,30 @@ final class WireLogs {
     return new Counts(w.records, w.bodyBytes, w.arrivedMicros);
   }
 
+  /** Reads a message's fields: each length-delimited {@code field} by {@code inside}, the others skipped. */
+  private void each(int field, Inside inside) throws IOException {
+    for (int tag; (tag = in.readTag()) != 0; ) {
+      if (tag == lengthDelimited(field)) {
+        int limit = in.pushLimit(in.readRawVarint32());
+        inside.read();
+        in.popLimit(limit);
+      } else {
+        in.skipField(tag);
+      }
+    }
+  }
+
+  /** Reads one embedded message, up to its limit. */
+  private interface Inside {
+    void read() throws IOException;
+  }
+
+  // ExportLogsServiceRequest.resource_logs (1) -> ResourceLogs.scope_logs (2) -> ScopeLogs.log_records (2)
   private void request() throws IOException {
-    for (int tag; (tag = in.readTag()) != 0; ) {
-      if (tag == lengthDelimited(1)) {
-        int limit = in.pushLimit(in.readRawVarint32());
-        resourceLogs();
-        in.popLimit(limit);
-      } else {
-        in.skipField(tag);
-      }
-    }
-  }
-
-  private void resourceLogs() throws IOException {
-    for (int tag; (tag = in.readTag()) != 0; ) {
-      if (tag == lengthDelimited(2)) {
-        int limit = in.pushLimit(in.readRawVarint32());
-        scopeLogs();
-        in.popLimit(limit);
-      } else {
-        in.skipField(tag);
-      }
-    }
-  }
-
-  private void scopeLogs() throws IOException {
-    for (int tag; (tag = in.readTag()) != 0; ) {
-      if (tag == lengthDelimited(2)) {
-        int limit = in.pushLimit(in.readRawVarint32());
-        logRecord();
-        in.popLimit(limit);
-        records++;
-      } else {
-        in.skipField(tag);
-      }
-    }
+    each(1, () -> each(2, () -> each(2, () -> {
+      logRecord();
+      records++;
+    })));
   }
 
   private void logRecord() throws IOException {
