@@ -1,22 +1,33 @@
 package dev.sidecars.logforwarder;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.sidecars.logforwarder.checkpoint.CheckpointStore;
 import dev.sidecars.logforwarder.checkpoint.FileIdentity;
 import dev.sidecars.logforwarder.parse.LineFormat;
 import dev.sidecars.logforwarder.parse.LogEntry;
 import dev.sidecars.logforwarder.parse.RecordFactory;
+import dev.sidecars.logforwarder.ship.Backoff;
 import dev.sidecars.logforwarder.ship.BatchEncoder;
 import dev.sidecars.logforwarder.ship.ExportRequests;
 import dev.sidecars.logforwarder.ship.LogBatch;
+import dev.sidecars.logforwarder.ship.LogSender;
 import dev.sidecars.logforwarder.ship.RequestBuffers;
+import dev.sidecars.logforwarder.ship.SendResult;
+import dev.sidecars.logforwarder.ship.Shipper;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.opentelemetry.proto.logs.v1.LogRecord;
 import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
 import io.opentelemetry.sdk.resources.Resource;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -51,6 +62,38 @@ class BatchEncodingTest {
         assertThat(sent.get(i).getAttributesList()).isEqualTo(file.fileAttributes());
       }
       assertThat(batch.ends()).containsEntry(file, 7L * 5000);
+    }
+  }
+
+  @Test
+  void aBatchThatCannotBeEncodedStopsTheShipperWhereReadinessSeesIt() throws Exception {
+    Function<LogEntry, LogRecord> broken = e -> {
+      throw new IllegalStateException("a parsing bug");
+    };
+    try (BatchEncoder encoder = new BatchEncoder(broken, requests, new RequestBuffers(2))) {
+      LogBatch batch = new LogBatch(System.nanoTime(), 10, encoder);
+      batch.add(entry(1), file, 7, 6);
+      batch.seal();
+      BlockingQueue<LogBatch> queue = new ArrayBlockingQueue<>(1);
+      queue.add(batch);
+      CheckpointStore checkpoints = new CheckpointStore(Optional.empty(), System::nanoTime);
+      LogSender neverCalled = new LogSender() {
+        @Override
+        public SendResult send(byte[] request, int length, int records) {
+          throw new AssertionError("a batch that was not encoded must not be sent");
+        }
+
+        @Override
+        public void shutdown() {}
+      };
+      Shipper shipper = new Shipper(neverCalled, requests, queue, checkpoints,
+          new Backoff(Duration.ofMillis(1), Duration.ofMillis(1), new Random(1)), d -> {},
+          new LogForwarderMetrics(new SimpleMeterRegistry(), checkpoints));
+      shipper.finish();
+
+      assertThatThrownBy(shipper::run).hasRootCauseMessage("a parsing bug");
+      assertThat(shipper.failure()).isPresent();
+      assertThat(file.committed()).as("nothing committed: the lines are read again after a restart").isZero();
     }
   }
 

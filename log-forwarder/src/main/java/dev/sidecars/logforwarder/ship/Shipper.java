@@ -5,12 +5,14 @@ import dev.sidecars.logforwarder.checkpoint.CheckpointStore;
 import io.opentelemetry.proto.logs.v1.LogRecord;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -73,7 +75,7 @@ public final class Shipper implements Runnable {
       Thread.currentThread().interrupt();
     } catch (RuntimeException | Error e) {
       failure = e;
-      log.log(java.util.logging.Level.SEVERE, "shipping stopped", e);
+      log.log(Level.SEVERE, "shipping stopped", e);
       throw e;
     } finally {
       writer.shutdown();
@@ -102,8 +104,8 @@ public final class Shipper implements Runnable {
   }
 
   /** Why shipping stopped unexpectedly, if it did (readiness reports it). */
-  public java.util.Optional<Throwable> failure() {
-    return java.util.Optional.ofNullable(failure);
+  public Optional<Throwable> failure() {
+    return Optional.ofNullable(failure);
   }
 
   /** Ends the loop once the queue is empty (the tailer has stopped adding). */
