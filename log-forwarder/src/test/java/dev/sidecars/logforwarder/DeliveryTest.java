@@ -12,7 +12,6 @@ import dev.sidecars.collector.CollectorStubConfig;
 import dev.sidecars.collector.Signal;
 import dev.sidecars.collector.junit5.CollectorStubExtension;
 import dev.sidecars.logforwarder.ship.Shipper;
-import dev.sidecars.runtime.Sidecar;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,31 +24,17 @@ import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /** What the collector's answers do: retry on 503, skip a 400 batch, split on 413, commit only when accepted. */
-class DeliveryTest {
+class DeliveryTest extends OneForwarderPerTest {
   @RegisterExtension
   static final CollectorStubExtension collector = new CollectorStubExtension().timeout(Duration.ofSeconds(60));
 
-  @TempDir Path logs;
-  @TempDir Path state;
-  private Sidecar sidecar;
-
-  private void start(Map<String, String> extra) throws Exception {
-    Map<String, String> env = ForwarderHarness.env(collector, logs, state);
-    env.putAll(extra);
-    sidecar = Sidecar.start(new LogForwarderMain(), env);
-  }
-
-  @AfterEach
-  void stop() {
-    if (sidecar != null) {
-      sidecar.close();
-    }
+  @Override
+  CollectorStubExtension collector() {
+    return collector;
   }
 
   private double metric(String name) {

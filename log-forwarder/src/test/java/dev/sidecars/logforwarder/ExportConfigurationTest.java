@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sidecars.collector.junit5.CollectorStubExtension;
 import dev.sidecars.collector.store.Received;
-import dev.sidecars.runtime.Sidecar;
 import io.opentelemetry.proto.logs.v1.LogRecord;
 import io.opentelemetry.proto.logs.v1.SeverityNumber;
 import java.nio.file.Path;
@@ -15,31 +14,17 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The standard exporter variables keep their meaning: protocol, per-signal endpoint, compression, headers. */
-class ExportConfigurationTest {
+class ExportConfigurationTest extends OneForwarderPerTest {
   @RegisterExtension
   static final CollectorStubExtension collector = new CollectorStubExtension().timeout(Duration.ofSeconds(60));
 
-  @TempDir Path logs;
-  @TempDir Path state;
-  private Sidecar sidecar;
-
-  private void start(Map<String, String> extra) throws Exception {
-    Map<String, String> env = ForwarderHarness.env(collector, logs, state);
-    env.putAll(extra);
-    sidecar = Sidecar.start(new LogForwarderMain(), env);
-  }
-
-  @AfterEach
-  void stop() {
-    if (sidecar != null) {
-      sidecar.close();
-    }
+  @Override
+  CollectorStubExtension collector() {
+    return collector;
   }
 
   private static final String TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";

@@ -8,7 +8,6 @@ import static org.awaitility.Awaitility.await;
 
 import dev.sidecars.collector.junit5.CollectorStubExtension;
 import dev.sidecars.collector.store.Received;
-import dev.sidecars.runtime.Sidecar;
 import io.opentelemetry.proto.logs.v1.LogRecord;
 import io.opentelemetry.proto.logs.v1.SeverityNumber;
 import java.nio.file.Path;
@@ -17,31 +16,17 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /** What one line becomes: fields, severity, time, trace context, marks for bad bytes and long lines. */
-class ParsingAndBytesTest {
+class ParsingAndBytesTest extends OneForwarderPerTest {
   @RegisterExtension
   static final CollectorStubExtension collector = new CollectorStubExtension().timeout(Duration.ofSeconds(60));
 
-  @TempDir Path logs;
-  @TempDir Path state;
-  private Sidecar sidecar;
-
-  private void start(Map<String, String> extra) throws Exception {
-    Map<String, String> env = ForwarderHarness.env(collector, logs, state);
-    env.putAll(extra);
-    sidecar = Sidecar.start(new LogForwarderMain(), env);
-  }
-
-  @AfterEach
-  void stop() {
-    if (sidecar != null) {
-      sidecar.close();
-    }
+  @Override
+  CollectorStubExtension collector() {
+    return collector;
   }
 
   @Test
