@@ -6,7 +6,8 @@
 #   proxy    client -> the sidecar (spans and metrics on, OTLP to a local collector-stub) -> backend
 #   nginx    client -> nginx reverse proxy (one worker, keep-alive upstream) -> backend
 # and prints, per path: p50/p99 latency at a fixed rate (and what the hop adds over direct), maximum
-# throughput, CPU seconds per 1000 requests and RSS of the hop, time from start to ready, and the
+# throughput, CPU seconds per 1000 requests and RSS of the hop (median of per-second samples at the
+# fixed rate), time from start to ready, and the
 # sidecar's ratios to nginx.
 #
 # --mode=ingress (default): the sidecar is metrics-proxy in front of the backend (TARGET_URL).
@@ -151,7 +152,7 @@ LUA
 grep -v 'delay' "$WORK/rate.lua" | sed '/^local wait_ms/d' >"$WORK/max.lua"
 
 field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" <<<"$2"; }
-declare -A P50 P99 RPS MAX MAXERR CPU WCPU RSS ERR
+declare -A P50 P99 RPS MAX MAXERR CPU WCPU RSS RSSMAX ERR
 run() { # name url pid
   local name=$1 url=$2 pid=${3:-}
   local tw=0; [[ -n "$pid" ]] && tw=$(cpu_ticks "$pid")
@@ -162,13 +163,22 @@ run() { # name url pid
   else
     WCPU[$name]="-"
   fi
+  # RSS is sampled every second of the paced run and the median reported: one reading varies by about
+  # 10 MB from run to run for a JVM (collections, the JIT's work areas), too much to judge a change by.
+  local sampler=""
+  if [[ -n "$pid" ]]; then
+    : >"$WORK/rss.$name"
+    ( while sleep 1; do rss_kb "$pid" >>"$WORK/rss.$name"; done ) & sampler=$!
+  fi
   local out; out="$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/rate.lua" "$url/users/1" | grep RESULT)"
+  [[ -n "$sampler" ]] && { kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true; }
   local requests; requests=$(field requests "$out")
   P50[$name]=$(field p50_us "$out"); P99[$name]=$(field p99_us "$out"); ERR[$name]=$(field errors "$out")
   RPS[$name]=$(( requests * 1000000 / $(field duration_us "$out") ))
   if [[ -n "$pid" ]]; then
     CPU[$name]=$(awk -v t="$(( $(cpu_ticks "$pid") - t0 ))" -v hz="$CLK_TCK" -v n="$requests" 'BEGIN{printf "%.3f", t/hz/n*1000}')
-    RSS[$name]=$(( $(rss_kb "$pid") / 1024 ))
+    RSS[$name]=$(sort -n "$WORK/rss.$name" | awk '{v[NR]=$1} END {if (NR == 0) print "-"; else printf "%d", v[int((NR + 1) / 2)] / 1024}')
+    RSSMAX[$name]=$(sort -n "$WORK/rss.$name" | tail -1 | awk '{printf "%d", $1 / 1024}')
   else
     CPU[$name]="-"; RSS[$name]="-"
   fi
@@ -200,10 +210,11 @@ for name in direct proxy nginx; do
     "$(us "${P99[$name]}")" "$plus50" "$plus99" "${MAX[$name]}" "${CPU[$name]}" "${WCPU[$name]}" "${RSS[$name]}" "$ready" "${ERR[$name]}" "${MAXERR[$name]}"
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else printf "-" }'; }
-echo "$HOP RSS after the max-throughput run: ${PROXY_RSS_AFTER_MAX} MB"
+echo "$HOP RSS during the paced run: median ${RSS[proxy]} MB (the table), highest ${RSSMAX[proxy]} MB; after the max-throughput run: ${PROXY_RSS_AFTER_MAX} MB"
 echo "$HOP vs nginx: max throughput $(ratio "${MAX[proxy]}" "${MAX[nginx]}"), CPU per request $(ratio "${CPU[proxy]}" "${CPU[nginx]}"),"\
 " added p50 $(ratio "$(( P50[proxy] - P50[direct] ))" "$(( P50[nginx] - P50[direct] ))"), added p99 $(ratio "$(( P99[proxy] - P99[direct] ))" "$(( P99[nginx] - P99[direct] ))"),"\
 " RSS $(ratio "${RSS[proxy]}" "${RSS[nginx]}")"
 echo "CPU s/1k = CPU seconds of the hop per 1000 requests at the fixed rate (equals vCPU used per 1000 rps), after"
 echo "  the warm-up; warm CPU = the same during the ${WARMUP}s warm-up, just after start (a JVM compiles its hot code then)"
 echo "max rps counts 2xx answers only; max err = answers that were not 2xx, or failed, in the max-throughput run"
+echo "RSS MB = the median of per-second samples during the paced run"
