@@ -75,8 +75,6 @@ public final class LogForwarder implements SidecarComponent {
     // OTLP like the proxies' metrics, not only a Prometheus scrape that a log-only setup may not have.
     LogForwarderMetrics metrics = new LogForwarderMetrics(context.meters(), checkpoints);
     BlockingQueue<LogBatch> queue = new ArrayBlockingQueue<>(c.queuedBatches());
-    Shipper[] shipperRef = new Shipper[1];
-    Tailer[] tailerRef = new Tailer[1];
     RecordFactory records = new RecordFactory(c.format(), LogForwarder::epochNanos);
     BatchEncoder encoder = new BatchEncoder(records::create, requests, buffers);
     Batcher batcher = new Batcher(queue, c.batchRecords(), c.batchBytes(), c.batchDelay(), System::nanoTime,

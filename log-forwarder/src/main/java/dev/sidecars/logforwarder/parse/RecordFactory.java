@@ -86,11 +86,6 @@ public final class RecordFactory {
     return clockNanos.getAsLong();
   }
 
-  /** The record of an entry read now (tests, and records made on the reading thread). */
-  public LogRecord create(String text, boolean truncated, boolean invalidUtf8, List<KeyValue> fileAttributes) {
-    return create(entry(text, truncated, invalidUtf8, fileAttributes));
-  }
-
   /** The record of {@code entry}. Thread-safe: the encoding thread calls it while the reading thread reads. */
   public LogRecord create(LogEntry entry) {
     String text = entry.text();

@@ -72,16 +72,16 @@ final class Severities {
     return Severity.UNDEFINED_SEVERITY_NUMBER;
   }
 
-  /** A level word as found in a line: the word as written, and its severity. */
-  record Level(String word, ByteString wordUtf8, Severity severity) {}
+  /** A level word as found in a line: the word as written (UTF-8, for the record), and its severity. */
+  record Level(ByteString wordUtf8, Severity severity) {}
 
   /** {@link #findInText(byte[])}: no level word. */
-  static final Level NONE = new Level("", ByteString.EMPTY, Severity.UNDEFINED_SEVERITY_NUMBER);
+  static final Level NONE = new Level(ByteString.EMPTY, Severity.UNDEFINED_SEVERITY_NUMBER);
   /** {@link #findInText(byte[])}: the bytes alone cannot tell; ask {@link #findInText(String)}. */
-  static final Level UNDECIDED = new Level("", ByteString.EMPTY, Severity.UNDEFINED_SEVERITY_NUMBER);
+  static final Level UNDECIDED = new Level(ByteString.EMPTY, Severity.UNDEFINED_SEVERITY_NUMBER);
 
   private static final Level[] LEVELS = LEVEL_WORDS.entrySet().stream()
-      .map(e -> new Level(e.getKey(), ByteString.copyFromUtf8(e.getKey()), e.getValue()))
+      .map(e -> new Level(ByteString.copyFromUtf8(e.getKey()), e.getValue()))
       .toArray(Level[]::new);
 
   /**

@@ -26,6 +26,7 @@ import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import java.util.function.ToDoubleFunction;
 import java.util.logging.Level;
@@ -228,10 +229,7 @@ public final class Tailer implements Runnable {
     long at = f.readOffset;
     // Stops after the line whose batch filled the queue: the rest of the chunk is read again once there
     // is room, so no more than one full batch waits outside the queue (and memory stays bounded).
-    observedAt = records.now();
-    int used = f.splitter.feed(buf, 0, n, at, (bytes, off, len, truncated, end) -> line(f, bytes, off, len, truncated, end),
-        batcher::backlogged);
-    countLines();
+    int used = split(f, n, at, batcher::backlogged);
     f.readOffset = at + used;
     metrics.bytesRead.increment(used);
     // Taken after the hand-off, which blocks while the collector is away: that wait is not quiet time.
@@ -295,6 +293,19 @@ public final class Tailer implements Runnable {
   private void entry(FileIdentity id, String text, boolean truncated, boolean invalid, int bytes, long end)
       throws InterruptedException {
     batcher.add(records.entry(text, truncated, invalid, id.fileAttributes()), id, end, bytes);
+  }
+
+  /**
+   * Splits the first {@code n} bytes of the read buffer, read from {@code f} at {@code at}, into its lines,
+   * stopping after a line once {@code stop} says so; returns how many bytes were used. The lines are
+   * observed now, and counted once.
+   */
+  private int split(TailedFile f, int n, long at, BooleanSupplier stop) throws InterruptedException {
+    observedAt = records.now();
+    int used = f.splitter.feed(buf, 0, n, at, (bytes, off, len, truncated, end) -> line(f, bytes, off, len, truncated, end),
+        stop);
+    countLines();
+    return used;
   }
 
   private void countLines() {
@@ -366,9 +377,7 @@ public final class Tailer implements Runnable {
       long at = offset;
       offset += n;
       metrics.bytesRead.increment(n);
-      observedAt = records.now();
-      f.splitter.feed(buf, 0, n, at, (bytes, off, len, truncated, end) -> line(f, bytes, off, len, truncated, end));
-      countLines();
+      split(f, n, at, () -> false);
     }
     TailedFile copy = new TailedFile(copyKey, copyPath, f.identity, offset, config.maxLineBytes(),
         config.multilineStart(), clockNanos.getAsLong());
