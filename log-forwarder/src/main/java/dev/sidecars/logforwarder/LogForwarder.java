@@ -22,9 +22,9 @@ import io.opentelemetry.sdk.resources.Resource;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Random;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
-import java.util.Random;
 import java.util.logging.Logger;
 
 /**
@@ -76,7 +76,7 @@ public final class LogForwarder implements SidecarComponent {
     LogForwarderMetrics metrics = new LogForwarderMetrics(context.meters(), checkpoints);
     BlockingQueue<LogBatch> queue = new ArrayBlockingQueue<>(c.queuedBatches());
     RecordFactory records = new RecordFactory(c.format(), LogForwarder::epochNanos);
-    BatchEncoder encoder = new BatchEncoder(records::create, requests, buffers);
+    BatchEncoder encoder = new BatchEncoder(records::record, requests, buffers);
     Batcher batcher = new Batcher(queue, c.batchRecords(), c.batchBytes(), c.batchDelay(), System::nanoTime,
         () -> Thread.currentThread().isInterrupted(), encoder);
     Tailer tailer = new Tailer(c, checkpoints, records, batcher, metrics, System::nanoTime);

@@ -6,9 +6,11 @@ import static org.awaitility.Awaitility.await;
 
 import dev.sidecars.logforwarder.checkpoint.CheckpointStore;
 import dev.sidecars.logforwarder.checkpoint.FileIdentity;
+import dev.sidecars.logforwarder.parse.FileAttributes;
 import dev.sidecars.logforwarder.parse.LineFormat;
 import dev.sidecars.logforwarder.parse.LogEntry;
 import dev.sidecars.logforwarder.parse.RecordFactory;
+import dev.sidecars.logforwarder.parse.WireRecord;
 import dev.sidecars.logforwarder.ship.Backoff;
 import dev.sidecars.logforwarder.ship.BatchEncoder;
 import dev.sidecars.logforwarder.ship.ExportRequests;
@@ -39,15 +41,18 @@ class BatchEncodingTest {
   private final ExportRequests requests =
       new ExportRequests(Resource.getDefault(), InstrumentationScopeInfo.create("test"));
   private final FileIdentity file = new FileIdentity("line 0".getBytes(StandardCharsets.UTF_8), 0, "/logs/app.log",
-      RecordFactory.fileAttributes("/logs/app.log", "app.log"));
+      FileAttributes.of("/logs/app.log", "app.log"));
 
+  /** Entries as the reading thread makes them: a single line as its bytes, a joined entry as text. */
   private LogEntry entry(int i) {
-    return records.entry("line " + i, false, false, file.fileAttributes());
+    return i % 2 == 0
+        ? records.entry(("line " + i).getBytes(StandardCharsets.UTF_8), false, file.fileAttributes(), records.now())
+        : records.entry("line " + i, false, false, file.fileAttributes());
   }
 
   @Test
   void aBatchOfManyChunksHoldsEveryEntryInOrder() throws Exception {
-    try (BatchEncoder encoder = new BatchEncoder(records::create, requests, new RequestBuffers(2))) {
+    try (BatchEncoder encoder = new BatchEncoder(records::record, requests, new RequestBuffers(2))) {
       LogBatch batch = new LogBatch(System.nanoTime(), 5000, encoder);
       for (int i = 0; i < 5000; i++) {
         batch.add(entry(i), file, 7L * (i + 1), 6);
@@ -59,7 +64,7 @@ class BatchEncodingTest {
       assertThat(sent).hasSize(5000);
       for (int i = 0; i < 5000; i++) {
         assertThat(sent.get(i).getBody().getStringValue()).isEqualTo("line " + i);
-        assertThat(sent.get(i).getAttributesList()).isEqualTo(file.fileAttributes());
+        assertThat(sent.get(i).getAttributesList()).isEqualTo(file.fileAttributes().keyValues());
       }
       assertThat(batch.ends()).containsEntry(file, 7L * 5000);
     }
@@ -67,7 +72,7 @@ class BatchEncodingTest {
 
   @Test
   void aBatchThatCannotBeEncodedStopsTheShipperWhereReadinessSeesIt() throws Exception {
-    Function<LogEntry, LogRecord> broken = e -> {
+    Function<LogEntry, WireRecord> broken = e -> {
       throw new IllegalStateException("a parsing bug");
     };
     try (BatchEncoder encoder = new BatchEncoder(broken, requests, new RequestBuffers(2))) {
@@ -101,14 +106,14 @@ class BatchEncodingTest {
   void readingWaitsWhileTwoChunksAreNotEncodedYet() throws Exception {
     CountDownLatch encoderMayGo = new CountDownLatch(1);
     AtomicInteger encoded = new AtomicInteger();
-    Function<LogEntry, LogRecord> slow = e -> {
+    Function<LogEntry, WireRecord> slow = e -> {
       try {
         encoderMayGo.await();
       } catch (InterruptedException ex) {
         Thread.currentThread().interrupt();
       }
       encoded.incrementAndGet();
-      return records.create(e);
+      return records.record(e);
     };
     try (BatchEncoder encoder = new BatchEncoder(slow, requests, new RequestBuffers(2))) {
       LogBatch batch = new LogBatch(System.nanoTime(), 8192, encoder);

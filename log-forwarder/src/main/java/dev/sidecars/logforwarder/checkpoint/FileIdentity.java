@@ -1,10 +1,9 @@
 package dev.sidecars.logforwarder.checkpoint;
 
-import io.opentelemetry.proto.common.v1.KeyValue;
+import dev.sidecars.logforwarder.parse.FileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -15,13 +14,13 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class FileIdentity {
   private final AtomicLong committed;
-  private final List<KeyValue> fileAttributes;
+  private final FileAttributes fileAttributes;
   private volatile Fingerprint fingerprint;
   private volatile String path;
   private volatile long size;
   private volatile long finalOffset = -1;
 
-  public FileIdentity(byte[] fingerprint, long committed, String path, List<KeyValue> fileAttributes) {
+  public FileIdentity(byte[] fingerprint, long committed, String path, FileAttributes fileAttributes) {
     this.committed = new AtomicLong(committed);
     this.path = path;
     this.fileAttributes = fileAttributes;
@@ -67,7 +66,7 @@ public final class FileIdentity {
   }
 
   /** The attributes every record of this content carries ({@code log.file.path}, {@code log.file.name}). */
-  public List<KeyValue> fileAttributes() {
+  public FileAttributes fileAttributes() {
     return fileAttributes;
   }
 

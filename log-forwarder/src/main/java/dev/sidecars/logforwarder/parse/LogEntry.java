@@ -1,8 +1,5 @@
 package dev.sidecars.logforwarder.parse;
 
-import io.opentelemetry.proto.common.v1.KeyValue;
-import java.util.List;
-
 /**
  * One entry of a file as it was read, before it becomes a record: the reading thread makes these, and
  * {@link RecordFactory#create(LogEntry)} turns them into records on the encoding thread. A single line
@@ -20,5 +17,5 @@ public record LogEntry(
     byte[] bytes,
     boolean truncated,
     boolean invalidUtf8,
-    List<KeyValue> fileAttributes,
+    FileAttributes fileAttributes,
     long observedEpochNanos) {}

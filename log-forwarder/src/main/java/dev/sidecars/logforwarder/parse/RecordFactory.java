@@ -27,8 +27,9 @@ import java.util.regex.Matcher;
 /**
  * Turns one entry of a file into an OTLP log record as {@link LineFormat} says: JSON fields mapped to
  * body, severity, timestamp, trace context and attributes; text with its level word; regex groups
- * likewise. Records are the generated OTLP messages themselves, so a batch is encoded without a copy in
- * between; the resource and scope are added once per export request ({@code ExportRequests}).
+ * likewise. A plain text line becomes a {@link PlainTextRecord} written from its bytes; every other entry
+ * a generated OTLP message. The resource and scope are added once per export request ({@code
+ * ExportRequests}).
  */
 public final class RecordFactory {
   /** Set on entries cut at {@code LOG_MAX_LINE_BYTES}. */
@@ -46,7 +47,6 @@ public final class RecordFactory {
   private static final Set<String> TRACE_ID = Set.of("trace_id", "traceId", "traceid");
   private static final Set<String> SPAN_ID = Set.of("span_id", "spanId", "spanid");
   private static final AnyValue TRUE = AnyValue.newBuilder().setBoolValue(true).build();
-  private static final KeyValue TRUNCATED_TRUE = keyValue(TRUNCATED, TRUE);
 
   private final LineFormat format;
   private final LongSupplier clockNanos;
@@ -57,27 +57,13 @@ public final class RecordFactory {
     this.clockNanos = clockNanos;
   }
 
-  /**
-   * The file attributes every record of one file carries, built once per file: the messages are
-   * immutable, so every record of the file shares the same two. Their strings are held as UTF-8 bytes,
-   * which protobuf copies as they are into each record, where a String would be encoded again per record.
-   */
-  public static List<KeyValue> fileAttributes(String path, String name) {
-    return List.of(utf8KeyValue(FILE_PATH, path), utf8KeyValue(FILE_NAME, name));
-  }
-
-  private static KeyValue utf8KeyValue(String key, String value) {
-    return KeyValue.newBuilder().setKeyBytes(ByteString.copyFromUtf8(key))
-        .setValue(AnyValue.newBuilder().setStringValueBytes(ByteString.copyFromUtf8(value))).build();
-  }
-
   /** The entry of {@code text} as read now, from a file with {@code fileAttributes}. */
-  public LogEntry entry(String text, boolean truncated, boolean invalidUtf8, List<KeyValue> fileAttributes) {
+  public LogEntry entry(String text, boolean truncated, boolean invalidUtf8, FileAttributes fileAttributes) {
     return new LogEntry(text, null, truncated, invalidUtf8, fileAttributes, clockNanos.getAsLong());
   }
 
   /** The entry of one line's bytes (not yet checked as UTF-8), read at {@code observedEpochNanos} ({@link #now()}). */
-  public LogEntry entry(byte[] line, boolean truncated, List<KeyValue> fileAttributes, long observedEpochNanos) {
+  public LogEntry entry(byte[] line, boolean truncated, FileAttributes fileAttributes, long observedEpochNanos) {
     return new LogEntry(null, line, truncated, false, fileAttributes, observedEpochNanos);
   }
 
@@ -86,21 +72,35 @@ public final class RecordFactory {
     return clockNanos.getAsLong();
   }
 
-  /** The record of {@code entry}. Thread-safe: the encoding thread calls it while the reading thread reads. */
-  public LogRecord create(LogEntry entry) {
-    String text = entry.text();
-    boolean invalidUtf8 = entry.invalidUtf8();
+  /**
+   * The record of {@code entry}, to be written into an export request. Thread-safe: the encoding thread
+   * calls it while the reading thread reads.
+   */
+  public WireRecord record(LogEntry entry) {
     if (entry.bytes() != null) {
-      LogRecord plain = plainText(entry);
+      PlainTextRecord plain = plainText(entry);
       if (plain != null) {
         return plain;
       }
+    }
+    return WireRecord.of(parsed(entry));
+  }
+
+  /** The record of {@code entry} as a generated message. */
+  public LogRecord create(LogEntry entry) {
+    return record(entry).message();
+  }
+
+  private LogRecord parsed(LogEntry entry) {
+    String text = entry.text();
+    boolean invalidUtf8 = entry.invalidUtf8();
+    if (entry.bytes() != null) {
       Utf8Text.Decoded decoded = Utf8Text.decode(entry.bytes(), 0, entry.bytes().length);
       text = decoded.text();
       invalidUtf8 = decoded.invalid();
     }
     boolean truncated = entry.truncated();
-    List<KeyValue> fileAttributes = entry.fileAttributes();
+    FileAttributes fileAttributes = entry.fileAttributes();
     Fields fields = new Fields(text);
     switch (format.kind()) {
       case JSON -> {
@@ -152,14 +152,14 @@ public final class RecordFactory {
       }
     }
     if (fields.attributes == null) {
-      record.addAllAttributes(fileAttributes);
+      record.addAllAttributes(fileAttributes.keyValues());
     } else {
       // The file's attributes win over fields of the same name, as they always did.
-      for (KeyValue kv : fileAttributes) {
+      for (KeyValue kv : fileAttributes.keyValues()) {
         fields.attributes.remove(kv.getKey());
       }
       fields.attributes.forEach((key, value) -> record.addAttributes(keyValue(key, value)));
-      record.addAllAttributes(fileAttributes);
+      record.addAllAttributes(fileAttributes.keyValues());
     }
     return record.build();
   }
@@ -167,34 +167,18 @@ public final class RecordFactory {
   /**
    * The record of a line read as text whose bytes are the body as they are: valid UTF-8, not JSON, and a
    * level word (if any) the bytes alone can find. Null for any other line, which then takes the general
-   * path. This is the common line, so it is made without turning the line into a String and back:
-   * protobuf's own UTF-8 check of the body is the only pass over its bytes before they are copied out.
+   * path. This is the common line, so it is made without turning the line into a String and back.
    */
-  private LogRecord plainText(LogEntry entry) {
+  private PlainTextRecord plainText(LogEntry entry) {
     byte[] line = entry.bytes();
     if (format.kind() != LineFormat.Kind.TEXT && (format.kind() != LineFormat.Kind.AUTO || !plainNotJson(line))) {
       return null;
     }
     Severities.Level level = Severities.findInText(line);
-    if (level == Severities.UNDECIDED) {
+    if (level == Severities.UNDECIDED || !PlainTextRecord.isValidUtf8(line)) {
       return null;
     }
-    AnyValue.Builder body = AnyValue.newBuilder();
-    try {
-      body.setStringValueBytes(UnsafeByteOperations.unsafeWrap(line));
-    } catch (IllegalArgumentException notUtf8) {
-      return null;
-    }
-    LogRecord.Builder record = LogRecord.newBuilder()
-        .setObservedTimeUnixNano(entry.observedEpochNanos())
-        .setBody(body);
-    if (level != Severities.NONE) {
-      record.setSeverityNumberValue(level.severity().getSeverityNumber()).setSeverityTextBytes(level.wordUtf8());
-    }
-    if (entry.truncated()) {
-      record.addAttributes(TRUNCATED_TRUE);
-    }
-    return record.addAllAttributes(entry.fileAttributes()).build();
+    return new PlainTextRecord(line, entry.observedEpochNanos(), level, entry.truncated(), entry.fileAttributes());
   }
 
   /** Whether the line's first character that is not white space is ASCII and not {@code {}. */

@@ -1,7 +1,7 @@
 package dev.sidecars.logforwarder.ship;
 
 import dev.sidecars.logforwarder.parse.LogEntry;
-import io.opentelemetry.proto.logs.v1.LogRecord;
+import dev.sidecars.logforwarder.parse.WireRecord;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -26,7 +26,7 @@ public final class BatchEncoder implements AutoCloseable {
   static final int AHEAD = 2;
 
   private final Semaphore ahead = new Semaphore(AHEAD);
-  private final Function<LogEntry, LogRecord> records;
+  private final Function<LogEntry, WireRecord> records;
   private final ExportRequests requests;
   private final RequestBuffers buffers;
   private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
@@ -35,7 +35,7 @@ public final class BatchEncoder implements AutoCloseable {
     return t;
   });
 
-  public BatchEncoder(Function<LogEntry, LogRecord> records, ExportRequests requests, RequestBuffers buffers) {
+  public BatchEncoder(Function<LogEntry, WireRecord> records, ExportRequests requests, RequestBuffers buffers) {
     this.records = records;
     this.requests = requests;
     this.buffers = buffers;
@@ -63,7 +63,7 @@ public final class BatchEncoder implements AutoCloseable {
 
   /** On the encoding thread: appends the records of {@code entries} to {@code encoded} (null: none yet). */
   ExportRequests.Encoded append(ExportRequests.Encoded encoded, List<LogEntry> entries) {
-    List<LogRecord> chunk = new ArrayList<>(entries.size());
+    List<WireRecord> chunk = new ArrayList<>(entries.size());
     for (LogEntry entry : entries) {
       chunk.add(records.apply(entry));
     }

@@ -2,6 +2,7 @@ package dev.sidecars.logforwarder.ship;
 
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.sidecars.logforwarder.parse.WireRecord;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
@@ -15,36 +16,45 @@ import io.opentelemetry.proto.logs.v1.ScopeLogs;
 import io.opentelemetry.proto.resource.v1.Resource;
 import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.List;
 
 /**
- * Builds the OTLP {@code ExportLogsServiceRequest} of a batch with the generated protobuf classes: one
- * resource (the sidecar's), one scope (the forwarder's), the records as they were built. The resource
- * and scope are converted from the SDK's once, here, as the SDK's exporter would write them.
+ * Writes the OTLP {@code ExportLogsServiceRequest} of a batch: one resource (the sidecar's), one scope (the
+ * forwarder's), the records as they were made. The resource and scope are converted from the SDK's and
+ * encoded once, here, as the SDK's exporter would write them; each request then only adds the lengths of
+ * its nested messages around its records, as the generated classes would (a test checks the bytes).
  */
 public final class ExportRequests {
-  private final Resource resource;
-  private final String resourceSchemaUrl;
-  private final InstrumentationScope scope;
-  private final String scopeSchemaUrl;
+  private static final int LENGTH_DELIMITED = 2;
+  // ResourceLogs: resource = 1, scope_logs = 2, schema_url = 3. ScopeLogs: scope = 1, log_records = 2,
+  // schema_url = 3. Each part below is its field encoded, tag included; a schema URL left empty is none.
+  private final byte[] resourceField;
+  private final byte[] resourceSchemaUrlField;
+  private final byte[] scopeField;
+  private final byte[] scopeSchemaUrlField;
 
   public ExportRequests(io.opentelemetry.sdk.resources.Resource resource, InstrumentationScopeInfo scope) {
-    this.resource = Resource.newBuilder().addAllAttributes(keyValues(resource.getAttributes())).build();
-    this.resourceSchemaUrl = resource.getSchemaUrl() == null ? "" : resource.getSchemaUrl();
+    Resource r = Resource.newBuilder().addAllAttributes(keyValues(resource.getAttributes())).build();
     InstrumentationScope.Builder s = InstrumentationScope.newBuilder().setName(scope.getName())
         .addAllAttributes(keyValues(scope.getAttributes()));
     if (scope.getVersion() != null) {
       s.setVersion(scope.getVersion());
     }
-    this.scope = s.build();
-    this.scopeSchemaUrl = scope.getSchemaUrl() == null ? "" : scope.getSchemaUrl();
+    this.resourceField = ResourceLogs.newBuilder().setResource(r).build().toByteArray();
+    this.resourceSchemaUrlField = ResourceLogs.newBuilder()
+        .setSchemaUrl(resource.getSchemaUrl() == null ? "" : resource.getSchemaUrl()).build().toByteArray();
+    this.scopeField = ScopeLogs.newBuilder().setScope(s).build().toByteArray();
+    this.scopeSchemaUrlField = ScopeLogs.newBuilder()
+        .setSchemaUrl(scope.getSchemaUrl() == null ? "" : scope.getSchemaUrl()).build().toByteArray();
   }
 
   /** The request carrying {@code records}, serialized. */
   public byte[] encode(List<LogRecord> records) {
-    return request(records).toByteArray();
+    List<WireRecord> wire = records.stream().map(WireRecord::of).toList();
+    Encoded encoded = append(null, wire, new RequestBuffers(0));
+    return Arrays.copyOf(encoded.bytes(), encoded.length());
   }
 
   /**
@@ -53,12 +63,17 @@ public final class ExportRequests {
    * are appended, so the result is one request with one {@code ResourceLogs} (same resource, same scope)
    * per appended part: records can be encoded while a batch fills, without holding all of them.
    */
-  public Encoded append(Encoded encoded, List<LogRecord> records, RequestBuffers buffers) {
+  public Encoded append(Encoded encoded, List<WireRecord> records, RequestBuffers buffers) {
     if (records.isEmpty()) {
       return encoded;
     }
-    ExportLogsServiceRequest request = request(records);
-    int size = request.getSerializedSize();
+    int recordsSize = 0;
+    for (WireRecord record : records) {
+      recordsSize += field(2, record.serializedSize());
+    }
+    int scopeLogsSize = scopeField.length + recordsSize + scopeSchemaUrlField.length;
+    int resourceLogsSize = resourceField.length + field(2, scopeLogsSize) + resourceSchemaUrlField.length;
+    int size = field(1, resourceLogsSize);
     int offset = encoded == null ? 0 : encoded.length();
     byte[] bytes;
     if (encoded == null) {
@@ -72,28 +87,34 @@ public final class ExportRequests {
     }
     CodedOutputStream out = CodedOutputStream.newInstance(bytes, offset, size);
     try {
-      request.writeTo(out);
+      out.writeTag(1, LENGTH_DELIMITED);
+      out.writeUInt32NoTag(resourceLogsSize);
+      out.writeRawBytes(resourceField);
+      out.writeTag(2, LENGTH_DELIMITED);
+      out.writeUInt32NoTag(scopeLogsSize);
+      out.writeRawBytes(scopeField);
+      for (WireRecord record : records) {
+        out.writeTag(2, LENGTH_DELIMITED);
+        out.writeUInt32NoTag(record.serializedSize());
+        record.writeTo(out);
+      }
+      out.writeRawBytes(scopeSchemaUrlField);
+      out.writeRawBytes(resourceSchemaUrlField);
       out.checkNoSpaceLeft();
     } catch (IOException e) {
-      throw new UncheckedIOException(e); // room for exactly the size: cannot happen
+      // Room for exactly the sizes computed: a record that writes other than its size is a bug.
+      throw new IllegalStateException("a record's encoding does not match its size", e);
     }
     return new Encoded(bytes, offset + size);
   }
 
+  /** The encoded size of a length-delimited field holding {@code size} bytes. */
+  private static int field(int number, int size) {
+    return CodedOutputStream.computeTagSize(number) + CodedOutputStream.computeUInt32SizeNoTag(size) + size;
+  }
+
   /** An encoded request: the first {@code length} bytes of {@code bytes}. */
   public record Encoded(byte[] bytes, int length) {}
-
-  private ExportLogsServiceRequest request(List<LogRecord> records) {
-    return ExportLogsServiceRequest.newBuilder()
-        .addResourceLogs(ResourceLogs.newBuilder()
-            .setResource(resource)
-            .setSchemaUrl(resourceSchemaUrl)
-            .addScopeLogs(ScopeLogs.newBuilder()
-                .setScope(scope)
-                .setSchemaUrl(scopeSchemaUrl)
-                .addAllLogRecords(records)))
-        .build();
-  }
 
   /** The records of a request made here (to split a batch the collector found too large). */
   public static List<LogRecord> records(byte[] request, int length) {

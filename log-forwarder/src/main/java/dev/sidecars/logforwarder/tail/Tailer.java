@@ -6,6 +6,7 @@ import dev.sidecars.logforwarder.checkpoint.Checkpoint;
 import dev.sidecars.logforwarder.checkpoint.CheckpointStore;
 import dev.sidecars.logforwarder.checkpoint.FileIdentity;
 import dev.sidecars.logforwarder.checkpoint.Fingerprint;
+import dev.sidecars.logforwarder.parse.FileAttributes;
 import dev.sidecars.logforwarder.parse.RecordFactory;
 import dev.sidecars.logforwarder.parse.Utf8Text;
 import dev.sidecars.logforwarder.ship.Batcher;
@@ -598,7 +599,7 @@ public final class Tailer implements Runnable {
 
   private TailedFile follow(Object key, Path path, byte[] head, long start, boolean matched, long now) {
     String name = path.getFileName() == null ? path.toString() : path.getFileName().toString();
-    FileIdentity identity = new FileIdentity(head, start, path.toString(), RecordFactory.fileAttributes(path.toString(), name));
+    FileIdentity identity = new FileIdentity(head, start, path.toString(), FileAttributes.of(path.toString(), name));
     TailedFile f = new TailedFile(key, path, identity, start, config.maxLineBytes(), config.multilineStart(), now);
     f.matched = matched;
     checkpoints.track(identity);

@@ -2,6 +2,7 @@ package dev.sidecars.logforwarder.checkpoint;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sidecars.logforwarder.parse.FileAttributes;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,7 +33,8 @@ class FingerprintTest {
     for (int n = 0; n <= CONTENT.length; n++) {
       hashes.add(FileIdentity.sha256(CONTENT, n));
     }
-    FileIdentity identity = new FileIdentity(Arrays.copyOf(CONTENT, 1), 0, "/logs/app.log", List.of());
+    FileIdentity identity = new FileIdentity(Arrays.copyOf(CONTENT, 1), 0, "/logs/app.log",
+        FileAttributes.of("/logs/app.log", "app.log"));
     AtomicBoolean running = new AtomicBoolean(true);
     // The tailer's part: the fingerprint grows as the file does (and starts over, to keep changing it).
     Thread grower = new Thread(() -> {

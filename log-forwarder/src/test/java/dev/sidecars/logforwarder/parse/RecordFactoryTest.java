@@ -2,8 +2,8 @@ package dev.sidecars.logforwarder.parse;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.protobuf.CodedOutputStream;
 import dev.sidecars.runtime.config.Settings;
-import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.logs.v1.LogRecord;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -17,7 +17,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * a line was read before: the fast path for plain text lines changes nothing a collector sees.
  */
 class RecordFactoryTest {
-  private static final List<KeyValue> FILE = RecordFactory.fileAttributes("/logs/app.log", "app.log");
+  private static final FileAttributes FILE = FileAttributes.of("/logs/app.log", "app.log");
 
   private static final List<byte[]> LINES = new ArrayList<>();
 
@@ -59,6 +59,38 @@ class RecordFactoryTest {
             .as("%s line %s, truncated %s", kind, new String(line, StandardCharsets.UTF_8), truncated)
             .isEqualTo(withoutObservedTime(fromText));
       }
+    }
+  }
+
+  /**
+   * A record written field by field from the line's bytes is byte for byte the generated message of the
+   * same record, with and without an observed time, so a collector cannot tell the two paths apart.
+   */
+  @ParameterizedTest
+  @EnumSource(LineFormat.Kind.class)
+  void aRecordWrittenFromBytesIsItsGeneratedMessage(LineFormat.Kind kind) throws Exception {
+    LineFormat format = kind == LineFormat.Kind.REGEX
+        ? LineFormat.from(Settings.of(Map.of("LOG_FORMAT", "(?<level>[A-Z]+) (?<msg>.*)")))
+        : LineFormat.of(kind);
+    int plain = 0;
+    for (long observed : new long[] {0, 42, 1_700_000_000_123_456_789L}) {
+      RecordFactory records = new RecordFactory(format, () -> observed);
+      for (byte[] line : LINES) {
+        for (boolean truncated : new boolean[] {false, true}) {
+          WireRecord record = records.record(records.entry(line.clone(), truncated, FILE, records.now()));
+          plain += record instanceof PlainTextRecord ? 1 : 0;
+          byte[] written = new byte[record.serializedSize()];
+          CodedOutputStream out = CodedOutputStream.newInstance(written);
+          record.writeTo(out);
+          out.checkNoSpaceLeft();
+          assertThat(written)
+              .as("%s line %s, truncated %s", kind, new String(line, StandardCharsets.UTF_8), truncated)
+              .isEqualTo(record.message().toByteArray());
+        }
+      }
+    }
+    if (kind == LineFormat.Kind.TEXT || kind == LineFormat.Kind.AUTO) {
+      assertThat(plain).as("lines written from their bytes").isGreaterThan(LINES.size());
     }
   }
 }
