@@ -33,6 +33,7 @@
 #   FORWARDER_JAR        default: log-forwarder/target/log-forwarder.jar
 #   BENCH_JAR            default: bench/target/bench.jar
 #   FORWARDER_JAVA_OPTS  JVM flags of the forwarder (default: the image's, with -XX:MaxRAM=256m)
+#   SINK_JAVA_OPTS       extra JVM flags of the counting sink (e.g. a profiler agent)
 #   FORWARDER_ENV        extra VAR=value words for the forwarder, e.g. "LOG_BATCH_RECORDS=4096"
 #   KEEP_WORK=1          keep the work directory (file, logs, state) instead of deleting it
 set -euo pipefail
@@ -93,7 +94,7 @@ now() { date +%s.%N; }
 ticks_per_s="$(getconf CLK_TCK)"
 
 start_sink() {
-  java -XX:+UseParallelGC -Xmx512m -Dsun.net.httpserver.nodelay=true -cp "$BENCH_JAR" dev.sidecars.bench.LogCountingSink 0 "--decode=$sink_decode" > "$work/sink.out" 2>&1 &
+  java ${SINK_JAVA_OPTS:-} -XX:+UseParallelGC -Xmx512m -Dsun.net.httpserver.nodelay=true -cp "$BENCH_JAR" dev.sidecars.bench.LogCountingSink 0 "--decode=$sink_decode" > "$work/sink.out" 2>&1 &
   sink_pid=$!
   for _ in $(seq 1 300); do grep -q "listening" "$work/sink.out" 2>/dev/null && break; sleep 0.1; done
   sink_port="$(sed -n 's/.*otlp-http=\([0-9]*\).*/\1/p' "$work/sink.out")"
@@ -183,6 +184,7 @@ read -r wc_s wc_user wc_sys wc_rss_kb <<<"$wc_out"
 start_sink
 
 # --- the forwarder ---------------------------------------------------------------------------------
+sink_ticks_before="$(cpu_ticks_of "$sink_pid")" # its warm-up is not part of the run
 start="$(now)"
 start_forwarder "$file" beginning
 
@@ -190,7 +192,7 @@ await_sink_count "$lines" "$timeout_s"
 count="$(sink_count)"
 end="$(now)"
 ticks="$(cpu_ticks_of "$fwd_pid")"
-sink_ticks="$(cpu_ticks_of "$sink_pid")"
+sink_ticks="$(( $(cpu_ticks_of "$sink_pid") - sink_ticks_before ))"
 hwm_kb="$(kb_of "$fwd_pid" VmHWM)"
 kill -TERM "$fwd_pid"
 wait "$fwd_pid" 2>/dev/null || true

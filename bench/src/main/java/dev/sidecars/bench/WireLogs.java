@@ -1,10 +1,11 @@
 package dev.sidecars.bench;
 
-import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnsafeByteOperations;
-import com.google.protobuf.WireFormat;
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 
 /**
  * Decodes an OTLP {@code ExportLogsServiceRequest} at the wire level: walks every resource, scope and log
@@ -12,6 +13,9 @@ import java.io.IOException;
  * record (body, severity text, attribute keys and string values) as UTF-8, and counts records and body
  * bytes, without building message objects. Malformed input throws, as a full parse would; fields a
  * record should not have are skipped, as a parser skips unknown fields.
+ *
+ * <p>It reads the array directly rather than through {@code CodedInputStream}, whose limit bookkeeping for
+ * every nested message (five per record) was most of the sink's decoding time.
  */
 final class WireLogs {
   /** What a request held, and when it was decoded (epoch microseconds). */
@@ -22,127 +26,208 @@ final class WireLogs {
     void body(byte[] buf, int offset, int length, long arrivedMicros);
   }
 
+  private static final int VARINT = 0;
+  private static final int FIXED64 = 1;
+  private static final int LEN = 2;
+  private static final int FIXED32 = 5;
+  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
   private final byte[] buf;
-  private final CodedInputStream in;
   private final BodySink sink;
   private final long arrivedMicros;
+  private int pos;
   private long records;
   private long bodyBytes;
 
   private WireLogs(byte[] buf, BodySink sink) {
     this.buf = buf;
-    this.in = CodedInputStream.newInstance(buf);
     this.sink = sink;
     this.arrivedMicros = LogCountingSink.epochMicros();
   }
 
   static Counts count(byte[] request, BodySink sink) throws IOException {
+    return count(request, request.length, sink);
+  }
+
+  /** {@link #count(byte[], BodySink)} of a request held in the first {@code length} bytes of {@code request}. */
+  static Counts count(byte[] request, int length, BodySink sink) throws IOException {
+    if (length < 0 || length > request.length) {
+      throw new IllegalArgumentException("length " + length + " outside the array");
+    }
     WireLogs w = new WireLogs(request, sink);
-    w.request();
+    w.request(length);
     return new Counts(w.records, w.bodyBytes, w.arrivedMicros);
   }
 
-  /** Reads a message's fields: each length-delimited {@code field} by {@code inside}, the others skipped. */
-  private void each(int field, Inside inside) throws IOException {
-    for (int tag; (tag = in.readTag()) != 0; ) {
-      if (tag == lengthDelimited(field)) {
-        int limit = in.pushLimit(in.readRawVarint32());
-        inside.read();
-        in.popLimit(limit);
+  /** Reads one embedded message that ends at {@code end}. */
+  private interface Inside {
+    void read(int end) throws IOException;
+  }
+
+  /** Reads a message up to {@code end}: each length-delimited {@code field} by {@code inside}, the others skipped. */
+  private void each(int end, int field, Inside inside) throws IOException {
+    int wanted = tag(field, LEN);
+    while (pos < end) {
+      int tag = readTag(end);
+      if (tag == wanted) {
+        int inner = lengthEnd(end);
+        inside.read(inner);
       } else {
-        in.skipField(tag);
+        skip(tag, end);
       }
     }
   }
 
-  /** Reads one embedded message, up to its limit. */
-  private interface Inside {
-    void read() throws IOException;
-  }
-
   // ExportLogsServiceRequest.resource_logs (1) -> ResourceLogs.scope_logs (2) -> ScopeLogs.log_records (2)
-  private void request() throws IOException {
-    each(1, () -> each(2, () -> each(2, () -> {
-      logRecord();
+  private void request(int end) throws IOException {
+    each(end, 1, r -> each(r, 2, s -> each(s, 2, l -> {
+      logRecord(l);
       records++;
     })));
   }
 
-  private void logRecord() throws IOException {
-    for (int tag; (tag = in.readTag()) != 0; ) {
-      switch (WireFormat.getTagFieldNumber(tag)) {
-        case 1, 11 -> expect(tag, WireFormat.WIRETYPE_FIXED64).readFixed64(); // time, observed time
-        case 2, 7 -> expect(tag, WireFormat.WIRETYPE_VARINT).readRawVarint64(); // severity, dropped count
-        case 8 -> expect(tag, WireFormat.WIRETYPE_FIXED32).readFixed32(); // flags
-        case 3, 12 -> utf8(expect(tag, WireFormat.WIRETYPE_LENGTH_DELIMITED).readRawVarint32()); // texts
-        case 9, 10 -> in.skipRawBytes(expect(tag, WireFormat.WIRETYPE_LENGTH_DELIMITED).readRawVarint32()); // ids
+  private void logRecord(int end) throws IOException {
+    while (pos < end) {
+      int tag = readTag(end);
+      int field = tag >>> 3;
+      int wireType = tag & 7;
+      switch (field) {
+        case 1, 11 -> fixed(expect(field, wireType, FIXED64, 8), end); // time, observed time
+        case 2, 7 -> { // severity, dropped attributes count
+          expect(field, wireType, VARINT, 0);
+          varint64(end);
+        }
+        case 8 -> fixed(expect(field, wireType, FIXED32, 4), end); // flags
+        case 3, 12 -> { // severity text, event name
+          expect(field, wireType, LEN, 0);
+          utf8(lengthEnd(end));
+        }
+        case 9, 10 -> { // trace and span ids
+          expect(field, wireType, LEN, 0);
+          pos = lengthEnd(end);
+        }
         case 5 -> { // body
-          int limit = in.pushLimit(expect(tag, WireFormat.WIRETYPE_LENGTH_DELIMITED).readRawVarint32());
-          anyValue(true);
-          in.popLimit(limit);
+          expect(field, wireType, LEN, 0);
+          anyValue(lengthEnd(end), true);
         }
         case 6 -> { // attribute
-          int limit = in.pushLimit(expect(tag, WireFormat.WIRETYPE_LENGTH_DELIMITED).readRawVarint32());
-          keyValue();
-          in.popLimit(limit);
+          expect(field, wireType, LEN, 0);
+          keyValue(lengthEnd(end));
         }
-        default -> in.skipField(tag);
+        default -> skip(tag, end);
       }
     }
   }
 
-  private void keyValue() throws IOException {
-    for (int tag; (tag = in.readTag()) != 0; ) {
-      if (tag == lengthDelimited(1)) {
-        utf8(in.readRawVarint32());
-      } else if (tag == lengthDelimited(2)) {
-        int limit = in.pushLimit(in.readRawVarint32());
-        anyValue(false);
-        in.popLimit(limit);
+  private void keyValue(int end) throws IOException {
+    while (pos < end) {
+      int tag = readTag(end);
+      if (tag == tag(1, LEN)) {
+        utf8(lengthEnd(end));
+      } else if (tag == tag(2, LEN)) {
+        anyValue(lengthEnd(end), false);
       } else {
-        in.skipField(tag);
+        skip(tag, end);
       }
     }
   }
 
   /** A value; its string is checked and, for a body, counted and handed to the sink. Nested ones are skipped. */
-  private void anyValue(boolean body) throws IOException {
-    for (int tag; (tag = in.readTag()) != 0; ) {
-      if (tag == lengthDelimited(1)) {
-        int length = in.readRawVarint32();
-        int offset = in.getTotalBytesRead();
-        utf8(length);
+  private void anyValue(int end, boolean body) throws IOException {
+    while (pos < end) {
+      int tag = readTag(end);
+      if (tag == tag(1, LEN)) {
+        int stringEnd = lengthEnd(end);
+        int offset = pos;
+        utf8(stringEnd);
         if (body) {
-          bodyBytes += length;
-          sink.body(buf, offset, length, arrivedMicros);
+          bodyBytes += stringEnd - offset;
+          sink.body(buf, offset, stringEnd - offset, arrivedMicros);
         }
       } else {
-        in.skipField(tag);
+        skip(tag, end);
       }
     }
   }
 
-  /** Checks the next {@code length} bytes as UTF-8 and moves past them. */
-  private void utf8(int length) throws IOException {
-    int offset = in.getTotalBytesRead();
-    if (length < 0 || offset + length > buf.length) {
-      throw new InvalidProtocolBufferException("string field runs past the end of the message");
+  /** Checks the bytes up to {@code end} as UTF-8 and moves past them; ASCII eight bytes at a time. */
+  private void utf8(int end) throws IOException {
+    int i = pos;
+    for (; i + 8 <= end; i += 8) {
+      if (((long) LONGS.get(buf, i) & 0x8080808080808080L) != 0) {
+        break;
+      }
     }
-    if (!UnsafeByteOperations.unsafeWrap(buf, offset, length).isValidUtf8()) {
+    for (; i < end && buf[i] >= 0; i++) {
+      // ASCII tail
+    }
+    if (i < end && !UnsafeByteOperations.unsafeWrap(buf, i, end - i).isValidUtf8()) {
       throw new InvalidProtocolBufferException("string field is not UTF-8");
     }
-    in.skipRawBytes(length);
+    pos = end;
   }
 
-  private CodedInputStream expect(int tag, int wireType) throws InvalidProtocolBufferException {
-    if (WireFormat.getTagWireType(tag) != wireType) {
-      throw new InvalidProtocolBufferException("field " + WireFormat.getTagFieldNumber(tag) + " has wire type "
-          + WireFormat.getTagWireType(tag) + ", expected " + wireType);
+  /** Reads a length and returns where the bytes it announces end, which must be within {@code end}. */
+  private int lengthEnd(int end) throws IOException {
+    int length = varint32(end);
+    if (length < 0 || length > end - pos) {
+      throw new InvalidProtocolBufferException("length-delimited field runs past the end of its message");
     }
-    return in;
+    return pos + length;
   }
 
-  private static int lengthDelimited(int field) {
-    return (field << 3) | WireFormat.WIRETYPE_LENGTH_DELIMITED;
+  private void skip(int tag, int end) throws IOException {
+    switch (tag & 7) {
+      case VARINT -> varint64(end);
+      case FIXED64 -> fixed(8, end);
+      case LEN -> pos = lengthEnd(end);
+      case FIXED32 -> fixed(4, end);
+      default -> throw new InvalidProtocolBufferException("wire type " + (tag & 7) + " in field " + (tag >>> 3));
+    }
+  }
+
+  private void fixed(int bytes, int end) throws IOException {
+    if (bytes > end - pos) {
+      throw new InvalidProtocolBufferException("fixed-size field runs past the end of its message");
+    }
+    pos += bytes;
+  }
+
+  private int readTag(int end) throws IOException {
+    long tag = varint64(end);
+    if (tag == 0 || tag > Integer.MAX_VALUE) {
+      throw new InvalidProtocolBufferException("invalid tag " + tag);
+    }
+    return (int) tag;
+  }
+
+  private int varint32(int end) throws IOException {
+    return (int) varint64(end);
+  }
+
+  private long varint64(int end) throws IOException {
+    long value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos >= end) {
+        throw new InvalidProtocolBufferException("varint runs past the end of its message");
+      }
+      byte b = buf[pos++];
+      value |= (long) (b & 0x7F) << shift;
+      if (b >= 0) {
+        return value;
+      }
+    }
+    throw new InvalidProtocolBufferException("malformed varint");
+  }
+
+  private static int expect(int field, int wireType, int expected, int result) throws InvalidProtocolBufferException {
+    if (wireType != expected) {
+      throw new InvalidProtocolBufferException("field " + field + " has wire type " + wireType + ", expected " + expected);
+    }
+    return result;
+  }
+
+  private static int tag(int field, int wireType) {
+    return (field << 3) | wireType;
   }
 }

@@ -81,6 +81,66 @@ class WireLogsTest {
     assertThatThrownBy(() -> ExportLogsServiceRequest.parseFrom(notUtf8)).isInstanceOf(java.io.IOException.class);
   }
 
+  @Test
+  void checksLongStringsBeyondTheirAsciiStartAndRefusesAKnownFieldOfTheWrongWireType() throws Exception {
+    String longValid = "x".repeat(37) + " é " + "y".repeat(20) + " 日本語";
+    byte[] good = ExportLogsServiceRequest.newBuilder()
+        .addResourceLogs(ResourceLogs.newBuilder().addScopeLogs(ScopeLogs.newBuilder()
+            .addLogRecords(record(longValid)).addLogRecords(record("z".repeat(300)))))
+        .build().toByteArray();
+    WireLogs.BodySink ignore = (buf, offset, length, at) -> {};
+    assertThat(WireLogs.count(good, ignore).records()).isEqualTo(2);
+
+    byte[] badLate = good.clone();
+    badLate[indexOf(badLate, "yyyy".getBytes(StandardCharsets.US_ASCII))] = (byte) 0xE6; // lead byte, then ASCII
+    assertThatThrownBy(() -> WireLogs.count(badLate, ignore)).hasMessageContaining("UTF-8");
+    assertThatThrownBy(() -> ExportLogsServiceRequest.parseFrom(badLate)).isInstanceOf(java.io.IOException.class);
+
+    // observed_time_unix_nano (11) written as a varint instead of fixed64
+    byte[] wrongType = ExportLogsServiceRequest.newBuilder()
+        .addResourceLogs(ResourceLogs.newBuilder().addScopeLogs(ScopeLogs.newBuilder()
+            .addLogRecords(LogRecord.newBuilder().setBody(AnyValue.newBuilder().setStringValue("a"))
+                .setUnknownFields(com.google.protobuf.UnknownFieldSet.newBuilder().addField(11,
+                    com.google.protobuf.UnknownFieldSet.Field.newBuilder().addVarint(5).build()).build()))))
+        .build().toByteArray();
+    assertThatThrownBy(() -> WireLogs.count(wrongType, ignore)).hasMessageContaining("wire type");
+  }
+
+  /** Every prefix of a request: refused exactly when a full parse refuses it, and counted alike otherwise. */
+  @Test
+  void everyCutOfARequestIsRefusedOrCountedAsAFullParseDoes() throws Exception {
+    ScopeLogs.Builder scope = ScopeLogs.newBuilder().setScope(InstrumentationScope.newBuilder().setName("s"));
+    for (int i = 0; i < 4; i++) {
+      scope.addLogRecords(record("line " + i + " é " + "x".repeat(i * 40)));
+    }
+    byte[] request = ExportLogsServiceRequest.newBuilder()
+        .addResourceLogs(ResourceLogs.newBuilder().addScopeLogs(scope))
+        .addResourceLogs(ResourceLogs.newBuilder().addScopeLogs(ScopeLogs.newBuilder().addLogRecords(record("last"))))
+        .build().toByteArray();
+    WireLogs.BodySink ignore = (buf, offset, length, at) -> {};
+    int refused = 0;
+    for (int length = 0; length <= request.length; length++) {
+      byte[] cut = Arrays.copyOf(request, length);
+      long expected;
+      try {
+        expected = ExportLogsServiceRequest.parseFrom(cut).getResourceLogsList().stream()
+            .flatMap(r -> r.getScopeLogsList().stream()).mapToLong(ScopeLogs::getLogRecordsCount).sum();
+      } catch (java.io.IOException e) {
+        expected = -1;
+      }
+      long counted;
+      try {
+        // in a larger array, as the sink reads requests into a reused buffer
+        counted = WireLogs.count(Arrays.copyOf(cut, length + 64), length, ignore).records();
+      } catch (java.io.IOException e) {
+        counted = -1;
+      }
+      assertThat(counted).as("cut at %d of %d", length, request.length).isEqualTo(expected);
+      refused += expected < 0 ? 1 : 0;
+    }
+    assertThat(refused).isGreaterThan(request.length / 2);
+  }
+
   private static int indexOf(byte[] haystack, byte[] needle) {
     outer:
     for (int i = 0; i + needle.length <= haystack.length; i++) {
