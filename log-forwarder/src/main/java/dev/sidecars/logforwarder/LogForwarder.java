@@ -66,7 +66,7 @@ public final class LogForwarder implements SidecarComponent {
     LogSender sender = OtlpLogExporters.sender(otlp, resource, scope, context.name() + "/" + context.version());
     ExportRequests requests = new ExportRequests(resource, scope);
     // One array per batch that can be held at once: queued, waiting for room, in flight, filling.
-    RequestBuffers buffers = new RequestBuffers(c.queuedBatches() + 3);
+    RequestBuffers buffers = new RequestBuffers(c.queuedBatches() + c.exportsInFlight() + 2);
     CheckpointStore checkpoints = new CheckpointStore(c.stateDir(), System::nanoTime);
     if (c.stateDir().isEmpty()) {
       log.warning("LOG_STATE_DIR is not set: read positions are kept in memory only, a restart reads files again");
@@ -81,7 +81,7 @@ public final class LogForwarder implements SidecarComponent {
         () -> Thread.currentThread().isInterrupted(), encoder);
     Tailer tailer = new Tailer(c, checkpoints, records, batcher, metrics, System::nanoTime);
     Shipper shipper = new Shipper(sender, requests, queue, checkpoints,
-        new Backoff(c.retryInitial(), c.retryMax(), new Random()), Sleeper.SYSTEM, metrics);
+        new Backoff(c.retryInitial(), c.retryMax(), new Random()), Sleeper.SYSTEM, metrics, c.exportsInFlight());
     LogForwarder forwarder = new LogForwarder(sender, checkpoints, tailer, shipper, encoder);
     forwarder.shipperThread.start();
     forwarder.tailerThread.start();

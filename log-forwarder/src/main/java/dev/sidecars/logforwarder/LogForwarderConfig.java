@@ -31,6 +31,7 @@ import java.util.regex.Pattern;
  * @param batchBytes the most line bytes in one export
  * @param batchDelay how long a partly filled batch waits for more records
  * @param queuedBatches batches waiting for the exporter before reading pauses
+ * @param exportsInFlight batches sent at once (their positions are still committed in order)
  * @param retryInitial first back-off after a failed export
  * @param retryMax longest back-off
  */
@@ -52,6 +53,7 @@ public record LogForwarderConfig(
     long batchBytes,
     Duration batchDelay,
     int queuedBatches,
+    int exportsInFlight,
     Duration retryInitial,
     Duration retryMax) {
 
@@ -101,6 +103,7 @@ public record LogForwarderConfig(
         settings.bytes("LOG_BATCH_BYTES", 1L << 20, 1024),
         settings.duration("LOG_BATCH_DELAY", Duration.ofMillis(200)),
         settings.integer("LOG_QUEUED_BATCHES", 2, 1, 1000),
+        settings.integer("LOG_EXPORTS_IN_FLIGHT", 2, 1, 64),
         settings.duration("LOG_RETRY_INITIAL", Duration.ofMillis(500)),
         settings.duration("LOG_RETRY_MAX", Duration.ofSeconds(30)));
   }

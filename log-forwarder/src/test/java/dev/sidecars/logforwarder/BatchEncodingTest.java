@@ -93,7 +93,7 @@ class BatchEncodingTest {
       };
       Shipper shipper = new Shipper(neverCalled, requests, queue, checkpoints,
           new Backoff(Duration.ofMillis(1), Duration.ofMillis(1), new Random(1)), d -> {},
-          new LogForwarderMetrics(new SimpleMeterRegistry(), checkpoints));
+          new LogForwarderMetrics(new SimpleMeterRegistry(), checkpoints), 2);
       shipper.finish();
 
       assertThatThrownBy(shipper::run).hasRootCauseMessage("a parsing bug");

@@ -29,6 +29,7 @@ class RestartTest {
   private static final int KILLS = 3;
   private static final int BATCH = 100;
   private static final int QUEUED = 2;
+  private static final int IN_FLIGHT = 2;
 
   @RegisterExtension
   static final CollectorStubExtension collector = new CollectorStubExtension().timeout(Duration.ofSeconds(60));
@@ -51,6 +52,7 @@ class RestartTest {
     Map<String, String> env = ForwarderHarness.env(collector, logs, state);
     env.put("LOG_BATCH_RECORDS", String.valueOf(BATCH));
     env.put("LOG_QUEUED_BATCHES", String.valueOf(QUEUED));
+    env.put("LOG_EXPORTS_IN_FLIGHT", String.valueOf(IN_FLIGHT));
     NumberedWriter writer = new NumberedWriter(logs.resolve("app.log"), 5);
     writer.write(1);
     try (NumberedWriter running = writer.start()) {
@@ -72,7 +74,7 @@ class RestartTest {
     assertThat(IntStream.rangeClosed(1, written).filter(i -> !counts.containsKey(i)).boxed().toList()).isEmpty();
     int duplicates = bodies(collector).size() - written;
     // Per kill: the batch being built, the queued ones and the one in flight.
-    assertThat(duplicates).isLessThanOrEqualTo(KILLS * (QUEUED + 2) * BATCH);
+    assertThat(duplicates).isLessThanOrEqualTo(KILLS * (QUEUED + IN_FLIGHT + 1) * BATCH);
   }
 
   @Test

@@ -1,6 +1,7 @@
 package dev.sidecars.logforwarder;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.sidecars.collector.Signal;
 import dev.sidecars.collector.junit5.CollectorStubExtension;
@@ -16,6 +17,7 @@ import dev.sidecars.logforwarder.ship.LogBatch;
 import dev.sidecars.logforwarder.ship.LogSender;
 import dev.sidecars.logforwarder.ship.OtlpLogExporters;
 import dev.sidecars.logforwarder.ship.RequestBuffers;
+import dev.sidecars.logforwarder.ship.SendResult;
 import dev.sidecars.logforwarder.ship.Shipper;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.opentelemetry.sdk.autoconfigure.spi.internal.DefaultConfigProperties;
@@ -31,6 +33,8 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,7 +71,7 @@ class ShipperTest {
     List<Duration> waits = new ArrayList<>();
     LogForwarderMetrics metrics = new LogForwarderMetrics(new SimpleMeterRegistry(), checkpoints);
     Shipper shipper = new Shipper(sender, requests, queue, checkpoints,
-        new Backoff(Duration.ofMillis(200), Duration.ofSeconds(3), new Random(3)), waits::add, metrics);
+        new Backoff(Duration.ofMillis(200), Duration.ofSeconds(3), new Random(3)), waits::add, metrics, 2);
     shipper.finish();
     shipper.run(); // returns once the queue is empty
 
@@ -82,5 +86,74 @@ class ShipperTest {
     assertThat(metrics.recordsSent.count()).isEqualTo(2);
     encoder.close();
     sender.shutdown();
+  }
+
+  /**
+   * Two batches in flight, the second accepted first: its position waits for the first batch, so a crash
+   * between the two answers re-reads both instead of skipping the first one's lines.
+   */
+  @Test
+  void aBatchAcceptedBeforeAnEarlierOneIsCommittedOnlyAfterIt() throws Exception {
+    LogSender otlp = OtlpLogExporters.sender(DefaultConfigProperties.createFromMap(
+        Map.of("otel.exporter.otlp.endpoint", collector.otlpHttpUrl(), "otel.exporter.otlp.protocol", "http/protobuf")),
+        Resource.getDefault(), InstrumentationScopeInfo.create("test"), "test");
+    CountDownLatch firstMaySend = new CountDownLatch(1);
+    CountDownLatch secondAccepted = new CountDownLatch(1);
+    // The real sender, with the first batch held back until the second was answered.
+    LogSender secondFirst = new LogSender() {
+      @Override
+      public SendResult send(byte[] request, int length, int records) throws InterruptedException {
+        boolean first = new String(request, 0, length, StandardCharsets.ISO_8859_1).contains("first line");
+        if (first) {
+          firstMaySend.await();
+        }
+        SendResult result = otlp.send(request, length, records);
+        if (!first) {
+          secondAccepted.countDown();
+        }
+        return result;
+      }
+
+      @Override
+      public void shutdown() {
+        otlp.shutdown();
+      }
+    };
+    CheckpointStore checkpoints = new CheckpointStore(Optional.of(state), System::nanoTime);
+    FileIdentity file = new FileIdentity("first line".getBytes(StandardCharsets.UTF_8), 0, "/logs/app.log",
+        FileAttributes.of("/logs/app.log", "app.log"));
+    checkpoints.track(file);
+    RecordFactory records = new RecordFactory(LineFormat.of(LineFormat.Kind.TEXT), System::nanoTime);
+    ExportRequests requests = new ExportRequests(Resource.getDefault(), InstrumentationScopeInfo.create("test"));
+    BatchEncoder encoder = new BatchEncoder(records::record, requests, new RequestBuffers(2));
+    BlockingQueue<LogBatch> queue = new ArrayBlockingQueue<>(2);
+    LogBatch first = new LogBatch(System.nanoTime(), 1, encoder);
+    first.add(records.entry("first line", false, false, file.fileAttributes()), file, 11, 10);
+    first.seal();
+    queue.add(first);
+    LogBatch second = new LogBatch(System.nanoTime(), 1, encoder);
+    second.add(records.entry("second line", false, false, file.fileAttributes()), file, 23, 11);
+    second.seal();
+    queue.add(second);
+    Shipper shipper = new Shipper(secondFirst, requests, queue, checkpoints,
+        new Backoff(Duration.ofMillis(1), Duration.ofMillis(1), new Random(1)), d -> {},
+        new LogForwarderMetrics(new SimpleMeterRegistry(), checkpoints), 2);
+    shipper.finish();
+    Thread shipping = new Thread(shipper);
+    shipping.start();
+
+    assertThat(secondAccepted.await(10, TimeUnit.SECONDS)).as("the second batch is sent while the first waits").isTrue();
+    assertThat(collector.logs(null)).hasSize(1);
+    await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2))
+        .untilAsserted(() -> assertThat(file.committed()).as("nothing committed before the first batch").isZero());
+
+    firstMaySend.countDown();
+    shipping.join(10_000);
+    assertThat(collector.logs(null)).hasSize(2);
+    assertThat(file.committed()).isEqualTo(23);
+    assertThat(new String(java.nio.file.Files.readAllBytes(state.resolve("checkpoints.json")), StandardCharsets.UTF_8))
+        .contains("23");
+    encoder.close();
+    otlp.shutdown();
   }
 }

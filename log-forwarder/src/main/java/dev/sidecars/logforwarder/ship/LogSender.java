@@ -1,6 +1,6 @@
 package dev.sidecars.logforwarder.ship;
 
-/** Sends one encoded {@code ExportLogsServiceRequest} and reports the collector's answer; one call at a time. */
+/** Sends one encoded {@code ExportLogsServiceRequest} and reports the collector's answer; called from several threads at once. */
 public interface LogSender {
   /**
    * Sends the first {@code length} bytes of {@code request} (holding {@code records} records) and waits

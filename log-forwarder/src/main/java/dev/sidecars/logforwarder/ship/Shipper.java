@@ -4,27 +4,36 @@ import dev.sidecars.logforwarder.LogForwarderMetrics;
 import dev.sidecars.logforwarder.checkpoint.CheckpointStore;
 import io.opentelemetry.proto.logs.v1.LogRecord;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Exports batches one at a time, in order, and commits each batch's read positions only after the
- * collector accepted it. Retryable failures are retried forever with back-off (or after the collector's
- * {@code Retry-After}, when it is longer) while the tailer, seeing the queue full, stops reading (it keeps
- * scanning for new files): the files are the buffer.
+ * Exports batches, up to {@code exportsInFlight} at once, and commits each batch's read positions only
+ * after the collector accepted it and every batch before it. Retryable failures are retried forever with
+ * back-off (or after the collector's {@code Retry-After}, when it is longer) while the tailer, seeing the
+ * queue full, stops reading (it keeps scanning for new files): the files are the buffer.
  *
- * <p>The positions of an accepted batch are written (fsynced) on a thread of their own while the next
- * batch is sent: the write is no longer part of each batch's round trip. At most one write is in
- * progress, and the next commit waits for it, so a crash re-sends at most one accepted batch more than
- * before.
+ * <p>With one export in flight, each batch's round trip (sending, the collector decoding it, the answer)
+ * left both this process and the collector idle half the time; a second export overlaps them, as the
+ * OpenTelemetry Collector's exporters do with several queue consumers. Positions still move in file
+ * order: a batch accepted before an earlier one waits for it, and once a batch is given up (shutdown),
+ * nothing after it is committed.
+ *
+ * <p>The positions of accepted batches are written (fsynced) on a thread of their own, in order, while
+ * the next batches are sent. A batch keeps its place in flight until its write starts, so at most one
+ * accepted batch more than those in flight is re-sent after a crash.
  */
 public final class Shipper implements Runnable {
   private static final Logger log = Logger.getLogger(Shipper.class.getName());
@@ -36,18 +45,34 @@ public final class Shipper implements Runnable {
   private final Backoff backoff;
   private final Sleeper sleeper;
   private final LogForwarderMetrics metrics;
-  private volatile boolean finishing;
-  private volatile boolean abandoned;
-  private volatile Throwable failure;
-  private boolean rejectionLogged;
-  private boolean partialLogged;
-  private boolean failing;
+  private final int exportsInFlight;
+  private final Semaphore inFlight;
+  private final ExecutorService senders;
   private final ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "log-forwarder-checkpoints");
     t.setDaemon(true);
     return t;
   });
-  private Future<?> lastWrite;
+  // Batches handed to a sender, in the order they were taken from the queue; guarded by itself.
+  private final ArrayDeque<Export> exports = new ArrayDeque<>();
+  private boolean gap; // guarded by exports: an export ended unaccepted, so no later one may commit
+  private volatile boolean finishing;
+  private volatile boolean abandoned;
+  private volatile Throwable failure;
+  private final AtomicBoolean rejectionLogged = new AtomicBoolean();
+  private final AtomicBoolean partialLogged = new AtomicBoolean();
+  private final AtomicBoolean failing = new AtomicBoolean();
+
+  /** One batch handed to a sender; {@code done} and {@code accepted} are guarded by the exports deque. */
+  private static final class Export {
+    final LogBatch batch;
+    boolean done;
+    boolean accepted;
+
+    Export(LogBatch batch) {
+      this.batch = batch;
+    }
+  }
 
   public Shipper(
       LogSender sender,
@@ -56,7 +81,8 @@ public final class Shipper implements Runnable {
       CheckpointStore checkpoints,
       Backoff backoff,
       Sleeper sleeper,
-      LogForwarderMetrics metrics) {
+      LogForwarderMetrics metrics,
+      int exportsInFlight) {
     this.sender = sender;
     this.requests = requests;
     this.queue = queue;
@@ -64,41 +90,131 @@ public final class Shipper implements Runnable {
     this.backoff = backoff;
     this.sleeper = sleeper;
     this.metrics = metrics;
+    this.exportsInFlight = exportsInFlight;
+    this.inFlight = new Semaphore(exportsInFlight);
+    AtomicInteger n = new AtomicInteger();
+    this.senders = Executors.newFixedThreadPool(exportsInFlight, r -> {
+      Thread t = new Thread(r, "log-forwarder-sender-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
   }
 
   @Override
   public void run() {
     try {
       loop();
-      awaitWrite();
+      awaitExports();
+      writer.submit(() -> { }).get(); // the last positions are on disk
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } catch (ExecutionException e) {
+      log.warning("writing positions failed: " + e.getCause());
     } catch (RuntimeException | Error e) {
       failure = e;
       log.log(Level.SEVERE, "shipping stopped", e);
       throw e;
     } finally {
+      senders.shutdownNow();
       writer.shutdown();
     }
   }
 
   private void loop() throws InterruptedException {
-    while (!abandoned) {
+    while (!stopped()) {
+      // A free sender first, then a batch: a batch taken from the queue counts as in flight, so the queue
+      // fills, and reading pauses, while every sender is busy.
+      if (!inFlight.tryAcquire(50, TimeUnit.MILLISECONDS)) {
+        continue;
+      }
       LogBatch batch = queue.poll(50, TimeUnit.MILLISECONDS);
       if (batch == null) {
+        inFlight.release();
         if (finishing) {
           return;
         }
         continue;
       }
+      Export export = new Export(batch);
       if (batch.count() == 0) {
-        commit(batch);
+        synchronized (exports) {
+          exports.addLast(export);
+          export.done = true;
+          export.accepted = true;
+          settle();
+        }
         continue;
       }
-      ExportRequests.Encoded request = batch.request();
-      if (deliver(request.bytes(), request.length(), batch.count())) {
-        batch.release();
-        commit(batch);
+      ExportRequests.Encoded request = batch.request(); // waits for the encoding thread; throws if it failed
+      synchronized (exports) {
+        exports.addLast(export);
+      }
+      senders.execute(() -> send(export, request));
+    }
+  }
+
+  private boolean stopped() {
+    return abandoned || failure != null;
+  }
+
+  /** On a sender thread: delivers one batch, then commits whatever is now accepted in order. */
+  private void send(Export export, ExportRequests.Encoded request) {
+    boolean accepted = false;
+    try {
+      accepted = deliver(request.bytes(), request.length(), export.batch.count());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException | Error e) {
+      failure = e;
+      log.log(Level.SEVERE, "shipping stopped", e);
+    } finally {
+      synchronized (exports) {
+        export.done = true;
+        export.accepted = accepted;
+        settle();
+      }
+    }
+  }
+
+  /**
+   * Commits the finished exports at the head, in order. Called with the deque's lock held, so the writer
+   * receives commits in file order.
+   */
+  private void settle() {
+    while (!exports.isEmpty() && exports.peekFirst().done) {
+      Export head = exports.pollFirst();
+      if (!head.accepted || gap) {
+        gap = true; // given up: its lines, and every later batch's, are read again after a restart
+        inFlight.release();
+        continue;
+      }
+      head.batch.release();
+      try {
+        writer.execute(() -> {
+          try {
+            head.batch.ends().forEach((identity, end) -> identity.commit(end));
+          } finally {
+            inFlight.release();
+          }
+          try {
+            checkpoints.write();
+          } catch (java.io.UncheckedIOException e) {
+            // The next commit writes every position again; until then a crash re-sends a little more.
+            log.warning(e.getMessage() + ": " + e.getCause());
+          }
+        });
+      } catch (RejectedExecutionException e) {
+        return; // shipping ended (abandoned) as this export was answered: read again after a restart
+      }
+    }
+  }
+
+  /** Waits until every export handed to a sender has ended and started its commit, or shipping stopped. */
+  private void awaitExports() throws InterruptedException {
+    while (!stopped()) {
+      if (inFlight.tryAcquire(exportsInFlight, 50, TimeUnit.MILLISECONDS)) {
+        inFlight.release(exportsInFlight);
+        return;
       }
     }
   }
@@ -108,7 +224,7 @@ public final class Shipper implements Runnable {
     return Optional.ofNullable(failure);
   }
 
-  /** Ends the loop once the queue is empty (the tailer has stopped adding). */
+  /** Ends the loop once the queue is empty and every export has ended (the tailer has stopped adding). */
   public void finish() {
     finishing = true;
   }
@@ -118,34 +234,9 @@ public final class Shipper implements Runnable {
     abandoned = true;
   }
 
-  private void commit(LogBatch batch) throws InterruptedException {
-    awaitWrite();
-    batch.ends().forEach((identity, end) -> identity.commit(end));
-    lastWrite = writer.submit(() -> {
-      try {
-        checkpoints.write();
-      } catch (java.io.UncheckedIOException e) {
-        // The next commit writes every position again; until then a crash re-sends a little more.
-        log.warning(e.getMessage() + ": " + e.getCause());
-      }
-    });
-  }
-
-  /** Waits for the positions of the previous batch to be on disk. */
-  private void awaitWrite() throws InterruptedException {
-    if (lastWrite != null) {
-      try {
-        lastWrite.get();
-      } catch (ExecutionException e) {
-        log.warning("writing positions failed: " + e.getCause());
-      }
-      lastWrite = null;
-    }
-  }
-
   /** True once every record was accepted or deliberately skipped; false when abandoned first. */
   boolean deliver(byte[] request, int length, int records) throws InterruptedException {
-    for (int attempt = 0; !abandoned; attempt++) {
+    for (int attempt = 0; !stopped(); attempt++) {
       SendResult result = sender.send(request, length, records);
       switch (result.outcome()) {
         case ACCEPTED -> {
@@ -153,15 +244,13 @@ public final class Shipper implements Runnable {
           metrics.recordsSent.increment(records - rejected);
           if (rejected > 0) {
             metrics.recordsRejected.increment(rejected);
-            if (!partialLogged) {
-              partialLogged = true;
+            if (partialLogged.compareAndSet(false, true)) {
               log.warning("collector accepted a batch of " + records + " records but rejected " + rejected
                   + " of them (partial success" + (result.description().isEmpty() ? "" : ": " + result.description())
                   + "); not sent again, counted in log_forwarder_records_rejected_total (logged once)");
             }
           }
-          if (failing) {
-            failing = false;
+          if (failing.compareAndSet(true, false)) {
             log.info("collector accepts logs again");
           }
           return true;
@@ -169,8 +258,7 @@ public final class Shipper implements Runnable {
         case REJECTED -> {
           metrics.recordsRejected.increment(records);
           metrics.sendsRejected.increment();
-          if (!rejectionLogged) {
-            rejectionLogged = true;
+          if (rejectionLogged.compareAndSet(false, true)) {
             log.warning("collector refused a batch of " + records + " records (" + result.description()
                 + "); skipped, counted in log_forwarder_records_rejected_total (logged once)");
           }
@@ -195,8 +283,7 @@ public final class Shipper implements Runnable {
           if (result.retryAfter().isPresent() && result.retryAfter().get().compareTo(wait) > 0) {
             wait = result.retryAfter().get(); // the collector said when: not earlier
           }
-          if (!failing) {
-            failing = true;
+          if (failing.compareAndSet(false, true)) {
             log.warning("export failed (" + result.description() + "); reading pauses, retrying with back-off");
           }
           sleeper.sleep(wait);
