@@ -37,6 +37,12 @@ class RecordFactoryTest {
     LINES.add(new byte[] {(byte) 0xC3, '(', ' ', 'I', 'N', 'F', 'O'}); // invalid UTF-8
     LINES.add(new byte[] {'W', 'A', 'R', 'N', ' ', (byte) 0xFF});
     LINES.add(new byte[] {'{', (byte) 0xFE, '}'});
+    // Past the first eight bytes, where ASCII is checked a word at a time: invalid, then valid, non-ASCII.
+    LINES.add(("0123456789abcdef INFO " + "x".repeat(9)).getBytes(StandardCharsets.UTF_8));
+    byte[] late = ("0123456789abcdef INFO " + "x".repeat(9)).getBytes(StandardCharsets.UTF_8);
+    late[late.length - 2] = (byte) 0xE2;
+    LINES.add(late);
+    LINES.add(("0123456789abcdef INFO tail é").getBytes(StandardCharsets.UTF_8));
   }
 
   private static LogRecord withoutObservedTime(LogRecord record) {
