@@ -6,7 +6,8 @@
 # Generates the file (page-cached afterwards, as a freshly written log is), times `wc -l` on it, starts
 # bench.jar's LogCountingSink (dev.sidecars.bench.LogCountingSink) on a free loopback port, starts
 # log-forwarder.jar with LOG_PATHS on the file and LOG_START_AT=beginning, and waits until the sink has
-# counted every line. Prints MiB/s, lines/s, CPU seconds and peak RSS (VmHWM) of the forwarder next to
+# counted every line. The forwarder runs with the image's flags and, as in the image, an AppCDS archive
+# made by a training run first (--no-cds: without). Prints MiB/s, lines/s, CPU seconds and peak RSS (VmHWM) of the forwarder next to
 # the same figures for `wc -l`. Record results in BENCHMARKS.md with the machine and its load.
 #
 # --latency measures write-to-arrival latency instead: the forwarder follows an empty file, bench.jar's
@@ -26,6 +27,8 @@
 #                  how the sink decodes each request: at the wire level, every field read and every string
 #                  checked as UTF-8 without building objects (default), or into protobuf's generated
 #                  classes (the figures before 2026-11-26, when the sink took a third of the CPU)
+#   --no-cds       run the forwarder without the AppCDS archive the image has (by default a training run
+#                  like the Dockerfile's makes one first, with the same flags and no collector listening)
 #   --no-peer      skip the rsyslog run (when comparing builds or flags of the forwarder only)
 #   --warmup=S     latency mode also reports the lines written after the first S seconds (default 5): the
 #                  forwarder starts cold, and its JIT warm-up delays the first seconds' lines
@@ -52,6 +55,7 @@ size_mib=1024
 timeout_s=900
 latency=false
 peer=true
+cds=true
 sink_decode=wire
 rate=10000
 duration_s=30
@@ -61,6 +65,7 @@ while [[ $# -gt 0 ]]; do
     --build) build=true ;;
     --latency) latency=true ;;
     --no-peer) peer=false ;;
+    --no-cds) cds=false ;;
     --sink-decode=*) sink_decode="${1#*=}" ;;
     --rate=*) rate="${1#*=}" ;;
     --duration=*) duration_s="${1#*=}" ;;
@@ -112,6 +117,26 @@ start_forwarder() {
   fwd_pid=$!
 }
 
+# The image's AppCDS archive, made as log-forwarder/Dockerfile makes it: a training run of the same jar with
+# the same flags on a generated file, no collector listening, stopped by SIGTERM.
+train_cds() {
+  $cds || return 0
+  local dir="$work/cds-training"
+  mkdir -p "$dir/logs"
+  seq -f '%g INFO cds training line' 1 20000 > "$dir/logs/app.log"
+  # shellcheck disable=SC2086 # FORWARDER_JAVA_OPTS is a word list
+  env -i PATH="$PATH" HOME="${HOME:-/tmp}" LOG_PATHS="$dir/logs/*.log" LOG_STATE_DIR="$dir/state" ADMIN_PORT=0 \
+    BIND_ADDRESS=127.0.0.1 SHUTDOWN_GRACE=2s OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:9 \
+    timeout -s TERM 10 java $FORWARDER_JAVA_OPTS -XX:ArchiveClassesAtExit="$work/forwarder.jsa" -jar "$FORWARDER_JAR" \
+    > "$dir/out" 2>&1 || true
+  if [[ -s "$work/forwarder.jsa" ]]; then
+    FORWARDER_JAVA_OPTS="$FORWARDER_JAVA_OPTS -XX:SharedArchiveFile=$work/forwarder.jsa"
+    echo "AppCDS archive made by a training run, as in the image"
+  else
+    echo "no AppCDS archive was made; running without (training output: $dir/out)" >&2
+  fi
+}
+
 sink_count() { curl -fsS --max-time 5 "http://127.0.0.1:$sink_port/count" 2>/dev/null | awk '{print $1}' || echo 0; }
 # Waits until the sink has counted $1 records; gives up after $2 seconds or when the forwarder exits.
 await_sink_count() {
@@ -130,6 +155,7 @@ if $latency; then
   file="$work/logs/app.log"
   mkdir -p "$work/logs" "$work/state"
   : > "$file"
+  train_cds
   start_sink
   start_forwarder "$file" end
   admin_port=""
@@ -174,6 +200,10 @@ awk -v n="$lines" 'BEGIN {
   for (i = 1; i <= n; i++) printf "%012d INFO bench line %s\n", i, substr(pad, 1, 127 - 29);
 }' > "$file"
 actual_bytes="$(stat -c %s "$file")"
+# Written back to disk now, not during the run: the kernel's writeback of a fresh gigabyte competed with the
+# forwarder for the cores and delayed its checkpoint fsyncs (runs of the same build spread from 71 to 96
+# MiB/s). The file stays in the page cache.
+sync
 [[ "$actual_bytes" -eq $(( lines * LINE_BYTES )) ]] || { echo "generated $actual_bytes bytes, expected $(( lines * LINE_BYTES ))" >&2; exit 1; }
 
 # --- wc -l: the cost of merely reading the file ----------------------------------------------------
@@ -181,6 +211,7 @@ wc_out="$( { /usr/bin/time -f '%e %U %S %M' wc -l "$file" >/dev/null; } 2>&1 )"
 read -r wc_s wc_user wc_sys wc_rss_kb <<<"$wc_out"
 
 # --- the sink --------------------------------------------------------------------------------------
+train_cds
 start_sink
 
 # --- the forwarder ---------------------------------------------------------------------------------
