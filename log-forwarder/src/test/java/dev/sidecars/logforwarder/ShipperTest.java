@@ -35,6 +35,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,25 +50,48 @@ class ShipperTest {
 
   @TempDir Path state;
 
+  private final RecordFactory records = new RecordFactory(LineFormat.of(LineFormat.Kind.TEXT), System::nanoTime);
+  private final ExportRequests requests = new ExportRequests(Resource.getDefault(), InstrumentationScopeInfo.create("test"));
+  private final BatchEncoder encoder = new BatchEncoder(records::record, requests, new RequestBuffers(2));
+  private final FileIdentity file = new FileIdentity("first line".getBytes(StandardCharsets.UTF_8), 0, "/logs/app.log",
+      FileAttributes.of("/logs/app.log", "app.log"));
+
+  @AfterEach
+  void closeEncoder() {
+    encoder.close();
+  }
+
+  /** The real OTLP/HTTP sender, to the stub. */
+  private static LogSender otlpSender() {
+    return OtlpLogExporters.sender(DefaultConfigProperties.createFromMap(
+        Map.of("otel.exporter.otlp.endpoint", collector.otlpHttpUrl(), "otel.exporter.otlp.protocol", "http/protobuf")),
+        Resource.getDefault(), InstrumentationScopeInfo.create("test"), "test");
+  }
+
+  private CheckpointStore checkpoints() {
+    CheckpointStore checkpoints = new CheckpointStore(Optional.of(state), System::nanoTime);
+    checkpoints.track(file);
+    return checkpoints;
+  }
+
+  /** A sealed batch of {@code lines} of {@link #file}, the first starting at {@code offset}. */
+  private LogBatch batch(long offset, String... lines) throws InterruptedException {
+    LogBatch batch = new LogBatch(System.nanoTime(), lines.length, encoder);
+    for (String line : lines) {
+      offset += line.length() + 1;
+      batch.add(records.entry(line, false, false, file.fileAttributes()), file, offset, line.length());
+    }
+    batch.seal();
+    return batch;
+  }
+
   @Test
   void retriesA503WithGrowingJitteredWaitsThenCommitsThePosition() throws Exception {
     collector.fail(Signal.LOGS, 503, 6);
-    LogSender sender = OtlpLogExporters.sender(DefaultConfigProperties.createFromMap(
-        Map.of("otel.exporter.otlp.endpoint", collector.otlpHttpUrl(), "otel.exporter.otlp.protocol", "http/protobuf")),
-        Resource.getDefault(), InstrumentationScopeInfo.create("test"), "test");
-    CheckpointStore checkpoints = new CheckpointStore(Optional.of(state), System::nanoTime);
-    FileIdentity file = new FileIdentity("first line".getBytes(StandardCharsets.UTF_8), 0, "/logs/app.log",
-        FileAttributes.of("/logs/app.log", "app.log"));
-    checkpoints.track(file);
-    RecordFactory records = new RecordFactory(LineFormat.of(LineFormat.Kind.TEXT), System::nanoTime);
-    ExportRequests requests = new ExportRequests(Resource.getDefault(), InstrumentationScopeInfo.create("test"));
-    BatchEncoder encoder = new BatchEncoder(records::record, requests, new RequestBuffers(2));
-    LogBatch batch = new LogBatch(System.nanoTime(), 2, encoder);
-    batch.add(records.entry("first line", false, false, file.fileAttributes()), file, 11, 10);
-    batch.add(records.entry("second line", false, false, file.fileAttributes()), file, 23, 11);
-    batch.seal();
+    LogSender sender = otlpSender();
+    CheckpointStore checkpoints = checkpoints();
     BlockingQueue<LogBatch> queue = new ArrayBlockingQueue<>(1);
-    queue.add(batch);
+    queue.add(batch(0, "first line", "second line"));
     List<Duration> waits = new ArrayList<>();
     LogForwarderMetrics metrics = new LogForwarderMetrics(new SimpleMeterRegistry(), checkpoints);
     Shipper shipper = new Shipper(sender, requests, queue, checkpoints,
@@ -84,7 +108,6 @@ class ShipperTest {
     assertThat(file.committed()).isEqualTo(23);
     assertThat(metrics.sendsRetried.count()).isEqualTo(6);
     assertThat(metrics.recordsSent.count()).isEqualTo(2);
-    encoder.close();
     sender.shutdown();
   }
 
@@ -94,9 +117,7 @@ class ShipperTest {
    */
   @Test
   void aBatchAcceptedBeforeAnEarlierOneIsCommittedOnlyAfterIt() throws Exception {
-    LogSender otlp = OtlpLogExporters.sender(DefaultConfigProperties.createFromMap(
-        Map.of("otel.exporter.otlp.endpoint", collector.otlpHttpUrl(), "otel.exporter.otlp.protocol", "http/protobuf")),
-        Resource.getDefault(), InstrumentationScopeInfo.create("test"), "test");
+    LogSender otlp = otlpSender();
     CountDownLatch firstMaySend = new CountDownLatch(1);
     CountDownLatch secondAccepted = new CountDownLatch(1);
     // The real sender, with the first batch held back until the second was answered.
@@ -119,22 +140,10 @@ class ShipperTest {
         otlp.shutdown();
       }
     };
-    CheckpointStore checkpoints = new CheckpointStore(Optional.of(state), System::nanoTime);
-    FileIdentity file = new FileIdentity("first line".getBytes(StandardCharsets.UTF_8), 0, "/logs/app.log",
-        FileAttributes.of("/logs/app.log", "app.log"));
-    checkpoints.track(file);
-    RecordFactory records = new RecordFactory(LineFormat.of(LineFormat.Kind.TEXT), System::nanoTime);
-    ExportRequests requests = new ExportRequests(Resource.getDefault(), InstrumentationScopeInfo.create("test"));
-    BatchEncoder encoder = new BatchEncoder(records::record, requests, new RequestBuffers(2));
+    CheckpointStore checkpoints = checkpoints();
     BlockingQueue<LogBatch> queue = new ArrayBlockingQueue<>(2);
-    LogBatch first = new LogBatch(System.nanoTime(), 1, encoder);
-    first.add(records.entry("first line", false, false, file.fileAttributes()), file, 11, 10);
-    first.seal();
-    queue.add(first);
-    LogBatch second = new LogBatch(System.nanoTime(), 1, encoder);
-    second.add(records.entry("second line", false, false, file.fileAttributes()), file, 23, 11);
-    second.seal();
-    queue.add(second);
+    queue.add(batch(0, "first line"));
+    queue.add(batch(11, "second line"));
     Shipper shipper = new Shipper(secondFirst, requests, queue, checkpoints,
         new Backoff(Duration.ofMillis(1), Duration.ofMillis(1), new Random(1)), d -> {},
         new LogForwarderMetrics(new SimpleMeterRegistry(), checkpoints), 2);
@@ -153,7 +162,6 @@ class ShipperTest {
     assertThat(file.committed()).isEqualTo(23);
     assertThat(new String(java.nio.file.Files.readAllBytes(state.resolve("checkpoints.json")), StandardCharsets.UTF_8))
         .contains("23");
-    encoder.close();
     otlp.shutdown();
   }
 }
