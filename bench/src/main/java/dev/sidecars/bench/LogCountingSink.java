@@ -54,6 +54,7 @@ public final class LogCountingSink {
   private int latencyCount;
   private final byte[] ok = ExportLogsServiceResponse.getDefaultInstance().toByteArray();
   private final boolean wire;
+  private static final int MAX_REQUEST_BYTES = 256 << 20;
   private final ThreadLocal<byte[]> requestBuffers = ThreadLocal.withInitial(() -> new byte[0]);
 
   private LogCountingSink(boolean wire) {
@@ -82,7 +83,7 @@ public final class LogCountingSink {
     server.createContext("/latency", sink::latency);
     server.setExecutor(Executors.newFixedThreadPool(2));
     server.start();
-    sink.warmUp(server.getAddress().getPort(), warmUpRequests);
+    sink.warmUp(server.getAddress(), warmUpRequests);
     System.out.println("log-counting-sink listening on otlp-http=" + server.getAddress().getPort());
     System.out.flush();
   }
@@ -92,7 +93,7 @@ public final class LogCountingSink {
    * production has long been warm; a cold sink would compile its decoding while the shipper runs, on the
    * cores the shipper is measured on (the sink's JIT took a fifth of its CPU in a 1 GiB run).
    */
-  private void warmUp(int port, int requests) throws IOException {
+  private void warmUp(InetSocketAddress address, int requests) throws IOException {
     if (requests <= 0) {
       return;
     }
@@ -106,7 +107,9 @@ public final class LogCountingSink {
     byte[] body = ExportLogsServiceRequest.newBuilder()
         .addResourceLogs(ResourceLogs.newBuilder().addScopeLogs(scope)).build().toByteArray();
     HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-    HttpRequest post = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/logs"))
+    String host = address.getAddress().getHostAddress();
+    URI uri = URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort() + "/v1/logs");
+    HttpRequest post = HttpRequest.newBuilder(uri)
         .header("Content-Type", "application/x-protobuf").POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
     try {
       for (int i = 0; i < requests; i++) {
@@ -145,7 +148,7 @@ public final class LogCountingSink {
           if (declared != null && !"gzip".equalsIgnoreCase(exchange.getRequestHeaders().getFirst("Content-Encoding"))) {
             // Read into this thread's array: readAllBytes's chunk list, copies and zeroed arrays cost more
             // than the decoding (a quarter of the sink's CPU).
-            length = Integer.parseInt(declared);
+            length = declaredLength(declared);
             request = requestBuffer(length);
             if (body.readNBytes(request, 0, length) != length) {
               throw new IOException("request body shorter than its Content-Length");
@@ -189,10 +192,24 @@ public final class LogCountingSink {
     }
   }
 
+  /** The request's length as its header declares it: 0 to 256 MiB, anything else refused (400). */
+  private static int declaredLength(String declared) throws IOException {
+    long length;
+    try {
+      length = Long.parseLong(declared.trim());
+    } catch (NumberFormatException e) {
+      throw new IOException("Content-Length is not a number: " + declared);
+    }
+    if (length < 0 || length > MAX_REQUEST_BYTES) {
+      throw new IOException("Content-Length " + length + " outside 0 to " + MAX_REQUEST_BYTES);
+    }
+    return (int) length;
+  }
+
   private byte[] requestBuffer(int length) {
     byte[] buffer = requestBuffers.get();
     if (buffer.length < length) {
-      buffer = new byte[length + length / 4];
+      buffer = new byte[(int) Math.min(MAX_REQUEST_BYTES, length + (long) length / 4)];
       requestBuffers.set(buffer);
     }
     return buffer;

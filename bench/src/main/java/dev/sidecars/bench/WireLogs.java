@@ -12,7 +12,9 @@ import java.nio.ByteOrder;
  * record, reads each record's fields with the wire type the schema gives them, checks every string of a
  * record (body, severity text, attribute keys and string values) as UTF-8, and counts records and body
  * bytes, without building message objects. Malformed input throws, as a full parse would; fields a
- * record should not have are skipped, as a parser skips unknown fields.
+ * record should not have are skipped, as a parser skips unknown fields. It is stricter than protobuf-java
+ * in three ways a shipper should never meet: a record's known field with another wire type, groups, and
+ * tags beyond 32 bits are refused.
  *
  * <p>It reads the array directly rather than through {@code CodedInputStream}, whose limit bookkeeping for
  * every nested message (five per record) was most of the sink's decoding time.
@@ -195,7 +197,7 @@ final class WireLogs {
 
   private int readTag(int end) throws IOException {
     long tag = varint64(end);
-    if (tag == 0 || tag > Integer.MAX_VALUE) {
+    if ((tag >>> 3) == 0 || tag > Integer.MAX_VALUE) { // field number 0 is invalid, as protobuf-java says
       throw new InvalidProtocolBufferException("invalid tag " + tag);
     }
     return (int) tag;

@@ -104,6 +104,10 @@ class WireLogsTest {
                     com.google.protobuf.UnknownFieldSet.Field.newBuilder().addVarint(5).build()).build()))))
         .build().toByteArray();
     assertThatThrownBy(() -> WireLogs.count(wrongType, ignore)).hasMessageContaining("wire type");
+
+    byte[] fieldZero = {0x02, 0x00}; // field 0, length-delimited, empty
+    assertThatThrownBy(() -> WireLogs.count(fieldZero, ignore)).hasMessageContaining("invalid tag");
+    assertThatThrownBy(() -> ExportLogsServiceRequest.parseFrom(fieldZero)).isInstanceOf(java.io.IOException.class);
   }
 
   /** Every prefix of a request: refused exactly when a full parse refuses it, and counted alike otherwise. */

@@ -164,4 +164,37 @@ class ShipperTest {
         .contains("23");
     otlp.shutdown();
   }
+
+  /** A sender that fails outright stops shipping where readiness sees it, and a later batch does not commit. */
+  @Test
+  void aSenderFailureStopsShippingAndNothingAfterTheFailedBatchCommits() throws Exception {
+    LogSender otlp = otlpSender();
+    LogSender firstBreaks = new LogSender() {
+      @Override
+      public SendResult send(byte[] request, int length, int records) throws InterruptedException {
+        if (new String(request, 0, length, StandardCharsets.ISO_8859_1).contains("first line")) {
+          throw new IllegalStateException("a sender bug");
+        }
+        return otlp.send(request, length, records);
+      }
+
+      @Override
+      public void shutdown() {
+        otlp.shutdown();
+      }
+    };
+    CheckpointStore checkpoints = checkpoints();
+    BlockingQueue<LogBatch> queue = new ArrayBlockingQueue<>(2);
+    queue.add(batch(0, "first line"));
+    queue.add(batch(11, "second line"));
+    Shipper shipper = new Shipper(firstBreaks, requests, queue, checkpoints,
+        new Backoff(Duration.ofMillis(1), Duration.ofMillis(1), new Random(1)), d -> {},
+        new LogForwarderMetrics(new SimpleMeterRegistry(), checkpoints), 2);
+    shipper.finish();
+    shipper.run();
+
+    assertThat(shipper.failure()).get().extracting(Throwable::getMessage).isEqualTo("a sender bug");
+    assertThat(file.committed()).as("the first batch failed: neither it nor the second is committed").isZero();
+    otlp.shutdown();
+  }
 }

@@ -164,6 +164,9 @@ public final class Shipper implements Runnable {
       accepted = deliver(request.bytes(), request.length(), export.batch.count());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      if (!abandoned) {
+        failure = e; // nothing after this batch can commit any more: stop, and let readiness say so
+      }
     } catch (RuntimeException | Error e) {
       failure = e;
       log.log(Level.SEVERE, "shipping stopped", e);
@@ -198,13 +201,15 @@ public final class Shipper implements Runnable {
           }
           try {
             checkpoints.write();
-          } catch (java.io.UncheckedIOException e) {
+          } catch (RuntimeException e) {
             // The next commit writes every position again; until then a crash re-sends a little more.
-            log.warning(e.getMessage() + ": " + e.getCause());
+            log.warning("writing positions failed: " + e.getMessage() + ": " + e.getCause());
           }
         });
       } catch (RejectedExecutionException e) {
-        return; // shipping ended (abandoned) as this export was answered: read again after a restart
+        // Shipping ended (abandoned) as this export was answered: it is read again after a restart.
+        gap = true;
+        inFlight.release();
       }
     }
   }
