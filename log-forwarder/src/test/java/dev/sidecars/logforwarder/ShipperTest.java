@@ -74,6 +74,49 @@ class ShipperTest {
     return checkpoints;
   }
 
+  /** What a test sender does around the real send, told whether the request holds the first batch. */
+  @FunctionalInterface
+  private interface Around {
+    SendResult send(boolean firstBatch, Send send) throws InterruptedException;
+  }
+
+  @FunctionalInterface
+  private interface Send {
+    SendResult send() throws InterruptedException;
+  }
+
+  /** {@code sender} with {@code around} wrapped around each send. */
+  private static LogSender around(LogSender sender, Around around) {
+    return new LogSender() {
+      @Override
+      public SendResult send(byte[] request, int length, int records) throws InterruptedException {
+        boolean first = new String(request, 0, length, StandardCharsets.ISO_8859_1).contains("first line");
+        return around.send(first, () -> sender.send(request, length, records));
+      }
+
+      @Override
+      public void shutdown() {
+        sender.shutdown();
+      }
+    };
+  }
+
+  /**
+   * A shipper with two exports in flight and two one-line batches queued ("first line", "second line"),
+   * told to finish once they are shipped.
+   */
+  private Shipper twoBatchesInFlight(LogSender sender) throws InterruptedException {
+    CheckpointStore checkpoints = checkpoints();
+    BlockingQueue<LogBatch> queue = new ArrayBlockingQueue<>(2);
+    queue.add(batch(0, "first line"));
+    queue.add(batch(11, "second line"));
+    Shipper shipper = new Shipper(sender, requests, queue, checkpoints,
+        new Backoff(Duration.ofMillis(1), Duration.ofMillis(1), new Random(1)), d -> {},
+        new LogForwarderMetrics(new SimpleMeterRegistry(), checkpoints), 2);
+    shipper.finish();
+    return shipper;
+  }
+
   /** A sealed batch of {@code lines} of {@link #file}, the first starting at {@code offset}. */
   private LogBatch batch(long offset, String... lines) throws InterruptedException {
     LogBatch batch = new LogBatch(System.nanoTime(), lines.length, encoder);
@@ -121,33 +164,17 @@ class ShipperTest {
     CountDownLatch firstMaySend = new CountDownLatch(1);
     CountDownLatch secondAccepted = new CountDownLatch(1);
     // The real sender, with the first batch held back until the second was answered.
-    LogSender secondFirst = new LogSender() {
-      @Override
-      public SendResult send(byte[] request, int length, int records) throws InterruptedException {
-        boolean first = new String(request, 0, length, StandardCharsets.ISO_8859_1).contains("first line");
-        if (first) {
-          firstMaySend.await();
-        }
-        SendResult result = otlp.send(request, length, records);
-        if (!first) {
-          secondAccepted.countDown();
-        }
-        return result;
+    LogSender secondFirst = around(otlp, (first, send) -> {
+      if (first) {
+        firstMaySend.await();
       }
-
-      @Override
-      public void shutdown() {
-        otlp.shutdown();
+      SendResult result = send.send();
+      if (!first) {
+        secondAccepted.countDown();
       }
-    };
-    CheckpointStore checkpoints = checkpoints();
-    BlockingQueue<LogBatch> queue = new ArrayBlockingQueue<>(2);
-    queue.add(batch(0, "first line"));
-    queue.add(batch(11, "second line"));
-    Shipper shipper = new Shipper(secondFirst, requests, queue, checkpoints,
-        new Backoff(Duration.ofMillis(1), Duration.ofMillis(1), new Random(1)), d -> {},
-        new LogForwarderMetrics(new SimpleMeterRegistry(), checkpoints), 2);
-    shipper.finish();
+      return result;
+    });
+    Shipper shipper = twoBatchesInFlight(secondFirst);
     Thread shipping = new Thread(shipper);
     shipping.start();
 
@@ -169,28 +196,13 @@ class ShipperTest {
   @Test
   void aSenderFailureStopsShippingAndNothingAfterTheFailedBatchCommits() throws Exception {
     LogSender otlp = otlpSender();
-    LogSender firstBreaks = new LogSender() {
-      @Override
-      public SendResult send(byte[] request, int length, int records) throws InterruptedException {
-        if (new String(request, 0, length, StandardCharsets.ISO_8859_1).contains("first line")) {
-          throw new IllegalStateException("a sender bug");
-        }
-        return otlp.send(request, length, records);
+    LogSender firstBreaks = around(otlp, (first, send) -> {
+      if (first) {
+        throw new IllegalStateException("a sender bug");
       }
-
-      @Override
-      public void shutdown() {
-        otlp.shutdown();
-      }
-    };
-    CheckpointStore checkpoints = checkpoints();
-    BlockingQueue<LogBatch> queue = new ArrayBlockingQueue<>(2);
-    queue.add(batch(0, "first line"));
-    queue.add(batch(11, "second line"));
-    Shipper shipper = new Shipper(firstBreaks, requests, queue, checkpoints,
-        new Backoff(Duration.ofMillis(1), Duration.ofMillis(1), new Random(1)), d -> {},
-        new LogForwarderMetrics(new SimpleMeterRegistry(), checkpoints), 2);
-    shipper.finish();
+      return send.send();
+    });
+    Shipper shipper = twoBatchesInFlight(firstBreaks);
     shipper.run();
 
     assertThat(shipper.failure()).get().extracting(Throwable::getMessage).isEqualTo("a sender bug");
