@@ -7,8 +7,9 @@
 # bench.jar's LogCountingSink (dev.sidecars.bench.LogCountingSink) on a free loopback port, starts
 # log-forwarder.jar with LOG_PATHS on the file and LOG_START_AT=beginning, and waits until the sink has
 # counted every line. The forwarder runs with the image's flags and, as in the image, an AppCDS archive
-# made by a training run first (--no-cds: without). Prints MiB/s, lines/s, CPU seconds and peak RSS (VmHWM) of the forwarder next to
-# the same figures for `wc -l`. Record results in BENCHMARKS.md with the machine and its load.
+# made by a training run first (--no-cds: without). Prints MiB/s, lines/s, CPU seconds and peak RSS
+# (VmHWM) of the forwarder next to the same figures for `wc -l`. Record results in BENCHMARKS.md with the
+# machine and its load.
 #
 # --latency measures write-to-arrival latency instead: the forwarder follows an empty file, bench.jar's
 # TimedLineWriter appends 128-byte lines stamped with their write time at a steady rate, and the sink

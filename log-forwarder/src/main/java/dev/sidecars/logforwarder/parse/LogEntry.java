@@ -2,7 +2,7 @@ package dev.sidecars.logforwarder.parse;
 
 /**
  * One entry of a file as it was read, before it becomes a record: the reading thread makes these, and
- * {@link RecordFactory#create(LogEntry)} turns them into records on the encoding thread. A single line
+ * {@link RecordFactory#record(LogEntry)} turns them into records on the encoding thread. A single line
  * keeps its bytes as read ({@code bytes}); an entry joined from several lines is text ({@code text}).
  *
  * @param text the entry's text (lines of a multiline entry joined with {@code \n}), or null

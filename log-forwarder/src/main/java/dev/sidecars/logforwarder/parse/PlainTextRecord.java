@@ -2,7 +2,6 @@ package dev.sidecars.logforwarder.parse;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedOutputStream;
-import com.google.protobuf.UnsafeByteOperations;
 import io.opentelemetry.proto.common.v1.AnyValue;
 import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.logs.v1.LogRecord;
@@ -55,16 +54,6 @@ final class PlainTextRecord implements WireRecord {
       n += CodedOutputStream.computeFixed64Size(11, observedEpochNanos);
     }
     this.size = n;
-  }
-
-  /** Whether {@code line} can be a string field's value. */
-  static boolean isValidUtf8(byte[] line) {
-    for (byte b : line) {
-      if (b < 0) {
-        return UnsafeByteOperations.unsafeWrap(line).isValidUtf8();
-      }
-    }
-    return true;
   }
 
   @Override

@@ -175,7 +175,7 @@ public final class RecordFactory {
       return null;
     }
     Severities.Level level = Severities.findInText(line);
-    if (level == Severities.UNDECIDED || !PlainTextRecord.isValidUtf8(line)) {
+    if (level == Severities.UNDECIDED || !Utf8Text.isValid(line, 0, line.length)) {
       return null;
     }
     return new PlainTextRecord(line, entry.observedEpochNanos(), level, entry.truncated(), entry.fileAttributes());

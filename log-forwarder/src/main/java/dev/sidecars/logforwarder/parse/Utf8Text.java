@@ -11,9 +11,15 @@ public final class Utf8Text {
   private Utf8Text() {}
 
   public static Decoded decode(byte[] bytes, int offset, int length) {
-    // protobuf's check reads eight bytes at a time while they are ASCII: cheaper than a decoder that
-    // reports errors, and exact, where looking for U+FFFD afterwards would blame a line that has one.
-    boolean valid = UnsafeByteOperations.unsafeWrap(bytes, offset, length).isValidUtf8();
-    return new Decoded(new String(bytes, offset, length, StandardCharsets.UTF_8), !valid);
+    return new Decoded(new String(bytes, offset, length, StandardCharsets.UTF_8), !isValid(bytes, offset, length));
+  }
+
+  /**
+   * Whether the bytes are valid UTF-8. protobuf's check reads eight bytes at a time while they are ASCII:
+   * cheaper than a decoder that reports errors, and exact, where looking for U+FFFD after decoding would
+   * blame a line that has one.
+   */
+  public static boolean isValid(byte[] bytes, int offset, int length) {
+    return UnsafeByteOperations.unsafeWrap(bytes, offset, length).isValidUtf8();
   }
 }

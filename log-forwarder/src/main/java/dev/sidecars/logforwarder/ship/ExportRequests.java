@@ -17,7 +17,6 @@ import io.opentelemetry.proto.resource.v1.Resource;
 import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -50,11 +49,9 @@ public final class ExportRequests {
         .setSchemaUrl(scope.getSchemaUrl() == null ? "" : scope.getSchemaUrl()).build().toByteArray();
   }
 
-  /** The request carrying {@code records}, serialized. */
-  public byte[] encode(List<LogRecord> records) {
-    List<WireRecord> wire = records.stream().map(WireRecord::of).toList();
-    Encoded encoded = append(null, wire, new RequestBuffers(0));
-    return Arrays.copyOf(encoded.bytes(), encoded.length());
+  /** The request carrying {@code records}, serialized into an array of its own. */
+  public Encoded encode(List<LogRecord> records) {
+    return append(null, records.stream().map(WireRecord::of).toList(), new RequestBuffers(0));
   }
 
   /**

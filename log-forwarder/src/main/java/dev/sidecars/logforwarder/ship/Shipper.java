@@ -278,9 +278,10 @@ public final class Shipper implements Runnable {
           }
           List<LogRecord> all = ExportRequests.records(request, length);
           int half = all.size() / 2;
-          byte[] first = requests.encode(all.subList(0, half));
-          byte[] second = requests.encode(all.subList(half, all.size()));
-          return deliver(first, first.length, half) && deliver(second, second.length, all.size() - half);
+          ExportRequests.Encoded first = requests.encode(all.subList(0, half));
+          ExportRequests.Encoded second = requests.encode(all.subList(half, all.size()));
+          return deliver(first.bytes(), first.length(), half)
+              && deliver(second.bytes(), second.length(), all.size() - half);
         }
         case RETRY -> {
           metrics.sendsRetried.increment();
