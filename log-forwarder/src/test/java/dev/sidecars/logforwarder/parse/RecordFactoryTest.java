@@ -45,6 +45,13 @@ class RecordFactoryTest {
     LINES.add(("0123456789abcdef INFO tail é").getBytes(StandardCharsets.UTF_8));
   }
 
+  /** A format of {@code kind}; the regex one with a level group and a message group. */
+  private static LineFormat format(LineFormat.Kind kind) {
+    return kind == LineFormat.Kind.REGEX
+        ? LineFormat.from(Settings.of(Map.of("LOG_FORMAT", "(?<level>[A-Z]+) (?<msg>.*)")))
+        : LineFormat.of(kind);
+  }
+
   private static LogRecord withoutObservedTime(LogRecord record) {
     return record.toBuilder().clearObservedTimeUnixNano().build();
   }
@@ -52,9 +59,7 @@ class RecordFactoryTest {
   @ParameterizedTest
   @EnumSource(LineFormat.Kind.class)
   void aLineAsBytesIsTheRecordOfTheLineAsText(LineFormat.Kind kind) {
-    LineFormat format = kind == LineFormat.Kind.REGEX
-        ? LineFormat.from(Settings.of(Map.of("LOG_FORMAT", "(?<level>[A-Z]+) (?<msg>.*)")))
-        : LineFormat.of(kind);
+    LineFormat format = format(kind);
     RecordFactory records = new RecordFactory(format, () -> 42);
     for (byte[] line : LINES) {
       for (boolean truncated : new boolean[] {false, true}) {
@@ -75,9 +80,7 @@ class RecordFactoryTest {
   @ParameterizedTest
   @EnumSource(LineFormat.Kind.class)
   void aRecordWrittenFromBytesIsItsGeneratedMessage(LineFormat.Kind kind) throws Exception {
-    LineFormat format = kind == LineFormat.Kind.REGEX
-        ? LineFormat.from(Settings.of(Map.of("LOG_FORMAT", "(?<level>[A-Z]+) (?<msg>.*)")))
-        : LineFormat.of(kind);
+    LineFormat format = format(kind);
     int plain = 0;
     for (long observed : new long[] {0, 42, 1_700_000_000_123_456_789L}) {
       RecordFactory records = new RecordFactory(format, () -> observed);
