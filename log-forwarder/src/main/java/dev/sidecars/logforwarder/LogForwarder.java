@@ -63,7 +63,8 @@ public final class LogForwarder implements SidecarComponent {
     ConfigProperties otlp = context.telemetry().config();
     Resource resource = context.telemetry().resource();
     InstrumentationScopeInfo scope = InstrumentationScopeInfo.builder(context.name()).setVersion(context.version()).build();
-    LogSender sender = OtlpLogExporters.sender(otlp, resource, scope, context.name() + "/" + context.version());
+    LogSender sender = OtlpLogExporters.sender(otlp, resource, scope, context.name() + "/" + context.version(),
+        c.exportsInFlight());
     ExportRequests requests = new ExportRequests(resource, scope);
     // One array per batch that can be held at once: queued, waiting for room, in flight, filling.
     RequestBuffers buffers = new RequestBuffers(c.queuedBatches() + c.exportsInFlight() + 2);

@@ -65,7 +65,7 @@ class ShipperTest {
   private static LogSender otlpSender() {
     return OtlpLogExporters.sender(DefaultConfigProperties.createFromMap(
         Map.of("otel.exporter.otlp.endpoint", collector.otlpHttpUrl(), "otel.exporter.otlp.protocol", "http/protobuf")),
-        Resource.getDefault(), InstrumentationScopeInfo.create("test"), "test");
+        Resource.getDefault(), InstrumentationScopeInfo.create("test"), "test", 2);
   }
 
   private CheckpointStore checkpoints() {

@@ -9,13 +9,15 @@ import io.opentelemetry.sdk.autoconfigure.spi.ConfigProperties;
 import io.opentelemetry.sdk.autoconfigure.spi.ConfigurationException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.HttpURLConnection;
+import java.net.MalformedURLException;
+import java.net.Proxy;
+import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.nio.ByteBuffer;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
+import java.net.URL;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZonedDateTime;
@@ -25,23 +27,31 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Flow;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.zip.GZIPOutputStream;
+import javax.net.ssl.HttpsURLConnection;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509KeyManager;
 import javax.net.ssl.X509TrustManager;
 
 /**
- * OTLP/HTTP protobuf with the JDK's HTTP client, configured from the same variables and by the same SDK
- * code as the SDK's own exporter ({@code OtlpConfigUtil}: endpoint and {@code /v1/logs} rule, headers,
- * compression, timeout, certificates). Sending the request ourselves is what gives the forwarder the
- * answer's headers ({@code Retry-After}) and body (partial success), which the SDK exporter keeps to
- * itself.
+ * OTLP/HTTP protobuf over the JDK's blocking {@link HttpURLConnection}, configured from the same variables
+ * and by the same SDK code as the SDK's own exporter ({@code OtlpConfigUtil}: endpoint and {@code
+ * /v1/logs} rule, headers, compression, timeout, certificates). Sending the request ourselves is what
+ * gives the forwarder the answer's headers ({@code Retry-After}) and body (partial success), which the
+ * SDK exporter keeps to itself.
+ *
+ * <p>Blocking, not the JDK's asynchronous {@code HttpClient}: each shipper thread sends one request and
+ * waits for its answer anyway, and the asynchronous client's selector thread, worker pool and stages of
+ * futures cost a fifth of the forwarder's CPU at 100 MiB/s, where this writes the request array to the
+ * socket as it is. Idle connections are kept by the JDK's keep-alive cache, one per sending thread.
  */
 public final class OtlpHttpLogSender implements LogSender {
   /** The longest {@code Retry-After} honoured: a collector asking for more is asked again after this. */
@@ -49,21 +59,29 @@ public final class OtlpHttpLogSender implements LogSender {
   private static final String DEFAULT_ENDPOINT = "http://localhost:4318/v1/logs";
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
-  private final HttpClient client;
-  private final URI endpoint;
+  private final URL endpoint;
+  private final SSLSocketFactory tls;
   private final Map<String, String> headers;
   private final boolean gzip;
   private final Duration timeout;
   private final String userAgent;
+  private final ScheduledExecutorService deadlines;
 
-  private OtlpHttpLogSender(HttpClient client, URI endpoint, Map<String, String> headers, boolean gzip,
+  private OtlpHttpLogSender(URL endpoint, SSLSocketFactory tls, Map<String, String> headers, boolean gzip,
       Duration timeout, String userAgent) {
-    this.client = client;
     this.endpoint = endpoint;
+    this.tls = tls;
     this.headers = headers;
     this.gzip = gzip;
     this.timeout = timeout;
     this.userAgent = userAgent;
+    ScheduledThreadPoolExecutor deadlines = new ScheduledThreadPoolExecutor(1, r -> {
+      Thread t = new Thread(r, "log-forwarder-export-deadline");
+      t.setDaemon(true);
+      return t;
+    });
+    deadlines.setRemoveOnCancelPolicy(true); // one cancelled deadline per export must not pile up
+    this.deadlines = deadlines;
   }
 
   /** Whether the SDK would export logs over OTLP/HTTP protobuf with this configuration (rather than gRPC). */
@@ -71,8 +89,13 @@ public final class OtlpHttpLogSender implements LogSender {
     return OtlpConfigUtil.PROTOCOL_HTTP_PROTOBUF.equals(OtlpConfigUtil.getOtlpProtocol(OtlpConfigUtil.DATA_TYPE_LOGS, config));
   }
 
-  /** Reads the configuration as the SDK does; throws the SDK's ConfigurationException for bad values. */
-  public static OtlpHttpLogSender create(ConfigProperties config, String userAgent) {
+  /**
+   * Reads the configuration as the SDK does; throws the SDK's ConfigurationException for bad values.
+   * {@code exportsInFlight} is how many threads will send at once: the JDK keeps at most five idle
+   * connections per destination unless told otherwise, and with more senders than that every export
+   * beyond the fifth would open (and for TLS, negotiate) a connection of its own.
+   */
+  public static OtlpHttpLogSender create(ConfigProperties config, String userAgent, int exportsInFlight) {
     AtomicReference<String> endpoint = new AtomicReference<>(DEFAULT_ENDPOINT);
     Map<String, String> headers = new LinkedHashMap<>();
     AtomicReference<String> compression = new AtomicReference<>("none");
@@ -96,15 +119,34 @@ public final class OtlpHttpLogSender implements LogSender {
     if (!method.equals("gzip") && !method.equals("none")) {
       throw new ConfigurationException("Unsupported compression method \"" + compression.get() + "\": gzip or none");
     }
-    HttpClient.Builder client = HttpClient.newBuilder()
-        .version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(CONNECT_TIMEOUT)
-        .followRedirects(HttpClient.Redirect.NEVER);
-    if (trusted.get() != null || clientTls.get() != null) {
-      client.sslContext(sslContext(trusted.get(), clientTls.get()));
+    URL url;
+    try {
+      url = URI.create(endpoint.get()).toURL();
+    } catch (MalformedURLException | IllegalArgumentException e) {
+      throw new ConfigurationException("Invalid OTLP endpoint: " + endpoint.get(), e);
     }
-    return new OtlpHttpLogSender(client.build(), URI.create(endpoint.get()), Map.copyOf(headers),
-        method.equals("gzip"), timeout.get(), userAgent);
+    SSLSocketFactory tls = trusted.get() != null || clientTls.get() != null
+        ? sslContext(trusted.get(), clientTls.get()).getSocketFactory()
+        : null;
+    keepIdleConnections(exportsInFlight);
+    return new OtlpHttpLogSender(url, tls, Map.copyOf(headers), method.equals("gzip"), timeout.get(), userAgent);
+  }
+
+  // The JDK reads this once, at its first keep-alive; the forwarder's sender is the process's only
+  // HTTP client that keeps connections, so raising it affects nothing else. Never lowered.
+  private static synchronized void keepIdleConnections(int connections) {
+    String current = System.getProperty("http.maxConnections");
+    int now = 5;
+    if (current != null) {
+      try {
+        now = Integer.parseInt(current.trim());
+      } catch (NumberFormatException e) {
+        now = 5;
+      }
+    }
+    if (connections > now) {
+      System.setProperty("http.maxConnections", Integer.toString(connections));
+    }
   }
 
   private static SSLContext sslContext(byte[] trustedPem, byte[][] clientTls) {
@@ -123,113 +165,97 @@ public final class OtlpHttpLogSender implements LogSender {
     }
   }
 
-  /** The per-export timeout ({@code OTEL_EXPORTER_OTLP_(LOGS_)TIMEOUT}). */
-  public Duration timeout() {
-    return timeout;
-  }
-
-  public URI endpoint() {
-    return endpoint;
-  }
-
+  /**
+   * Sends the request and reads the answer, all within the timeout: a deadline closes the connection
+   * when it passes, which ends a write to a collector that stopped reading as well as a wait for an
+   * answer that does not come (the connection's own timeouts bound only each connect and each read).
+   */
   @Override
   public SendResult send(byte[] request, int length, int records) throws InterruptedException {
-    HttpRequest.Builder builder = HttpRequest.newBuilder(endpoint)
-        .timeout(timeout)
-        .header("Content-Type", "application/x-protobuf")
-        .header("User-Agent", userAgent)
-        .POST(gzip ? HttpRequest.BodyPublishers.ofByteArray(gzip(request, length)) : body(request, length));
+    byte[] body = request;
+    int bodyLength = length;
     if (gzip) {
-      builder.header("Content-Encoding", "gzip");
+      body = gzip(request, length);
+      bodyLength = body.length;
     }
-    headers.forEach(builder::header);
-    HttpResponse<byte[]> response;
+    HttpURLConnection connection;
     try {
-      response = client.send(builder.build(), HttpResponse.BodyHandlers.ofByteArray());
-    } catch (HttpTimeoutException e) {
-      return SendResult.retry("no answer within " + timeout.toMillis() + " ms");
+      connection = (HttpURLConnection) endpoint.openConnection(Proxy.NO_PROXY);
     } catch (IOException e) {
       return SendResult.retry(e.toString());
     }
-    int status = response.statusCode();
-    ExportOutcome outcome = ExportOutcome.ofHttpStatus(status);
-    if (outcome == ExportOutcome.ACCEPTED) {
-      ExportLogsPartialSuccess partial = partialSuccess(response.body());
-      return SendResult.accepted(partial.getRejectedLogRecords(), partial.getErrorMessage());
+    if (tls != null && connection instanceof HttpsURLConnection https) {
+      https.setSSLSocketFactory(tls);
     }
-    Optional<Duration> retryAfter = response.headers().firstValue("Retry-After").flatMap(OtlpHttpLogSender::retryAfter);
-    return new SendResult(outcome, 0, retryAfter, "HTTP " + status);
+    int millis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+    connection.setConnectTimeout((int) Math.min(millis, CONNECT_TIMEOUT.toMillis()));
+    connection.setReadTimeout(millis);
+    connection.setInstanceFollowRedirects(false);
+    connection.setUseCaches(false);
+    connection.setDoOutput(true);
+    connection.setFixedLengthStreamingMode(bodyLength); // no buffered copy, and never resent by the JDK
+    connection.setRequestProperty("Content-Type", "application/x-protobuf");
+    connection.setRequestProperty("Accept", "application/x-protobuf");
+    connection.setRequestProperty("User-Agent", userAgent);
+    if (gzip) {
+      connection.setRequestProperty("Content-Encoding", "gzip");
+    }
+    headers.forEach(connection::setRequestProperty);
+    Deadline deadline = new Deadline(connection);
+    ScheduledFuture<?> abort = deadlines.schedule(deadline, millis, TimeUnit.MILLISECONDS);
+    try {
+      try (OutputStream out = connection.getOutputStream()) {
+        out.write(body, 0, bodyLength);
+      }
+      int status = connection.getResponseCode();
+      byte[] answer = readAnswer(connection, status);
+      ExportOutcome outcome = ExportOutcome.ofHttpStatus(status);
+      if (outcome == ExportOutcome.ACCEPTED) {
+        ExportLogsPartialSuccess partial = partialSuccess(answer);
+        return SendResult.accepted(partial.getRejectedLogRecords(), partial.getErrorMessage());
+      }
+      Optional<Duration> retryAfter = Optional.ofNullable(connection.getHeaderField("Retry-After"))
+          .flatMap(OtlpHttpLogSender::retryAfter);
+      return new SendResult(outcome, 0, retryAfter, "HTTP " + status);
+    } catch (IOException e) {
+      connection.disconnect(); // a half-used connection must not go back to the keep-alive cache
+      if (deadline.passed() || e instanceof SocketTimeoutException) {
+        return SendResult.retry("no answer within " + timeout.toMillis() + " ms");
+      }
+      return SendResult.retry(e.toString());
+    } finally {
+      abort.cancel(false);
+    }
   }
 
-  /**
-   * The request's bytes as they are, in 64 KiB read-only views of the array. The JDK's {@code
-   * ofByteArray} copies them into fresh 16 KiB buffers first: a second copy of every batch, and megabytes
-   * of garbage per batch. Views, not one buffer over the whole request: the socket layer copies a heap
-   * buffer into a temporary direct buffer of its size and keeps that per thread, which for megabyte
-   * requests held several megabytes of native memory. The array is not reused before the collector has
-   * answered (see {@link LogBatch#release()}).
-   */
-  static HttpRequest.BodyPublisher body(byte[] request, int length) {
-    return HttpRequest.BodyPublishers.fromPublisher(
-        subscriber -> subscriber.onSubscribe(new SlicedBody(subscriber, request, length)), length);
-  }
+  /** Closes the connection of an export that outlived its timeout. */
+  private static final class Deadline implements Runnable {
+    private final HttpURLConnection connection;
+    private volatile boolean passed;
 
-  /** Hands a subscriber the views of an array as it asks for them (Reactive Streams rules: no re-entry). */
-  private static final class SlicedBody implements Flow.Subscription {
-    private static final int SLICE = 64 * 1024;
-    private final Flow.Subscriber<? super ByteBuffer> subscriber;
-    private final byte[] bytes;
-    private final int length;
-    private final AtomicLong demand = new AtomicLong();
-    private final AtomicInteger work = new AtomicInteger();
-    private volatile boolean done;
-    private int position; // only the thread that drains touches it
-
-    SlicedBody(Flow.Subscriber<? super ByteBuffer> subscriber, byte[] bytes, int length) {
-      this.subscriber = subscriber;
-      this.bytes = bytes;
-      this.length = length;
+    Deadline(HttpURLConnection connection) {
+      this.connection = connection;
     }
 
     @Override
-    public void request(long n) {
-      if (done) {
-        return;
-      }
-      if (n <= 0) {
-        done = true;
-        subscriber.onError(new IllegalArgumentException("request(" + n + "): not positive"));
-        return;
-      }
-      demand.getAndUpdate(d -> d + n < 0 ? Long.MAX_VALUE : d + n);
-      drain();
+    public void run() {
+      passed = true;
+      connection.disconnect();
     }
 
-    @Override
-    public void cancel() {
-      done = true;
+    boolean passed() {
+      return passed;
     }
+  }
 
-    // One thread drains at a time; a request() from inside onNext only adds demand for that loop.
-    private void drain() {
-      if (work.getAndIncrement() != 0) {
-        return;
-      }
-      int missed = 1;
-      do {
-        while (!done && position < length && demand.get() > 0) {
-          int size = Math.min(SLICE, length - position);
-          ByteBuffer slice = ByteBuffer.wrap(bytes, position, size).slice().asReadOnlyBuffer();
-          position += size;
-          demand.decrementAndGet();
-          subscriber.onNext(slice);
-        }
-        if (!done && position >= length) {
-          done = true;
-          subscriber.onComplete();
-        }
-        missed = work.addAndGet(-missed);
-      } while (missed != 0);
+  // Read to the end and closed, so the connection can be kept for the next export.
+  private static byte[] readAnswer(HttpURLConnection connection, int status) throws IOException {
+    InputStream in = status >= 400 ? connection.getErrorStream() : connection.getInputStream();
+    if (in == null) {
+      return new byte[0];
+    }
+    try (in) {
+      return in.readAllBytes();
     }
   }
 
@@ -275,6 +301,6 @@ public final class OtlpHttpLogSender implements LogSender {
 
   @Override
   public void shutdown() {
-    // The JDK client keeps no threads past its last reference in Java 17 (no close() before Java 21).
+    deadlines.shutdownNow();
   }
 }

@@ -20,12 +20,13 @@ public final class OtlpLogExporters {
 
   /**
    * What ships the batches: for OTLP/HTTP protobuf (the default) the forwarder's own sender, which sees
-   * the answer's {@code Retry-After} and partial success; for gRPC the SDK's exporter.
+   * the answer's {@code Retry-After} and partial success; for gRPC the SDK's exporter. {@code
+   * exportsInFlight}: how many threads send at once.
    */
   public static LogSender sender(ConfigProperties config, Resource resource, InstrumentationScopeInfo scope,
-      String userAgent) {
+      String userAgent, int exportsInFlight) {
     if (OtlpHttpLogSender.isHttpProtobuf(config)) {
-      return OtlpHttpLogSender.create(config, userAgent);
+      return OtlpHttpLogSender.create(config, userAgent, exportsInFlight);
     }
     return new SdkLogSender(create(config), resource, scope, timeout(config));
   }
