@@ -8,23 +8,33 @@ import io.undertow.server.HttpServerExchange;
 import io.undertow.server.ServerConnection;
 import io.undertow.util.Headers;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The OTLP/HTTP sender against real servers: connections kept from export to export, answers read, and
- * the timeout holding for a collector that answers nothing or stops reading.
+ * The OTLP/HTTP sender against real servers: connections kept from export to export, answers read, the
+ * timeout holding for a collector that answers nothing or stops reading, and TLS with the configured
+ * certificate.
  */
 class OtlpHttpLogSenderTest {
   private final List<AutoCloseable> closing = new ArrayList<>();
@@ -41,10 +51,14 @@ class OtlpHttpLogSenderTest {
   }
 
   private OtlpHttpLogSender sender(int port, String timeout) {
-    return OtlpHttpLogSender.create(DefaultConfigProperties.createFromMap(Map.of(
-        "otel.exporter.otlp.logs.endpoint", "http://127.0.0.1:" + port + "/v1/logs",
-        "otel.exporter.otlp.protocol", "http/protobuf",
-        "otel.exporter.otlp.timeout", timeout)), "test", 2);
+    return sender(Map.of("otel.exporter.otlp.logs.endpoint", "http://127.0.0.1:" + port + "/v1/logs",
+        "otel.exporter.otlp.timeout", timeout));
+  }
+
+  private OtlpHttpLogSender sender(Map<String, String> config) {
+    Map<String, String> all = new HashMap<>(config);
+    all.put("otel.exporter.otlp.protocol", "http/protobuf");
+    return OtlpHttpLogSender.create(DefaultConfigProperties.createFromMap(all), "test", 2);
   }
 
   /** An Undertow server answering each request with the given status (read body first), noting its connection. */
@@ -86,6 +100,51 @@ class OtlpHttpLogSenderTest {
     assertThat(fourth.outcome()).isEqualTo(ExportOutcome.ACCEPTED);
     // The error answer's body was read to its end, so even that connection went back to be kept.
     assertThat(connections).hasSize(1);
+  }
+
+  private static void keytool(String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "keytool").toString()));
+    command.addAll(List.of(args));
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor()).as("keytool " + String.join(" ", args) + ": " + output).isZero();
+  }
+
+  @Test
+  void overTlsTheCollectorIsTrustedByTheCertificateConfiguredAndByNoOtherMeans(@TempDir Path dir) throws Exception {
+    Path keystore = dir.resolve("collector.p12");
+    Path certificate = dir.resolve("collector.pem");
+    keytool("-genkeypair", "-alias", "collector", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=localhost",
+        "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12", "-keystore", keystore.toString(),
+        "-storepass", "changeit", "-keypass", "changeit");
+    keytool("-exportcert", "-rfc", "-alias", "collector", "-keystore", keystore.toString(), "-storepass", "changeit",
+        "-file", certificate.toString());
+    KeyStore keys = KeyStore.getInstance("PKCS12");
+    try (InputStream in = Files.newInputStream(keystore)) {
+      keys.load(in, "changeit".toCharArray());
+    }
+    KeyManagerFactory keyManagers = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+    keyManagers.init(keys, "changeit".toCharArray());
+    SSLContext tls = SSLContext.getInstance("TLS");
+    tls.init(keyManagers.getKeyManagers(), null, null);
+    Undertow server = Undertow.builder()
+        .addHttpsListener(0, "127.0.0.1", tls)
+        .setHandler(exchange -> exchange.getResponseSender().send(""))
+        .build();
+    server.start();
+    closing.add(server::stop);
+    String endpoint = "https://127.0.0.1:" + ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort() + "/v1/logs";
+
+    sender = sender(Map.of("otel.exporter.otlp.logs.endpoint", endpoint,
+        "otel.exporter.otlp.logs.certificate", certificate.toString()));
+    SendResult trusted = sender.send(new byte[10], 10, 1);
+    sender.shutdown();
+    sender = sender(Map.of("otel.exporter.otlp.logs.endpoint", endpoint));
+    SendResult untrusted = sender.send(new byte[10], 10, 1);
+
+    assertThat(trusted.outcome()).as(trusted.description()).isEqualTo(ExportOutcome.ACCEPTED);
+    assertThat(untrusted.outcome()).isEqualTo(ExportOutcome.RETRY);
+    assertThat(untrusted.description()).contains("SSLHandshakeException");
   }
 
   /** A server that accepts connections and then neither reads nor answers. */
