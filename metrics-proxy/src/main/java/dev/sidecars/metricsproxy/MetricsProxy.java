@@ -34,10 +34,10 @@ final class MetricsProxy implements SidecarComponent {
   private final GracefulShutdownHandler graceful;
   private final Readiness readiness;
   private final AppReadiness appReadiness;
-  private final AccessLogWriter accessLogWriter;
+  private final AccessLogWriter<AccessLog.Entry> accessLogWriter;
 
   private MetricsProxy(MetricsProxyConfig config, Undertow server, GracefulShutdownHandler graceful,
-      AppReadiness appReadiness, AccessLogWriter accessLogWriter) {
+      AppReadiness appReadiness, AccessLogWriter<AccessLog.Entry> accessLogWriter) {
     this.config = config;
     this.accessLogWriter = accessLogWriter;
     this.server = server;
@@ -63,11 +63,11 @@ final class MetricsProxy implements SidecarComponent {
         new CircuitBreaker(config.breakerFailures(), config.breakerOpen(), System::nanoTime),
         config.maxConcurrentRequests() > 0 ? new ConcurrencyLimit(config.maxConcurrentRequests()) : null,
         new UpstreamGuard.Limits(config.maxHeaderBytes(), config.maxRequestBytes()));
-    AccessLogWriter accessLogWriter = null;
+    AccessLogWriter<AccessLog.Entry> accessLogWriter = null;
     AccessLog accessLog = AccessLog.off();
     if (config.accessLog()) {
       accessLogWriter = AccessLogWriter.counted(out, context.meters());
-      accessLog = AccessLog.to(accessLogWriter);
+      accessLog = AccessLog.entriesTo(accessLogWriter);
     }
     HttpHandler observed = new HttpTelemetryHandler(
         guarded, context.telemetry().tracer(), context.telemetry().propagator(), metrics, config.routes(), accessLog);

@@ -75,7 +75,7 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
     Upstreams upstreams = new Upstreams(config.upstreams(), config.policy(), context.meters(), nanoClock, jitter, random);
     IdGenerator ids = IdGenerator.random();
     Propagation propagation = Propagation.of(config.propagators(), ids);
-    AccessLogWriter accessLogWriter = config.accessLog() ? AccessLogWriter.counted(System.out, context.meters()) : null;
+    AccessLogWriter<AccessLog.Entry> accessLogWriter = config.accessLog() ? AccessLogWriter.counted(System.out, context.meters()) : null;
     HttpHandler routing = new RoutingHandler(new Router(config.ownNames()), upstreams, RoutingHandler.randomRequestIds());
     HttpHandler observed = new HttpTelemetryHandler(
         routing,
@@ -83,7 +83,7 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
         propagation.propagator(),
         new HttpMetrics(context.meters(), HttpMetrics.Side.CLIENT, config.seriesLimit()),
         RouteTemplates.none(),
-        accessLogWriter != null ? AccessLog.to(accessLogWriter) : AccessLog.off());
+        accessLogWriter != null ? AccessLog.entriesTo(accessLogWriter) : AccessLog.off());
     // Redundant for reading (the shared getter joins repeated fields), but it decides how repeated
     // W3C fields of unconfigured formats are forwarded: as one joined field. See combineRepeated.
     HttpHandler combined = exchange -> {

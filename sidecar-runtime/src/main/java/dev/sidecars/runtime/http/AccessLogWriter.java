@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * Writes access-log lines on a thread of its own, so the proxies' I/O threads never wait on standard
@@ -24,28 +25,33 @@ import java.util.function.Consumer;
  * bounded queue sits between them: when output cannot keep up, lines beyond it are dropped and counted,
  * never buffered without bound. The thread wakes every flush interval and writes what has queued up in
  * one go, so a busy proxy pays one write and no thread hand-off per request; a line is on the output
- * at most about one interval after its request ended.
+ * at most about one interval after its request ended. Items are turned into lines on that thread too
+ * ({@code format}), so the I/O threads only queue them.
+ *
+ * @param <T> what is queued: an {@link AccessLog.Entry} in the proxies
  */
-public final class AccessLogWriter implements Consumer<String>, AutoCloseable {
+public final class AccessLogWriter<T> implements Consumer<T>, AutoCloseable {
   /** Lines that may wait for the output before new ones are dropped. */
   public static final int DEFAULT_CAPACITY = 16_384;
   /** How often the queued lines are written out. */
   public static final Duration DEFAULT_FLUSH_INTERVAL = Duration.ofMillis(100);
-  private static final String END = new String("end"); // identity-compared marker, never a real line
+  private static final Object END = new Object(); // identity-compared marker, never a real item
   private static final int BATCH = 4096;
 
-  private final BlockingQueue<String> queue;
+  private final BlockingQueue<Object> queue;
+  private final Function<? super T, String> format;
   private final Writer out;
   private final long flushIntervalNanos;
   private final LongAdder dropped = new LongAdder();
   private final Thread thread;
 
-  public AccessLogWriter(OutputStream out, int capacity) {
-    this(out, capacity, DEFAULT_FLUSH_INTERVAL);
+  public AccessLogWriter(OutputStream out, int capacity, Function<? super T, String> format) {
+    this(out, capacity, DEFAULT_FLUSH_INTERVAL, format);
   }
 
-  public AccessLogWriter(OutputStream out, int capacity, Duration flushInterval) {
+  public AccessLogWriter(OutputStream out, int capacity, Duration flushInterval, Function<? super T, String> format) {
     this.queue = new ArrayBlockingQueue<>(capacity);
+    this.format = format;
     this.out = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 64 * 1024);
     this.flushIntervalNanos = flushInterval.toNanos();
     this.thread = new Thread(this::run, "access-log");
@@ -53,9 +59,12 @@ public final class AccessLogWriter implements Consumer<String>, AutoCloseable {
     thread.start();
   }
 
-  /** A writer to {@code out} whose drops show on {@code meters} as {@code access_log_dropped_lines_total}. */
-  public static AccessLogWriter counted(OutputStream out, MeterRegistry meters) {
-    AccessLogWriter writer = new AccessLogWriter(out, DEFAULT_CAPACITY);
+  /**
+   * A writer of access-log entries to {@code out}, as JSON lines, whose drops show on {@code meters} as
+   * {@code access_log_dropped_lines_total}.
+   */
+  public static AccessLogWriter<AccessLog.Entry> counted(OutputStream out, MeterRegistry meters) {
+    AccessLogWriter<AccessLog.Entry> writer = new AccessLogWriter<>(out, DEFAULT_CAPACITY, AccessLog::format);
     FunctionCounter.builder("access_log_dropped_lines", writer, AccessLogWriter::dropped)
         .description("Access-log lines dropped because the output could not keep up")
         .register(meters);
@@ -63,8 +72,8 @@ public final class AccessLogWriter implements Consumer<String>, AutoCloseable {
   }
 
   @Override
-  public void accept(String line) {
-    if (!queue.offer(line)) {
+  public void accept(T item) {
+    if (!queue.offer(item)) {
       dropped.increment();
     }
   }
@@ -75,17 +84,19 @@ public final class AccessLogWriter implements Consumer<String>, AutoCloseable {
   }
 
   private void run() {
-    List<String> batch = new ArrayList<>(BATCH);
+    List<Object> batch = new ArrayList<>(BATCH);
     try {
       while (!Thread.currentThread().isInterrupted()) {
         batch.clear();
         queue.drainTo(batch, BATCH);
-        for (String line : batch) {
-          if (line == END) {
+        for (Object item : batch) {
+          if (item == END) {
             out.flush();
             return;
           }
-          out.write(line);
+          @SuppressWarnings("unchecked") // only accept(T) puts anything else in
+          T t = (T) item;
+          out.write(format.apply(t));
           out.write('\n');
         }
         if (batch.size() < BATCH) {

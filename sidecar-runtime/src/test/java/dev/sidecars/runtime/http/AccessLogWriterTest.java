@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
@@ -16,13 +17,24 @@ class AccessLogWriterTest {
   @Test
   void linesArriveInOrderAndAreFlushedWithoutClosing() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    AccessLogWriter writer = new AccessLogWriter(out, 100);
+    AccessLogWriter<String> writer = new AccessLogWriter<>(out, 100, Function.identity());
 
     IntStream.range(0, 50).forEach(i -> writer.accept("{\"n\":" + i + "}"));
 
     String expected = IntStream.range(0, 50).mapToObj(i -> "{\"n\":" + i + "}\n").reduce("", String::concat);
     await().atMost(Duration.ofSeconds(10)).until(() -> out.toString(StandardCharsets.UTF_8).equals(expected));
     assertThat(writer.dropped()).isZero();
+  }
+
+  @Test
+  void itemsBecomeLinesOnTheWritersThreadNotTheCallers() throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    AccessLogWriter<String> writer = new AccessLogWriter<>(out, 10, item -> item + " on " + Thread.currentThread().getName());
+
+    writer.accept("formatted");
+    writer.close(Duration.ofSeconds(10));
+
+    assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("formatted on access-log\n");
   }
 
   @Test
@@ -45,7 +57,7 @@ class AccessLogWriterTest {
         written.write(b, off, len);
       }
     };
-    AccessLogWriter writer = new AccessLogWriter(stuck, 10);
+    AccessLogWriter<String> writer = new AccessLogWriter<>(stuck, 10, Function.identity());
     AtomicInteger accepted = new AtomicInteger();
 
     writer.accept("first"); // the writer thread takes it and blocks flushing it
