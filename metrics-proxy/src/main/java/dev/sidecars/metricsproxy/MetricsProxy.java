@@ -78,6 +78,7 @@ final class MetricsProxy implements SidecarComponent {
 
     Undertow server = Undertow.builder()
         .setIoThreads(config.ioThreads())
+        .setBufferSize(ObservedProxyClient.BUFFER_BYTES)
         .setWorkerThreads(Math.max(2, config.ioThreads()))
         .addHttpListener(config.proxyPort(), context.bindAddress())
         // Undertow answers 400 at its own limit; ours, checked by UpstreamGuard, answers 431 below it.

@@ -10,6 +10,7 @@ import dev.sidecars.runtime.http.AccessLogWriter;
 import dev.sidecars.runtime.http.CloseWhileStopping;
 import dev.sidecars.runtime.http.HttpMetrics;
 import dev.sidecars.runtime.http.HttpTelemetryHandler;
+import dev.sidecars.runtime.http.ObservedProxyClient;
 import dev.sidecars.runtime.http.RouteTemplates;
 import dev.sidecars.traceinjector.egress.RoutingHandler;
 import dev.sidecars.traceinjector.propagation.FreshContextTracer;
@@ -94,6 +95,7 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
     GracefulShutdownHandler graceful = new GracefulShutdownHandler(new ConnectHandler(combined));
     HttpHandler root = new CloseWhileStopping(graceful, context.lifecycle()::isStopping);
     Undertow server = Undertow.builder()
+        .setBufferSize(ObservedProxyClient.BUFFER_BYTES)
         .addHttpListener(config.proxyPort(), context.bindAddress())
         .setServerOption(UndertowOptions.ALLOW_UNESCAPED_CHARACTERS_IN_URL, true)
         // Bodies stream through; Undertow's default cap (2 MiB) is for servers that buffer them.

@@ -51,6 +51,15 @@ public final class ObservedProxyClient implements ProxyClient {
   public static final OptionMap UPSTREAM_OPTIONS = OptionMap.create(Options.TCP_NODELAY, true);
 
   /**
+   * The buffer size of a proxy's server, whose pool the upstream connections share. Undertow sizes its
+   * buffers by the heap when none is set: 1 KiB under a 128 MB heap, which is what a 256 MiB container
+   * gets, so a 1 KiB answer plus its headers took two buffers and two writes each way. 16 KiB (less
+   * room Undertow keeps for framing), its own size for larger heaps, cut the proxy's CPU per request by
+   * about a tenth at 1000 requests/s (BENCHMARKS.md) for well under a megabyte of pooled buffers.
+   */
+  public static final int BUFFER_BYTES = 16 * 1024 - 20;
+
+  /**
    * A pooled client of at most {@code connectionsPerThread} keep-alive connections per host and IO thread,
    * where a request finding them all busy waits for one, as Envoy's pending requests do, instead of being
    * answered at once; at most {@code maxWaiting} wait (0: no bound beyond the callers' own). Without the
