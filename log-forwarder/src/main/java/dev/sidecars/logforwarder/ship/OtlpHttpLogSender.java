@@ -132,8 +132,9 @@ public final class OtlpHttpLogSender implements LogSender {
     return new OtlpHttpLogSender(url, tls, Map.copyOf(headers), method.equals("gzip"), timeout.get(), userAgent);
   }
 
-  // The JDK reads this once, at its first keep-alive; the forwarder's sender is the process's only
-  // HTTP client that keeps connections, so raising it affects nothing else. Never lowered.
+  // The JDK reads this once, at its first keep-alive; this sender is the process's only user of
+  // HttpURLConnection (the SDK's exporters use the JDK's HttpClient), so raising it affects nothing
+  // else. Never lowered.
   private static synchronized void keepIdleConnections(int connections) {
     String current = System.getProperty("http.maxConnections");
     int now = 5;
@@ -172,6 +173,9 @@ public final class OtlpHttpLogSender implements LogSender {
    */
   @Override
   public SendResult send(byte[] request, int length, int records) throws InterruptedException {
+    if (Thread.interrupted()) {
+      throw new InterruptedException(); // blocking socket I/O would not notice: stop before starting
+    }
     byte[] body = request;
     int bodyLength = length;
     if (gzip) {

@@ -1,6 +1,7 @@
 package dev.sidecars.logforwarder.ship;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.opentelemetry.sdk.autoconfigure.spi.internal.DefaultConfigProperties;
 import io.undertow.Undertow;
@@ -184,6 +185,16 @@ class OtlpHttpLogSenderTest {
     assertThat(result.outcome()).isEqualTo(ExportOutcome.RETRY);
     assertThat(result.description()).isEqualTo("no answer within 500 ms");
     assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(450), Duration.ofSeconds(5));
+  }
+
+  @Test
+  @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void aSenderThreadInterruptedBeforeAnExportDoesNotStartIt() throws Exception {
+    // Shipping that is abandoned interrupts its senders; blocking socket I/O would not notice until the timeout.
+    sender = sender(silentCollector(), "60s");
+    Thread.currentThread().interrupt();
+
+    assertThatThrownBy(() -> sender.send(new byte[100], 100, 1)).isInstanceOf(InterruptedException.class);
   }
 
   @Test
