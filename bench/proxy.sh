@@ -16,8 +16,12 @@
 #   has no forward-proxy mode for absolute-form requests without modules, so path-prefix routing is the
 #   equivalent hop).
 #
+# The sidecar starts as in its image: with the Dockerfile's flags and an AppCDS archive made by a training
+# start of the same jar first (ready, then SIGTERM); --no-cds starts it without (the figures before
+# 2026-11-26 08:00 UTC, whose "ready ms" was therefore slower than the image's).
+#
 # Usage: bench/proxy.sh [--mode=ingress|egress] [--rate=1000] [--duration=20] [--warmup=40]
-#                       [--max-duration=10] [--connections=10]
+#                       [--max-duration=10] [--connections=10] [--no-cds]
 # Environment:
 #   PROXY_JAR         the sidecar's jar: default metrics-proxy/target/metrics-proxy.jar, or
 #                     trace-injector/target/trace-injector.jar with --mode=egress (built when missing)
@@ -30,7 +34,7 @@
 # printed next to the target.
 set -euo pipefail
 
-MODE=ingress RATE=1000 DURATION=20 WARMUP=40 MAX_DURATION=10 CONNECTIONS=10
+MODE=ingress RATE=1000 DURATION=20 WARMUP=40 MAX_DURATION=10 CONNECTIONS=10 CDS=true
 for arg in "$@"; do
   case "$arg" in
     --mode=ingress|--mode=egress) MODE="${arg#*=}" ;;
@@ -39,6 +43,7 @@ for arg in "$@"; do
     --warmup=*) WARMUP="${arg#*=}" ;;
     --max-duration=*) MAX_DURATION="${arg#*=}" ;;
     --connections=*) CONNECTIONS="${arg#*=}" ;;
+    --no-cds) CDS=false ;;
     *) echo "unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -122,11 +127,28 @@ else
   HOP_ENV=(TARGET_URL="http://127.0.0.1:$BACKEND_PORT" ROUTES="/users/{id}")
   PREFIX=
 fi
+start_hop() { # extra JVM flags; sets PROXY_PID
+  env "${HOP_ENV[@]}" PROXY_PORT="$PROXY_PORT" ADMIN_PORT="$ADMIN_PORT" \
+    BIND_ADDRESS=127.0.0.1 ACCESS_LOG="${ACCESS_LOG:-on}" OTEL_SERVICE_NAME=bench-app \
+    OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT" OTEL_LOGS_EXPORTER=none \
+    java $PROXY_JAVA_OPTS $1 -jar "$PROXY_JAR" >"$WORK/proxy.out" 2>"$WORK/proxy.err" & PROXY_PID=$!; PIDS+=($PROXY_PID)
+}
+CDS_FLAGS=
+if $CDS; then
+  # The image's archive, made as its Dockerfile makes it: a start of the same jar, stopped once ready.
+  RUN_ENV=("${HOP_ENV[@]}"); HOP_ENV+=(DRAIN_DELAY=0s)
+  start_hop "-XX:ArchiveClassesAtExit=$WORK/hop.jsa"
+  wait_http "http://127.0.0.1:$ADMIN_PORT/readyz" 200 30
+  kill -TERM "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
+  HOP_ENV=("${RUN_ENV[@]}")
+  if [[ -s "$WORK/hop.jsa" ]]; then
+    CDS_FLAGS="-XX:SharedArchiveFile=$WORK/hop.jsa"
+  else
+    echo "no AppCDS archive was made; the sidecar runs without (training output: $WORK/proxy.err)" >&2
+  fi
+fi
 start=$(now_ms)
-env "${HOP_ENV[@]}" PROXY_PORT="$PROXY_PORT" ADMIN_PORT="$ADMIN_PORT" \
-  BIND_ADDRESS=127.0.0.1 ACCESS_LOG="${ACCESS_LOG:-on}" OTEL_SERVICE_NAME=bench-app \
-  OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT" OTEL_LOGS_EXPORTER=none \
-  java $PROXY_JAVA_OPTS -jar "$PROXY_JAR" >"$WORK/proxy.out" 2>"$WORK/proxy.err" & PROXY_PID=$!; PIDS+=($PROXY_PID)
+start_hop "$CDS_FLAGS"
 wait_http "http://127.0.0.1:$ADMIN_PORT/readyz" 200 30
 PROXY_READY_MS=$(( $(now_ms) - start ))
 
@@ -200,7 +222,7 @@ added() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%+.3f", (a-b)/1000}'; }
 echo
 echo "$HOP hop benchmark ($MODE)  $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) CPUs  $(uname -r)  $(java -version 2>&1 | head -1)"
 echo "fixed rate: target ${RATE} rps over ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up; max: wrk -t2 -c64 ${MAX_DURATION}s; 1 KiB answers"
-echo "$HOP JVM flags: $PROXY_JAVA_OPTS; the row 'proxy' is $HOP"
+echo "$HOP JVM flags: $PROXY_JAVA_OPTS${CDS_FLAGS:+ and an AppCDS archive of a training start, as in the image}; the row 'proxy' is $HOP"
 printf '%-7s %9s %9s %9s %10s %10s %9s %11s %11s %8s %9s %7s %8s\n' path "rate" "p50 ms" "p99 ms" "+p50 ms" "+p99 ms" "max rps" "CPU s/1k" "warm CPU" "RSS MB" "ready ms" errors "max err"
 for name in direct proxy nginx; do
   ready="-"; [[ $name == proxy ]] && ready=$PROXY_READY_MS; [[ $name == nginx ]] && ready=$NGINX_READY_MS
