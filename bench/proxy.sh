@@ -127,8 +127,8 @@ else
   HOP_ENV=(TARGET_URL="http://127.0.0.1:$BACKEND_PORT" ROUTES="/users/{id}")
   PREFIX=
 fi
-start_hop() { # extra JVM flags; sets PROXY_PID
-  env "${HOP_ENV[@]}" PROXY_PORT="$PROXY_PORT" ADMIN_PORT="$ADMIN_PORT" \
+start_hop() { # extra JVM flags, then extra VAR=value words; sets PROXY_PID
+  env "${HOP_ENV[@]}" "${@:2}" PROXY_PORT="$PROXY_PORT" ADMIN_PORT="$ADMIN_PORT" \
     BIND_ADDRESS=127.0.0.1 ACCESS_LOG="${ACCESS_LOG:-on}" OTEL_SERVICE_NAME=bench-app \
     OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT" OTEL_LOGS_EXPORTER=none \
     java $PROXY_JAVA_OPTS $1 -jar "$PROXY_JAR" >"$WORK/proxy.out" 2>"$WORK/proxy.err" & PROXY_PID=$!; PIDS+=($PROXY_PID)
@@ -136,11 +136,9 @@ start_hop() { # extra JVM flags; sets PROXY_PID
 CDS_FLAGS=
 if $CDS; then
   # The image's archive, made as its Dockerfile makes it: a start of the same jar, stopped once ready.
-  RUN_ENV=("${HOP_ENV[@]}"); HOP_ENV+=(DRAIN_DELAY=0s)
-  start_hop "-XX:ArchiveClassesAtExit=$WORK/hop.jsa"
+  start_hop "-XX:ArchiveClassesAtExit=$WORK/hop.jsa" DRAIN_DELAY=0s
   wait_http "http://127.0.0.1:$ADMIN_PORT/readyz" 200 30
   kill -TERM "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
-  HOP_ENV=("${RUN_ENV[@]}")
   if [[ -s "$WORK/hop.jsa" ]]; then
     CDS_FLAGS="-XX:SharedArchiveFile=$WORK/hop.jsa"
   else

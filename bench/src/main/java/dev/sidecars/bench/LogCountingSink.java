@@ -15,6 +15,7 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -46,6 +47,7 @@ import java.util.zip.GZIPInputStream;
  * [--warm-up=N]}; prints {@code log-counting-sink listening on otlp-http=PORT}.
  */
 public final class LogCountingSink {
+  private static final int MAX_REQUEST_BYTES = 256 << 20;
   private final AtomicLong records = new AtomicLong();
   private final AtomicLong bodyBytes = new AtomicLong();
   private final AtomicLong requests = new AtomicLong();
@@ -54,7 +56,6 @@ public final class LogCountingSink {
   private int latencyCount;
   private final byte[] ok = ExportLogsServiceResponse.getDefaultInstance().toByteArray();
   private final boolean wire;
-  private static final int MAX_REQUEST_BYTES = 256 << 20;
   private final ThreadLocal<byte[]> requestBuffers = ThreadLocal.withInitial(() -> new byte[0]);
 
   private LogCountingSink(boolean wire) {
@@ -107,8 +108,13 @@ public final class LogCountingSink {
     byte[] body = ExportLogsServiceRequest.newBuilder()
         .addResourceLogs(ResourceLogs.newBuilder().addScopeLogs(scope)).build().toByteArray();
     HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-    String host = address.getAddress().getHostAddress();
-    URI uri = URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort() + "/v1/logs");
+    URI uri;
+    try {
+      // This constructor puts an IPv6 address in brackets itself.
+      uri = new URI("http", null, address.getAddress().getHostAddress(), address.getPort(), "/v1/logs", null, null);
+    } catch (URISyntaxException e) {
+      throw new IOException(e);
+    }
     HttpRequest post = HttpRequest.newBuilder(uri)
         .header("Content-Type", "application/x-protobuf").POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
     try {

@@ -137,18 +137,12 @@ public final class Shipper implements Runnable {
       }
       Export export = new Export(batch);
       if (batch.count() == 0) {
-        synchronized (exports) {
-          exports.addLast(export);
-          export.done = true;
-          export.accepted = true;
-          settle();
-        }
+        track(export);
+        ended(export, true);
         continue;
       }
       ExportRequests.Encoded request = batch.request(); // waits for the encoding thread; throws if it failed
-      synchronized (exports) {
-        exports.addLast(export);
-      }
+      track(export);
       senders.execute(() -> send(export, request));
     }
   }
@@ -171,11 +165,23 @@ public final class Shipper implements Runnable {
       failure = e;
       log.log(Level.SEVERE, "shipping stopped", e);
     } finally {
-      synchronized (exports) {
-        export.done = true;
-        export.accepted = accepted;
-        settle();
-      }
+      ended(export, accepted);
+    }
+  }
+
+  /** Puts an export in line: its positions commit after those of every export tracked before it. */
+  private void track(Export export) {
+    synchronized (exports) {
+      exports.addLast(export);
+    }
+  }
+
+  /** Marks an export ended, accepted or given up, and commits what is now accepted in order. */
+  private void ended(Export export, boolean accepted) {
+    synchronized (exports) {
+      export.done = true;
+      export.accepted = accepted;
+      settle();
     }
   }
 

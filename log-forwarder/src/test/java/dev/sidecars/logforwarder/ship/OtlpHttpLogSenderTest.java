@@ -65,7 +65,7 @@ class OtlpHttpLogSenderTest {
   /** An Undertow server answering each request with the given status (read body first), noting its connection. */
   private int collector(Set<ServerConnection> connections, int... statuses) {
     AtomicInteger requests = new AtomicInteger();
-    Undertow server = Undertow.builder()
+    return serve(Undertow.builder()
         .addHttpListener(0, "127.0.0.1")
         .setHandler(exchange -> exchange.getRequestReceiver().receiveFullBytes((HttpServerExchange ex, byte[] body) -> {
           connections.add(ex.getConnection());
@@ -75,8 +75,12 @@ class OtlpHttpLogSenderTest {
             ex.getResponseHeaders().put(Headers.RETRY_AFTER, "7");
           }
           ex.getResponseSender().send("answer body of status " + status);
-        }))
-        .build();
+        })));
+  }
+
+  /** Starts the server, stopped after the test; its port. */
+  private int serve(Undertow.Builder builder) {
+    Undertow server = builder.build();
     server.start();
     closing.add(server::stop);
     return ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
@@ -128,13 +132,10 @@ class OtlpHttpLogSenderTest {
     keyManagers.init(keys, "changeit".toCharArray());
     SSLContext tls = SSLContext.getInstance("TLS");
     tls.init(keyManagers.getKeyManagers(), null, null);
-    Undertow server = Undertow.builder()
+    int port = serve(Undertow.builder()
         .addHttpsListener(0, "127.0.0.1", tls)
-        .setHandler(exchange -> exchange.getResponseSender().send(""))
-        .build();
-    server.start();
-    closing.add(server::stop);
-    String endpoint = "https://127.0.0.1:" + ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort() + "/v1/logs";
+        .setHandler(exchange -> exchange.getResponseSender().send("")));
+    String endpoint = "https://127.0.0.1:" + port + "/v1/logs";
 
     sender = sender(Map.of("otel.exporter.otlp.logs.endpoint", endpoint,
         "otel.exporter.otlp.logs.certificate", certificate.toString()));
