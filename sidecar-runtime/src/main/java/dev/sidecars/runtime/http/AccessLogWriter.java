@@ -2,10 +2,12 @@ package dev.sidecars.runtime.http;
 
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.io.BufferedWriter;
+import java.io.BufferedOutputStream;
+import java.io.Flushable;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.OutputStreamWriter;
+import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -26,7 +28,7 @@ import java.util.function.Function;
  * never buffered without bound. The thread wakes every flush interval and writes what has queued up in
  * one go, so a busy proxy pays one write and no thread hand-off per request; a line is on the output
  * at most about one interval after its request ended. Items are turned into lines on that thread too
- * ({@code format}), so the I/O threads only queue them.
+ * ({@link Lines}), so the I/O threads only queue them.
  *
  * @param <T> what is queued: an {@link AccessLog.Entry} in the proxies
  */
@@ -38,25 +40,66 @@ public final class AccessLogWriter<T> implements Consumer<T>, AutoCloseable {
   private static final Object END = new Object(); // identity-compared marker, never a real item
   private static final int BATCH = 4096;
 
+  /**
+   * Writes items as lines to the output it was made over; made once per writer and used only on the
+   * writer's thread, so it may keep state such as one JSON generator for every line.
+   */
+  public interface Lines<T> extends Flushable {
+    /** Writes {@code item} as one line, its newline included. */
+    void write(T item) throws IOException;
+
+    /** Writes out what is buffered, down to the underlying output. */
+    @Override
+    void flush() throws IOException;
+  }
+
+  /** Makes the {@link Lines} of a writer over its output. */
+  @FunctionalInterface
+  public interface LinesFactory<T> {
+    Lines<T> over(OutputStream out) throws IOException;
+  }
+
   private final BlockingQueue<Object> queue;
-  private final Function<? super T, String> format;
-  private final Writer out;
+  private final Lines<T> lines;
   private final long flushIntervalNanos;
   private final LongAdder dropped = new LongAdder();
   private final Thread thread;
 
-  public AccessLogWriter(OutputStream out, int capacity, Function<? super T, String> format) {
-    this(out, capacity, DEFAULT_FLUSH_INTERVAL, format);
+  public AccessLogWriter(OutputStream out, int capacity, LinesFactory<T> lines) {
+    this(out, capacity, DEFAULT_FLUSH_INTERVAL, lines);
   }
 
-  public AccessLogWriter(OutputStream out, int capacity, Duration flushInterval, Function<? super T, String> format) {
+  /** @param lines makes the {@link Lines} over the writer's buffered {@code out} */
+  public AccessLogWriter(OutputStream out, int capacity, Duration flushInterval, LinesFactory<T> lines) {
     this.queue = new ArrayBlockingQueue<>(capacity);
-    this.format = format;
-    this.out = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 64 * 1024);
+    try {
+      this.lines = lines.over(new BufferedOutputStream(out, 64 * 1024));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
     this.flushIntervalNanos = flushInterval.toNanos();
     this.thread = new Thread(this::run, "access-log");
     thread.setDaemon(true);
     thread.start();
+  }
+
+  /** Lines that are each {@code format}'s string in UTF-8. */
+  public static <T> LinesFactory<T> formatted(Function<? super T, String> format) {
+    return out -> {
+      Writer writer = new OutputStreamWriter(out, StandardCharsets.UTF_8);
+      return new Lines<>() {
+        @Override
+        public void write(T item) throws IOException {
+          writer.write(format.apply(item));
+          writer.write('\n');
+        }
+
+        @Override
+        public void flush() throws IOException {
+          writer.flush();
+        }
+      };
+    };
   }
 
   /**
@@ -64,7 +107,7 @@ public final class AccessLogWriter<T> implements Consumer<T>, AutoCloseable {
    * {@code access_log_dropped_lines_total}.
    */
   public static AccessLogWriter<AccessLog.Entry> counted(OutputStream out, MeterRegistry meters) {
-    AccessLogWriter<AccessLog.Entry> writer = new AccessLogWriter<>(out, DEFAULT_CAPACITY, AccessLog::format);
+    AccessLogWriter<AccessLog.Entry> writer = new AccessLogWriter<>(out, DEFAULT_CAPACITY, AccessLog::jsonLines);
     FunctionCounter.builder("access_log_dropped_lines", writer, AccessLogWriter::dropped)
         .description("Access-log lines dropped because the output could not keep up")
         .register(meters);
@@ -91,16 +134,15 @@ public final class AccessLogWriter<T> implements Consumer<T>, AutoCloseable {
         queue.drainTo(batch, BATCH);
         for (Object item : batch) {
           if (item == END) {
-            out.flush();
+            lines.flush();
             return;
           }
           @SuppressWarnings("unchecked") // only accept(T) puts anything else in
           T t = (T) item;
-          out.write(format.apply(t));
-          out.write('\n');
+          lines.write(t);
         }
         if (batch.size() < BATCH) {
-          out.flush();
+          lines.flush();
           // Parked, not waiting on the queue: a producer's offer then wakes nobody.
           LockSupport.parkNanos(this, flushIntervalNanos);
         }

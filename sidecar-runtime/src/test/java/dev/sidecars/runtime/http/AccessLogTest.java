@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,6 +28,29 @@ class AccessLogTest {
     assertThat(json.path("duration_ms").asDouble()).isEqualTo(30000.123);
     assertThat(json.path("trace_id").asText()).isEqualTo("4bf92f3577b34da6a3ce929d0e0e4736");
     assertThat(json.has("user_agent")).isFalse();
+  }
+
+  @Test
+  void jsonLinesWritesEachEntryOnItsOwnLineInUtf8ThroughOneGenerator() throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    AccessLogWriter.Lines<AccessLog.Entry> lines = AccessLog.jsonLines(out);
+    for (String agent : List.of("curl/8.5 \u00e9\u2603", "tab\there")) {
+      lines.write(new AccessLog.Entry(Instant.parse("2026-01-02T03:04:05Z"), "POST", "/users/1", "route", "/users/{id}",
+          200, null, 1.5, 1.25, 10, 1024, null, null, null, agent));
+    }
+    lines.flush();
+
+    String text = out.toString(StandardCharsets.UTF_8);
+    assertThat(text).endsWith("}\n");
+    List<String> written = text.lines().toList();
+    assertThat(written).hasSize(2);
+    ObjectMapper mapper = new ObjectMapper();
+    assertThat(mapper.readTree(written.get(0)).path("user_agent").asText()).isEqualTo("curl/8.5 \u00e9\u2603");
+    assertThat(mapper.readTree(written.get(1)).path("user_agent").asText()).isEqualTo("tab\there");
+    assertThat(mapper.readTree(written.get(1)).path("flags").asText()).isEqualTo("-");
+    // The same line as the one-at-a-time format, which the tests above check field by field.
+    assertThat(written.get(1)).isEqualTo(AccessLog.format(new AccessLog.Entry(Instant.parse("2026-01-02T03:04:05Z"),
+        "POST", "/users/1", "route", "/users/{id}", 200, null, 1.5, 1.25, 10, 1024, null, null, null, "tab\there")));
   }
 
   @Test

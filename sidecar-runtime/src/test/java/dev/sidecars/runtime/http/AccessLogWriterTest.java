@@ -17,7 +17,7 @@ class AccessLogWriterTest {
   @Test
   void linesArriveInOrderAndAreFlushedWithoutClosing() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    AccessLogWriter<String> writer = new AccessLogWriter<>(out, 100, Function.identity());
+    AccessLogWriter<String> writer = new AccessLogWriter<>(out, 100, AccessLogWriter.formatted(Function.identity()));
 
     IntStream.range(0, 50).forEach(i -> writer.accept("{\"n\":" + i + "}"));
 
@@ -29,7 +29,8 @@ class AccessLogWriterTest {
   @Test
   void itemsBecomeLinesOnTheWritersThreadNotTheCallers() throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    AccessLogWriter<String> writer = new AccessLogWriter<>(out, 10, item -> item + " on " + Thread.currentThread().getName());
+    AccessLogWriter<String> writer = new AccessLogWriter<>(out, 10,
+        AccessLogWriter.<String>formatted(item -> item + " on " + Thread.currentThread().getName()));
 
     writer.accept("formatted");
     writer.close(Duration.ofSeconds(10));
@@ -57,7 +58,7 @@ class AccessLogWriterTest {
         written.write(b, off, len);
       }
     };
-    AccessLogWriter<String> writer = new AccessLogWriter<>(stuck, 10, Function.identity());
+    AccessLogWriter<String> writer = new AccessLogWriter<>(stuck, 10, AccessLogWriter.formatted(Function.identity()));
     AtomicInteger accepted = new AtomicInteger();
 
     writer.accept("first"); // the writer thread takes it and blocks flushing it
