@@ -20,12 +20,17 @@
 # start of the same jar first (ready, then SIGTERM); --no-cds starts it without (the figures before
 # 2026-11-26 08:00 UTC, whose "ready ms" was therefore slower than the image's).
 #
+# --bare (ingress only): the hop is Undertow's reverse proxy alone, set up as metrics-proxy sets it up but
+#   with none of its handlers (bench.jar's BareUndertowProxy), started the same way: the floor the proxy
+#   library sets under metrics-proxy's figures. Compare a --bare run with a default one.
+#
 # Usage: bench/proxy.sh [--mode=ingress|egress] [--rate=1000] [--duration=20] [--warmup=40]
-#                       [--max-duration=10] [--connections=10] [--no-cds]
+#                       [--max-duration=10] [--connections=10] [--no-cds] [--bare]
 # Environment:
 #   PROXY_JAR         the sidecar's jar: default metrics-proxy/target/metrics-proxy.jar, or
 #                     trace-injector/target/trace-injector.jar with --mode=egress (built when missing)
 #   STUB_JAR          default collector-stub/target/collector-stub.jar (built when missing)
+#   BENCH_JAR         with --bare, default bench/target/bench.jar (built when missing)
 #   PROXY_JAVA_OPTS   JVM flags of the sidecar (default: the Dockerfile's flags with a 256 MiB MaxRAM,
 #                     as in a container limited to 256 MiB)
 #   ACCESS_LOG        passed to the sidecar (default on; its lines go to a file)
@@ -34,7 +39,7 @@
 # printed next to the target.
 set -euo pipefail
 
-MODE=ingress RATE=1000 DURATION=20 WARMUP=40 MAX_DURATION=10 CONNECTIONS=10 CDS=true
+MODE=ingress RATE=1000 DURATION=20 WARMUP=40 MAX_DURATION=10 CONNECTIONS=10 CDS=true BARE=false
 for arg in "$@"; do
   case "$arg" in
     --mode=ingress|--mode=egress) MODE="${arg#*=}" ;;
@@ -44,13 +49,22 @@ for arg in "$@"; do
     --max-duration=*) MAX_DURATION="${arg#*=}" ;;
     --connections=*) CONNECTIONS="${arg#*=}" ;;
     --no-cds) CDS=false ;;
+    --bare) BARE=true ;;
     *) echo "unknown option $arg" >&2; exit 2 ;;
   esac
 done
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [[ $MODE == egress ]]; then HOP=trace-injector; else HOP=metrics-proxy; fi
+MODULE=$HOP
 PROXY_JAR="${PROXY_JAR:-$ROOT/$HOP/target/$HOP.jar}"
+HOP_MAIN=(-jar "$PROXY_JAR")
+if $BARE; then
+  [[ $MODE == ingress ]] || { echo "--bare is for --mode=ingress" >&2; exit 2; }
+  BENCH_JAR="${BENCH_JAR:-$ROOT/bench/target/bench.jar}"
+  [[ -f "$BENCH_JAR" ]] || (cd "$ROOT" && mvn -B -ntp -q -pl bench -am package -DskipTests)
+  HOP=bare-undertow HOP_MAIN=(-cp "$BENCH_JAR" dev.sidecars.bench.BareUndertowProxy)
+fi
 STUB_JAR="${STUB_JAR:-$ROOT/collector-stub/target/collector-stub.jar}"
 DOCKERFILE_FLAGS="-XX:+UseSerialGC -XX:MaxRAMPercentage=50 -Xms8m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Xss512k -XX:ReservedCodeCacheSize=32m -XX:MaxMetaspaceSize=64m -XX:-UsePerfData -XX:+ExitOnOutOfMemoryError -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=5000"
 PROXY_JAVA_OPTS="${PROXY_JAVA_OPTS:-$DOCKERFILE_FLAGS -XX:MaxRAM=256m}"
@@ -60,7 +74,7 @@ for tool in wrk nginx curl; do
   command -v "$tool" >/dev/null || { echo "needs $tool (Debian: apt-get install -y wrk nginx curl)" >&2; exit 1; }
 done
 if [[ ! -f "$PROXY_JAR" || ! -f "$STUB_JAR" ]]; then
-  (cd "$ROOT" && mvn -B -ntp -q -pl "$HOP",collector-stub -am package -DskipTests)
+  (cd "$ROOT" && mvn -B -ntp -q -pl "$MODULE",collector-stub -am package -DskipTests)
 fi
 
 WORK="$(mktemp -d)"
@@ -131,7 +145,7 @@ start_hop() { # extra JVM flags, then extra VAR=value words; sets PROXY_PID
   env "${HOP_ENV[@]}" "${@:2}" PROXY_PORT="$PROXY_PORT" ADMIN_PORT="$ADMIN_PORT" \
     BIND_ADDRESS=127.0.0.1 ACCESS_LOG="${ACCESS_LOG:-on}" OTEL_SERVICE_NAME=bench-app \
     OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT" OTEL_LOGS_EXPORTER=none \
-    java $PROXY_JAVA_OPTS $1 -jar "$PROXY_JAR" >"$WORK/proxy.out" 2>"$WORK/proxy.err" & PROXY_PID=$!; PIDS+=($PROXY_PID)
+    java $PROXY_JAVA_OPTS $1 "${HOP_MAIN[@]}" >"$WORK/proxy.out" 2>"$WORK/proxy.err" & PROXY_PID=$!; PIDS+=($PROXY_PID)
 }
 CDS_FLAGS=
 if $CDS; then
