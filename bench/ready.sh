@@ -9,14 +9,19 @@
 # in the machine's load touches all of them alike. Prints every run, then min / median / max per variant.
 # The sidecar runs as bench/proxy.sh runs it: telemetry on, to an OTLP endpoint nobody listens on (export
 # happens later and does not delay readiness), access log on, to a file.
+# --aot (JDK 24 or later as `java`): the default variants become the AppCDS archive against the JDK's AOT
+# cache (JEP 483/514: classes loaded and linked ahead of time, made by one training start with
+# -XX:AOTCacheOutput), each with and without C1 only.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUNS=5
 JAR="$ROOT/metrics-proxy/target/metrics-proxy.jar"
 VARIANTS=()
+AOT_VARIANTS=false
 for arg in "$@"; do
   case "$arg" in
+    --aot) AOT_VARIANTS=true ;;
     --runs=*) RUNS="${arg#*=}" ;;
     --jar=*) JAR="${arg#*=}" ;;
     *=*) VARIANTS+=("$arg") ;;
@@ -36,8 +41,15 @@ cleanup() {
 trap cleanup EXIT
 
 DOCKERFILE_FLAGS="-XX:+UseSerialGC -XX:MaxRAMPercentage=50 -Xms8m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Xss512k -XX:ReservedCodeCacheSize=32m -XX:MaxMetaspaceSize=64m -XX:-UsePerfData -XX:+ExitOnOutOfMemoryError -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=5000 -XX:MaxRAM=256m"
-CDS="$WORK/app.jsa"
-if [[ ${#VARIANTS[@]} -eq 0 ]]; then
+CDS="$WORK/app.jsa" AOT="$WORK/app.aot"
+if [[ ${#VARIANTS[@]} -eq 0 ]] && $AOT_VARIANTS; then
+  VARIANTS=(
+    "appcds=$DOCKERFILE_FLAGS -XX:SharedArchiveFile=$CDS"
+    "appcds+c1=$DOCKERFILE_FLAGS -XX:SharedArchiveFile=$CDS -XX:TieredStopAtLevel=1"
+    "aot=$DOCKERFILE_FLAGS -XX:AOTCache=$AOT"
+    "aot+c1=$DOCKERFILE_FLAGS -XX:AOTCache=$AOT -XX:TieredStopAtLevel=1"
+  )
+elif [[ ${#VARIANTS[@]} -eq 0 ]]; then
   VARIANTS=(
     "dockerfile=$DOCKERFILE_FLAGS"
     "c1=$DOCKERFILE_FLAGS -XX:TieredStopAtLevel=1"
@@ -73,6 +85,12 @@ if [[ "${VARIANTS[*]}" == *"$CDS"* ]]; then
   start_once "$DOCKERFILE_FLAGS -XX:ArchiveClassesAtExit=$CDS" >/dev/null
   [[ -f "$CDS" ]] || { echo "no archive written: $(cat "$WORK/err")" >&2; exit 1; }
   echo "AppCDS archive: $(( $(stat -c %s "$CDS") / 1024 / 1024 )) MiB"
+fi
+# The AOT cache: the same kind of training start; at exit the JVM writes the cache (in a child JVM).
+if [[ "${VARIANTS[*]}" == *"$AOT"* ]]; then
+  start_once "$DOCKERFILE_FLAGS -XX:AOTCacheOutput=$AOT" >/dev/null
+  [[ -f "$AOT" ]] || { echo "no AOT cache written (JDK 24 or later?): $(cat "$WORK/err")" >&2; exit 1; }
+  echo "AOT cache: $(( $(stat -c %s "$AOT") / 1024 / 1024 )) MiB"
 fi
 
 declare -A TIMES
