@@ -6,10 +6,7 @@ import java.io.BufferedOutputStream;
 import java.io.Flushable;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.OutputStreamWriter;
 import java.io.UncheckedIOException;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,7 +16,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
  * Writes access-log lines on a thread of its own, so the proxies' I/O threads never wait on standard
@@ -81,25 +77,6 @@ public final class AccessLogWriter<T> implements Consumer<T>, AutoCloseable {
     this.thread = new Thread(this::run, "access-log");
     thread.setDaemon(true);
     thread.start();
-  }
-
-  /** Lines that are each {@code format}'s string in UTF-8. */
-  public static <T> LinesFactory<T> formatted(Function<? super T, String> format) {
-    return out -> {
-      Writer writer = new OutputStreamWriter(out, StandardCharsets.UTF_8);
-      return new Lines<>() {
-        @Override
-        public void write(T item) throws IOException {
-          writer.write(format.apply(item));
-          writer.write('\n');
-        }
-
-        @Override
-        public void flush() throws IOException {
-          writer.flush();
-        }
-      };
-    };
   }
 
   /**

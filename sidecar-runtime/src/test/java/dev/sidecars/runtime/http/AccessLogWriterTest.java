@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.OutputStream;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
@@ -17,7 +20,7 @@ class AccessLogWriterTest {
   @Test
   void linesArriveInOrderAndAreFlushedWithoutClosing() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    AccessLogWriter<String> writer = new AccessLogWriter<>(out, 100, AccessLogWriter.formatted(Function.identity()));
+    AccessLogWriter<String> writer = new AccessLogWriter<>(out, 100, formatted(Function.identity()));
 
     IntStream.range(0, 50).forEach(i -> writer.accept("{\"n\":" + i + "}"));
 
@@ -30,7 +33,7 @@ class AccessLogWriterTest {
   void itemsBecomeLinesOnTheWritersThreadNotTheCallers() throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     AccessLogWriter<String> writer = new AccessLogWriter<>(out, 10,
-        AccessLogWriter.<String>formatted(item -> item + " on " + Thread.currentThread().getName()));
+        formatted(item -> item + " on " + Thread.currentThread().getName()));
 
     writer.accept("formatted");
     writer.close(Duration.ofSeconds(10));
@@ -58,7 +61,7 @@ class AccessLogWriterTest {
         written.write(b, off, len);
       }
     };
-    AccessLogWriter<String> writer = new AccessLogWriter<>(stuck, 10, AccessLogWriter.formatted(Function.identity()));
+    AccessLogWriter<String> writer = new AccessLogWriter<>(stuck, 10, formatted(Function.identity()));
     AtomicInteger accepted = new AtomicInteger();
 
     writer.accept("first"); // the writer thread takes it and blocks flushing it
@@ -80,5 +83,24 @@ class AccessLogWriterTest {
     // Every line is either written, in order, or counted: nothing vanishes silently.
     assertThat(text.lines().count() + writer.dropped()).isEqualTo(accepted.get());
     assertThat(text.lines().skip(1)).allMatch("probe"::equals);
+  }
+
+  /** Lines that are each {@code format}'s string in UTF-8, one string per item. */
+  private static AccessLogWriter.LinesFactory<String> formatted(Function<String, String> format) {
+    return out -> {
+      Writer writer = new OutputStreamWriter(out, StandardCharsets.UTF_8);
+      return new AccessLogWriter.Lines<>() {
+        @Override
+        public void write(String item) throws IOException {
+          writer.write(format.apply(item));
+          writer.write('\n');
+        }
+
+        @Override
+        public void flush() throws IOException {
+          writer.flush();
+        }
+      };
+    };
   }
 }
