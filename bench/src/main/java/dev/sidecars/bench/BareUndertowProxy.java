@@ -1,18 +1,20 @@
 package dev.sidecars.bench;
 
+import dev.sidecars.runtime.http.ObservedProxyClient;
 import io.undertow.Undertow;
 import io.undertow.server.handlers.proxy.LoadBalancingProxyClient;
 import io.undertow.server.handlers.proxy.ProxyHandler;
 import java.net.URI;
-import org.xnio.OptionMap;
 import org.xnio.Options;
 
 /**
  * The floor under metrics-proxy's figures in {@code bench/proxy.sh --bare}: Undertow's reverse proxy
- * alone, set up as metrics-proxy sets it up (16 KiB buffers, a keep-alive pool to the app, no retries,
- * {@code TCP_NODELAY} both ways), with no handler of ours around it: no spans, metrics, access log or
- * guards. What this costs is what the chosen proxy library costs; the difference to metrics-proxy is
- * ours.
+ * alone, set up as metrics-proxy sets it up (its buffer size, pool and upstream options from {@link
+ * ObservedProxyClient}, its default thread counts, no retries, {@code TCP_NODELAY} both ways), with no
+ * handler of ours around it: no spans, metrics, access log or guards, and not our observing wrapper of
+ * the pool. Nor does it set metrics-proxy's server timeouts and limits, whose timers cost a little per
+ * request, so the floor is if anything slightly low. What this costs is what the chosen proxy library
+ * costs; the difference to metrics-proxy is ours.
  *
  * <p>Reads {@code TARGET_URL}, {@code PROXY_PORT}, {@code ADMIN_PORT} and {@code BIND_ADDRESS} from the
  * environment; the admin port answers 200 on every path, so the benchmark's wait for {@code /readyz}
@@ -24,12 +26,10 @@ public final class BareUndertowProxy {
   public static void main(String[] args) throws Exception {
     String bind = System.getenv().getOrDefault("BIND_ADDRESS", "127.0.0.1");
     URI target = URI.create(System.getenv("TARGET_URL"));
-    int ioThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
-    LoadBalancingProxyClient client = new LoadBalancingProxyClient()
-        .setConnectionsPerThread(1024)
-        .setMaxQueueSize(Integer.MAX_VALUE)
-        .setProblemServerRetry(1)
-        .addHost(target, null, null, OptionMap.create(Options.TCP_NODELAY, true));
+    // metrics-proxy's defaults: PROXY_IO_THREADS and, without MAX_CONCURRENT_REQUESTS, the pool's ceiling.
+    int ioThreads = Math.max(1, Runtime.getRuntime().availableProcessors());
+    LoadBalancingProxyClient client = ObservedProxyClient.pooledClient(1024, 0)
+        .addHost(target, null, null, ObservedProxyClient.UPSTREAM_OPTIONS);
     ProxyHandler proxy = ProxyHandler.builder()
         .setProxyClient(client)
         .setMaxConnectionRetries(0)
@@ -38,8 +38,8 @@ public final class BareUndertowProxy {
         .build();
     Undertow.builder()
         .setIoThreads(ioThreads)
-        .setWorkerThreads(ioThreads)
-        .setBufferSize(16 * 1024 - 20)
+        .setWorkerThreads(Math.max(2, ioThreads))
+        .setBufferSize(ObservedProxyClient.BUFFER_BYTES)
         .setSocketOption(Options.TCP_NODELAY, true)
         .addHttpListener(Integer.parseInt(System.getenv("PROXY_PORT")), bind, proxy)
         .addHttpListener(Integer.parseInt(System.getenv("ADMIN_PORT")), bind,
