@@ -8,7 +8,6 @@ import dev.sidecars.runtime.lifecycle.Lifecycle;
 import dev.sidecars.runtime.telemetry.SidecarMeters;
 import dev.sidecars.runtime.telemetry.SidecarTelemetry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -71,18 +70,16 @@ public final class Sidecar implements AutoCloseable {
   public static <C> Sidecar start(SidecarFactory<C> factory, Map<String, String> env) throws Exception {
     warmUpTls();
     Settings settings = Settings.of(env);
-    String level = settings.oneOf("LOG_LEVEL", "info", ConsoleLogging.LEVELS);
-    int adminPort = settings.port("ADMIN_PORT", factory.defaultAdminPort());
-    Duration grace = settings.duration("SHUTDOWN_GRACE", Duration.ofSeconds(20));
-    String bind = settings.string("BIND_ADDRESS", "0.0.0.0");
+    SidecarSettings shared = SidecarSettings.from(settings, factory.defaultAdminPort());
     C config = factory.configure(settings);
     settings.validate();
-    ConsoleLogging.configure(level);
+    ConsoleLogging.configure(shared.logLevel());
+    String bind = shared.bindAddress();
 
     String version = versionOf(factory.getClass());
     SidecarTelemetry telemetry = SidecarTelemetry.create(factory.name(), version, env);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(SidecarMeters.PROMETHEUS_CONFIG);
-    Lifecycle lifecycle = new Lifecycle(grace);
+    Lifecycle lifecycle = new Lifecycle(shared.shutdownGrace());
     SidecarComponent component;
     try {
       component =
@@ -97,7 +94,7 @@ public final class Sidecar implements AutoCloseable {
         () -> lifecycle.isStopping() ? Optional.of("stopping") : componentReadiness.notReadyReason();
     AdminServer admin;
     try {
-      admin = AdminServer.start(bind, adminPort, registry, readiness, () -> lifecycle.exit(0));
+      admin = AdminServer.start(bind, shared.adminPort(), registry, readiness, () -> lifecycle.exit(0));
     } catch (RuntimeException e) {
       // Nothing will stop the component started above, so release it here (a taken admin port, say).
       try {

@@ -3,10 +3,13 @@ package dev.sidecars.runtime.config;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -15,7 +18,8 @@ import java.util.regex.PatternSyntaxException;
 /**
  * Typed reads from one {@code name -> value} lookup (the process environment in production, a map in
  * tests). Every read returns a usable value; problems are collected and reported together by {@link
- * #validate()}, so a user fixes all bad variables in one go.
+ * #validate()}, so a user fixes all bad variables in one go. It also remembers which names were looked
+ * up ({@link #namesRead()}), so the variables a configuration reads can be listed from its own code.
  */
 public final class Settings {
   private static final Pattern DURATION =
@@ -25,6 +29,7 @@ public final class Settings {
 
   private final Function<String, String> lookup;
   private final List<String> problems = new ArrayList<>();
+  private final Set<String> namesRead = new LinkedHashSet<>();
 
   private Settings(Function<String, String> lookup) {
     this.lookup = lookup;
@@ -49,6 +54,7 @@ public final class Settings {
 
   /** The value, trimmed; empty values count as unset, as they do for the OpenTelemetry SDK. */
   public Optional<String> optional(String name) {
+    namesRead.add(name);
     String value = lookup.apply(name);
     if (value == null || value.isBlank()) {
       return Optional.empty();
@@ -186,6 +192,14 @@ public final class Settings {
       problem(name, value.get(), "a valid regular expression (" + e.getDescription() + ")");
       return Optional.empty();
     }
+  }
+
+  /**
+   * Every name looked up so far, in the order first read, whether it was set or not: what a configuration
+   * that reads all its variables up front (as every {@code *Config.from} here does) depends on.
+   */
+  public Set<String> namesRead() {
+    return Collections.unmodifiableSet(namesRead);
   }
 
   /** Records a problem found by a caller's own check, in the same one-line shape. */

@@ -12,10 +12,13 @@ import io.opentelemetry.sdk.autoconfigure.spi.ConfigProperties;
 import io.opentelemetry.sdk.autoconfigure.spi.ConfigurationException;
 import io.opentelemetry.sdk.common.CompletableResultCode;
 import io.opentelemetry.sdk.resources.Resource;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
@@ -36,6 +39,10 @@ public final class SidecarTelemetry implements AutoCloseable {
    */
   static final String HTTP_SENDER_PROPERTY = "io.opentelemetry.sdk.common.export.HttpSenderProvider";
   static final String JDK_HTTP_SENDER = "io.opentelemetry.exporter.sender.jdk.internal.JdkHttpSenderProvider";
+  /** Every variable with this prefix goes to the SDK's autoconfigure module, which gives it its meaning. */
+  public static final String SDK_VARIABLE_PREFIX = "OTEL_";
+  /** The short form of {@code OTEL_SERVICE_NAME}, which wins when both are set. */
+  static final String SERVICE_NAME = "SERVICE_NAME";
   private static final Map<String, String> KUBERNETES =
       Map.of(
           "POD_NAME", "k8s.pod.name",
@@ -98,18 +105,28 @@ public final class SidecarTelemetry implements AutoCloseable {
     Map<String, String> properties = new HashMap<>();
     env.forEach(
         (name, value) -> {
-          if (name.startsWith("OTEL_") && value != null && !value.isBlank()) {
+          if (name.startsWith(SDK_VARIABLE_PREFIX) && value != null && !value.isBlank()) {
             properties.put(name.toLowerCase(Locale.ROOT).replace('_', '.'), value.trim());
           }
         });
     // The contract's default (and the OTLP specification's) is http/protobuf on :4318; the Java SDK's
     // own default is still grpc, which would speak HTTP/2 to an OTLP/HTTP port.
     properties.putIfAbsent("otel.exporter.otlp.protocol", "http/protobuf");
-    String shortName = env.get("SERVICE_NAME");
+    String shortName = env.get(SERVICE_NAME);
     if (shortName != null && !shortName.isBlank()) {
       properties.putIfAbsent("otel.service.name", shortName.trim());
     }
     return properties;
+  }
+
+  /**
+   * The variables read here besides the {@value #SDK_VARIABLE_PREFIX}* ones: {@code SERVICE_NAME} and the
+   * Kubernetes downward-API values put on the resource.
+   */
+  public static Set<String> variables() {
+    Set<String> names = new TreeSet<>(KUBERNETES.keySet());
+    names.add(SERVICE_NAME);
+    return Collections.unmodifiableSet(names);
   }
 
   private static Attributes kubernetes(Map<String, String> env) {

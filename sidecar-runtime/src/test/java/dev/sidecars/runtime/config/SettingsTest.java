@@ -269,4 +269,21 @@ class SettingsTest {
     assertThat(s.port("P", 1)).isEqualTo(99);
     assertThat(s.lookup().apply("P")).isEqualTo("99");
   }
+
+  @Test
+  void namesReadListsEveryNameLookedUpThroughAnyReadSetOrNotInFirstReadOrder() {
+    Settings s = settings("PORT", "1", "FLAG", "on");
+
+    s.port("PORT", 2);
+    s.bool("FLAG", false);
+    s.duration("UNSET_DURATION", Duration.ofSeconds(1));
+    s.bytes("UNSET_SIZE", 1, 0);
+    s.list("UNSET_LIST");
+    s.regex("UNSET_REGEX");
+    s.oneOf("UNSET_WORD", "a", "a", "b");
+    s.integer("PORT", 3, 0, 9);
+
+    assertThat(s.namesRead())
+        .containsExactly("PORT", "FLAG", "UNSET_DURATION", "UNSET_SIZE", "UNSET_LIST", "UNSET_REGEX", "UNSET_WORD");
+  }
 }
