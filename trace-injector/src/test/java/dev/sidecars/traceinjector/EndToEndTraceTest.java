@@ -31,9 +31,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * One trace across three processes' worth of spans, all received by the real collector-stub: the app's
- * SERVER span (made here with the OpenTelemetry SDK; the metrics-proxy, which will make it in production,
- * is not part of this module's tests yet), the trace-injector's CLIENT span, and the downstream service's
- * SERVER span, each the parent of the next.
+ * SERVER span (made here with the OpenTelemetry SDK, standing in for the metrics-proxy in front of the
+ * app, which this module does not depend on; the demo's {@code SuiteEndToEndTest} runs the real
+ * metrics-proxy, app and trace-injector chain), the trace-injector's CLIENT span, and the downstream
+ * service's SERVER span, each the parent of the next.
  */
 class EndToEndTraceTest {
   @RegisterExtension static final CollectorStubExtension collector = new CollectorStubExtension();
