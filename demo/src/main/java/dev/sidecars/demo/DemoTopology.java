@@ -34,7 +34,7 @@ public final class DemoTopology {
   public static final String FRAUD_CHECK = "fraud-check";
   public static final String LOAD = "load-generator";
 
-  /** Offsets from {@code DEMO_PORT_BASE}, as the README lists them. */
+  /** Offsets from {@code DEMO_PORT_BASE}, as docs/demo.md lists them. */
   static final Map<String, Integer> PORTS = Map.ofEntries(
       Map.entry("payment-metrics-proxy/proxy", 1),
       Map.entry("payment-trace-injector/proxy", 2),

@@ -85,11 +85,11 @@ class ChunkedRequestBodyTest {
   }
 
   /**
-   * Pins a limit (see the README): malformed chunking cannot be answered 400. Undertow's chunk decoder,
-   * which sits below every handler and cannot be replaced without forking Undertow, closes the client
-   * connection itself when it fails, before the failure reaches the proxy's handlers. What the proxy does
-   * make sure of is that the app's connection is cut too, so the app never takes the part it got for a
-   * complete body.
+   * Pins a limit (see docs/metrics-proxy.md): malformed chunking cannot be answered 400. Undertow's chunk
+   * decoder, which sits below every handler and cannot be replaced without forking Undertow, closes the
+   * client connection itself when it fails, before the failure reaches the proxy's handlers. What the proxy
+   * does make sure of is that the app's connection is cut too, so the app never takes the part it got for
+   * a complete body.
    */
   @Test
   void malformedChunkingClosesTheConnectionAndTheAppSeesItCut() {
@@ -105,9 +105,9 @@ class ChunkedRequestBodyTest {
   }
 
   /**
-   * Pins a limit (see the README): Undertow's decoder reads a size line without hex digits as the last
-   * chunk, and the proxy only sees the decoded body, so such a request reaches the app as a complete,
-   * empty body.
+   * Pins a limit (see docs/metrics-proxy.md): Undertow's decoder reads a size line without hex digits as
+   * the last chunk, and the proxy only sees the decoded body, so such a request reaches the app as a
+   * complete, empty body.
    */
   @Test
   void aSizeLineWithoutHexDigitsIsReadAsTheLastChunk() {
