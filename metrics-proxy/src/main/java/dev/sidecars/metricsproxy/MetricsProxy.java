@@ -17,6 +17,7 @@ import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.handlers.GracefulShutdownHandler;
 import io.undertow.server.handlers.proxy.LoadBalancingProxyClient;
+import io.undertow.util.Headers;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -58,11 +59,19 @@ final class MetricsProxy implements SidecarComponent {
         .setTtl((int) Math.min(Integer.MAX_VALUE, config.idleTimeout().toMillis() / 2))
         .addHost(config.target(), null, null, ObservedProxyClient.UPSTREAM_OPTIONS);
     HttpHandler proxy = ObservedProxyClient.proxyHandler(client, config.upstreamTimeout());
+    // HTTP/1.0 requests may come without Host; the request to the app is HTTP/1.1, which requires one.
+    String targetAuthority = config.target().getHost() + ":" + config.target().getPort();
+    HttpHandler withHost = exchange -> {
+      if (!exchange.getRequestHeaders().contains(Headers.HOST)) {
+        exchange.getRequestHeaders().put(Headers.HOST, targetAuthority);
+      }
+      proxy.handleRequest(exchange);
+    };
     HttpHandler guarded = new UpstreamGuard(
-        proxy,
+        withHost,
         new CircuitBreaker(config.breakerFailures(), config.breakerOpen(), System::nanoTime),
         config.maxConcurrentRequests() > 0 ? new ConcurrencyLimit(config.maxConcurrentRequests()) : null,
-        new UpstreamGuard.Limits(config.maxHeaderBytes(), config.maxRequestBytes()));
+        new UpstreamGuard.Limits(config.maxHeaderBytes(), config.maxRequestBytes(), config.requestBodyTimeout()));
     AccessLogWriter<AccessLog.Entry> accessLogWriter = null;
     AccessLog accessLog = AccessLog.off();
     if (config.accessLog()) {
@@ -86,6 +95,12 @@ final class MetricsProxy implements SidecarComponent {
         // Undertow cuts bodies above 2 MiB by default. MAX_REQUEST_BYTES is UpstreamGuard's to enforce: Undertow's
         // own limit would end a cut chunked body upstream as if it were complete.
         .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, -1L)
+        // Characters real clients send unencoded in a query or path (|, {, ", <) pass through as they are;
+        // UpstreamGuard refuses control characters, which this lets through too. Nothing is decoded: with
+        // unescaped characters allowed Undertow would decode the request target it relays. (Its parser refuses
+        // a % not followed by two hex digits whatever the options: that is no valid URI.)
+        .setServerOption(UndertowOptions.ALLOW_UNESCAPED_CHARACTERS_IN_URL, true)
+        .setServerOption(UndertowOptions.DECODE_URL, false)
         .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT, (int) config.requestHeaderTimeout().toMillis())
         .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, (int) config.idleTimeout().toMillis())
         .setServerOption(UndertowOptions.IDLE_TIMEOUT, (int) config.idleTimeout().toMillis())

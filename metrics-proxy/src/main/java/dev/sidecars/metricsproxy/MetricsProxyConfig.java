@@ -21,6 +21,7 @@ record MetricsProxyConfig(
     long maxRequestBytes,
     int maxHeaderBytes,
     Duration requestHeaderTimeout,
+    Duration requestBodyTimeout,
     Duration idleTimeout,
     int breakerFailures,
     Duration breakerOpen,
@@ -46,6 +47,7 @@ record MetricsProxyConfig(
     long maxRequestBytes = settings.bytes("MAX_REQUEST_BYTES", 0, 0);
     int maxHeaderBytes = (int) Math.min(Integer.MAX_VALUE, settings.bytes("MAX_HEADER_BYTES", 64 * 1024, 1024));
     Duration headerTimeout = positive(settings, "REQUEST_HEADER_TIMEOUT", Duration.ofSeconds(10));
+    Duration bodyTimeout = settings.duration("REQUEST_BODY_TIMEOUT", Duration.ofSeconds(30));
     Duration idleTimeout = positive(settings, "IDLE_TIMEOUT", Duration.ofSeconds(60));
     int breakerFailures = settings.integer("BREAKER_FAILURES", 5, 1, 1_000_000);
     Duration breakerOpen = positive(settings, "BREAKER_OPEN", Duration.ofSeconds(5));
@@ -53,7 +55,7 @@ record MetricsProxyConfig(
     int seriesLimit = settings.integer("METRIC_SERIES_LIMIT", HttpMetrics.DEFAULT_SERIES_LIMIT, 1, 1_000_000);
     int ioThreads = settings.integer("PROXY_IO_THREADS", Math.max(1, Runtime.getRuntime().availableProcessors()), 1, 256);
     return new MetricsProxyConfig(port, target, routes, upstreamTimeout, readinessPath, readinessInterval, drainDelay,
-        maxConcurrent, maxRequestBytes, maxHeaderBytes, headerTimeout, idleTimeout, breakerFailures, breakerOpen,
+        maxConcurrent, maxRequestBytes, maxHeaderBytes, headerTimeout, bodyTimeout, idleTimeout, breakerFailures, breakerOpen,
         accessLog, seriesLimit, ioThreads);
   }
 

@@ -56,6 +56,10 @@ final class TestBackend implements AutoCloseable {
         .setIoThreads(2)
         .setWorkerThreads(16)
         .setServerOption(io.undertow.UndertowOptions.MAX_ENTITY_SIZE, -1L)
+        // An app that takes what real clients send unencoded in a query ({@code |}, {@code {}), and records the
+        // request target as it came (with unescaped characters allowed, Undertow would decode it).
+        .setServerOption(io.undertow.UndertowOptions.ALLOW_UNESCAPED_CHARACTERS_IN_URL, true)
+        .setServerOption(io.undertow.UndertowOptions.DECODE_URL, false)
         .addHttpListener(port, "127.0.0.1")
         .setHandler(Handlers.path()
             .addPrefixPath("/ws", Handlers.websocket((exchange, channel) -> {

@@ -1,5 +1,6 @@
 package dev.sidecars.runtime.http;
 
+import io.undertow.client.ClientConnection;
 import io.undertow.client.ClientExchange;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.AttachmentKey;
@@ -23,6 +24,7 @@ public final class ExchangeOutcome {
   private volatile long upstreamStartNanos;
   private volatile String target;
   private volatile ClientExchange upstreamExchange;
+  private volatile boolean upstreamProtocolError;
 
   private ExchangeOutcome(long startNanos) {
     this.startNanos = startNanos;
@@ -89,24 +91,41 @@ public final class ExchangeOutcome {
     upstreamExchange = exchange;
   }
 
+  /** Closes the upstream connection of this exchange mid-request ({@link #abort}); nothing when there is none. */
+  void abortUpstream() {
+    ClientExchange sent = upstreamExchange;
+    if (sent != null) {
+      abort(sent.getConnection());
+    }
+  }
+
   /**
-   * Closes the connection to the upstream at once, mid-request, so the upstream sees the request body end
+   * Closes a connection to the upstream at once, mid-request, so the upstream sees the request body end
    * early instead of complete. {@code ClientConnection.close()} would not do: it shuts writes down first,
    * which ends a chunked body with its last chunk. {@code performUpgrade()} is the public way to take the
    * raw socket from Undertow's HTTP client (it detaches the request encoding); closing that drops whatever
    * was not sent. The connection is closed, so the pool never reuses it.
    */
-  void abortUpstream() {
-    ClientExchange sent = upstreamExchange;
-    if (sent == null) {
-      return;
-    }
+  static void abort(ClientConnection connection) {
     try {
-      IoUtils.safeClose(sent.getConnection().performUpgrade());
+      IoUtils.safeClose(connection.performUpgrade());
     } catch (IOException | RuntimeException e) {
       // Already closed, or not an HTTP/1.1 connection: close it the ordinary way.
-      IoUtils.safeClose(sent.getConnection());
+      IoUtils.safeClose(connection);
     }
+  }
+
+  /**
+   * The upstream's response head could not be framed and was discarded (its connection closed): the
+   * proxy's own error answer that follows is then a protocol error, not a reset.
+   */
+  void upstreamProtocolError() {
+    upstreamProtocolError = true;
+    upstreamExchange = null;
+  }
+
+  boolean isUpstreamProtocolError() {
+    return upstreamProtocolError;
   }
 
   /** Whether the upstream sent response headers (so the status is the upstream's, not the proxy's). */

@@ -17,8 +17,20 @@ public enum ResponseFlag {
   OVERLOAD("OM", "overload"),
   /** The request body was larger than allowed: 413. */
   REQUEST_TOO_LARGE("RTL", "request_too_large"),
-  /** The request was malformed or ambiguous (request smuggling): 400. */
-  BAD_REQUEST("BR", "bad_request");
+  /** The request was malformed or ambiguous (request smuggling, an obfuscated Transfer-Encoding): 400. */
+  BAD_REQUEST("BR", "bad_request"),
+  /** The client stopped sending its request body for longer than the body timeout: 408. */
+  REQUEST_BODY_TIMEOUT("DT", "request_body_timeout"),
+  /** The client went away before its request body was complete: the upstream's connection was cut. Envoy: DC. */
+  CLIENT_DISCONNECTED("DC", "client_disconnected"),
+  /** The upstream's response could not be framed (conflicting Content-Length): 502. Envoy: UPE. */
+  UPSTREAM_PROTOCOL_ERROR("UPE", "upstream_protocol_error"),
+  /** The destination is not allowed by the egress policy: 403. */
+  EGRESS_DENIED("ED", "egress_denied"),
+  /** The destination's name did not resolve, or the resolver was saturated: 502. Envoy: DF. */
+  DNS_RESOLUTION_FAILED("DF", "dns_resolution_failed"),
+  /** The request has already passed through this proxy (a forwarding loop): 508. */
+  LOOP_DETECTED("LD", "loop_detected");
 
   private final String code;
   private final String errorType;
@@ -40,6 +52,6 @@ public enum ResponseFlag {
 
   /** Whether this flag counts as an upstream failure for a {@link CircuitBreaker}. */
   public boolean isUpstreamFailure() {
-    return this == UPSTREAM_REFUSED || this == UPSTREAM_TIMEOUT || this == UPSTREAM_RESET;
+    return this == UPSTREAM_REFUSED || this == UPSTREAM_TIMEOUT || this == UPSTREAM_RESET || this == UPSTREAM_PROTOCOL_ERROR;
   }
 }

@@ -11,7 +11,7 @@
  *     upstreamTimeout);
  * HttpHandler guarded = new UpstreamGuard(proxy,
  *     new CircuitBreaker(5, Duration.ofSeconds(5), System::nanoTime), new ConcurrencyLimit(max),
- *     new UpstreamGuard.Limits(maxHeaderBytes, maxRequestBytes));
+ *     new UpstreamGuard.Limits(maxHeaderBytes, maxRequestBytes, bodyTimeout));
  * HttpHandler root = new HttpTelemetryHandler(guarded, telemetry.tracer(), telemetry.propagator(),
  *     new HttpMetrics(meterRegistry, HttpMetrics.Side.SERVER, HttpMetrics.DEFAULT_SERIES_LIMIT),
  *     RouteTemplates.parse(routes), AccessLog.to(System.out::println));

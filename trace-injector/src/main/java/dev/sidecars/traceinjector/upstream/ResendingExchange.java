@@ -1,19 +1,13 @@
 package dev.sidecars.traceinjector.upstream;
 
 import dev.sidecars.runtime.http.ForwardingClientConnection;
+import dev.sidecars.runtime.http.ForwardingClientExchange;
 import io.undertow.client.ClientCallback;
 import io.undertow.client.ClientConnection;
 import io.undertow.client.ClientExchange;
 import io.undertow.client.ClientRequest;
 import io.undertow.client.ClientResponse;
-import io.undertow.client.ContinueNotification;
-import io.undertow.client.PushCallback;
-import io.undertow.util.AttachmentKey;
-import io.undertow.util.AttachmentList;
 import java.io.IOException;
-import java.util.List;
-import org.xnio.channels.StreamSinkChannel;
-import org.xnio.channels.StreamSourceChannel;
 
 /**
  * The upstream exchange Undertow's proxy holds, able to swap in a resent one before the proxy sees a
@@ -21,7 +15,7 @@ import org.xnio.channels.StreamSourceChannel;
  * connection and the proxy gets the next attempt's response instead. Only bodiless idempotent requests
  * get here, so nothing of the request has to be replayed but its head.
  */
-final class ResendingExchange implements ClientExchange {
+final class ResendingExchange extends ForwardingClientExchange {
   /** Sends {@code request} again elsewhere and reports its exchange; false when no resend is allowed. */
   interface Resender {
     boolean resend(ClientExchange answered503, ClientCallback<ClientExchange> next);
@@ -34,6 +28,11 @@ final class ResendingExchange implements ClientExchange {
   ResendingExchange(ClientExchange first, Resender resender) {
     this.current = first;
     this.resender = resender;
+  }
+
+  @Override
+  protected ClientExchange delegate() {
+    return current;
   }
 
   /** Wraps each request sent on {@code connection}. */
@@ -84,69 +83,9 @@ final class ResendingExchange implements ClientExchange {
     };
   }
 
-  @Override
-  public void setContinueHandler(ContinueNotification handler) {
-    current.setContinueHandler(handler);
-  }
-
-  @Override
-  public void setPushHandler(PushCallback handler) {
-    current.setPushHandler(handler);
-  }
-
-  @Override
-  public StreamSinkChannel getRequestChannel() {
-    return current.getRequestChannel();
-  }
-
-  @Override
-  public StreamSourceChannel getResponseChannel() {
-    return current.getResponseChannel();
-  }
-
-  @Override
-  public ClientRequest getRequest() {
-    return current.getRequest();
-  }
-
   /** No response while a resend is under way, so a failure then is not taken for the upstream's answer. */
   @Override
   public ClientResponse getResponse() {
     return resending ? null : current.getResponse();
-  }
-
-  @Override
-  public ClientResponse getContinueResponse() {
-    return current.getContinueResponse();
-  }
-
-  @Override
-  public ClientConnection getConnection() {
-    return current.getConnection();
-  }
-
-  @Override
-  public <T> T getAttachment(AttachmentKey<T> key) {
-    return current.getAttachment(key);
-  }
-
-  @Override
-  public <T> List<T> getAttachmentList(AttachmentKey<? extends List<T>> key) {
-    return current.getAttachmentList(key);
-  }
-
-  @Override
-  public <T> T putAttachment(AttachmentKey<T> key, T value) {
-    return current.putAttachment(key, value);
-  }
-
-  @Override
-  public <T> T removeAttachment(AttachmentKey<T> key) {
-    return current.removeAttachment(key);
-  }
-
-  @Override
-  public <T> void addToAttachmentList(AttachmentKey<AttachmentList<T>> key, T value) {
-    current.addToAttachmentList(key, value);
   }
 }
