@@ -8,7 +8,7 @@ import dev.sidecars.collector.ingest.OtlpGrpcReceiver;
 import dev.sidecars.collector.ingest.OtlpHttpReceiver;
 import dev.sidecars.collector.query.QueryApi;
 import dev.sidecars.collector.store.TelemetryStore;
-import io.grpc.BindableService;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.undertow.Undertow;
@@ -55,9 +55,14 @@ public final class CollectorStub implements AutoCloseable {
 
     Undertow http = Undertow.builder()
         .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
+        // Undertow's own cap (2 MiB by default) refused valid exports far below STUB_MAX_BODY_BYTES. It stays
+        // as a backstop just above that limit: the receiver counts bodies itself and answers 413, while
+        // Undertow's check, failing a chunked body's read, closes the connection without an answer.
+        .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, config.maxBodyBytes() + (1 << 20))
         .addListener(new Undertow.ListenerBuilder()
             .setType(Undertow.ListenerType.HTTP).setHost(config.bindAddress()).setPort(config.otlpHttpPort())
-            .setRootHandler(new OtlpHttpReceiver(ingest, config.maxBodyBytes(), config.corsAllowedOrigins())))
+            .setRootHandler(new OtlpHttpReceiver(ingest, config.maxBodyBytes(), config.corsAllowedOrigins(),
+                config.maxConcurrentDecodes())))
         .addListener(new Undertow.ListenerBuilder()
             .setType(Undertow.ListenerType.HTTP).setHost(config.bindAddress()).setPort(config.uiPort())
             .setRootHandler(new QueryApi(store, faults, stats)))
@@ -67,7 +72,7 @@ public final class CollectorStub implements AutoCloseable {
     NettyServerBuilder grpcBuilder = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.bindAddress(), config.otlpGrpcPort()))
         .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, config.maxBodyBytes()));
-    for (BindableService service : OtlpGrpcReceiver.services(ingest)) {
+    for (ServerServiceDefinition service : OtlpGrpcReceiver.services(ingest)) {
       grpcBuilder.addService(service);
     }
     Server grpc;

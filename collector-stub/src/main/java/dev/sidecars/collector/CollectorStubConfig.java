@@ -10,6 +10,8 @@ import java.util.List;
  *
  * @param maxBodyBytes the largest OTLP request body, counted after decompression
  * @param corsAllowedOrigins browser origins allowed to send OTLP/HTTP; {@code *} allows any
+ * @param maxConcurrentDecodes large or compressed OTLP/HTTP bodies read and decoded at once (each may take
+ *     twice {@code maxBodyBytes} of heap while it is); by default as many as a third of the heap holds
  */
 public record CollectorStubConfig(
     String bindAddress,
@@ -21,6 +23,7 @@ public record CollectorStubConfig(
     int maxPoints,
     long maxBodyBytes,
     List<String> corsAllowedOrigins,
+    int maxConcurrentDecodes,
     Duration shutdownGrace,
     String logLevel) {
   public static final int DEFAULT_OTLP_HTTP_PORT = 4318;
@@ -35,20 +38,27 @@ public record CollectorStubConfig(
 
   /** Reads every variable, reporting all problems at once through {@link Settings#validate()}. */
   public static CollectorStubConfig from(Settings s) {
-    CollectorStubConfig config = new CollectorStubConfig(
-        s.string("BIND_ADDRESS", "0.0.0.0"),
-        s.port("OTLP_HTTP_PORT", DEFAULT_OTLP_HTTP_PORT),
-        s.port("OTLP_GRPC_PORT", DEFAULT_OTLP_GRPC_PORT),
-        s.port("UI_PORT", DEFAULT_UI_PORT),
-        s.integer("STUB_MAX_SPANS", DEFAULT_MAX_ITEMS, 1, 50_000_000),
-        s.integer("STUB_MAX_LOGS", DEFAULT_MAX_ITEMS, 1, 50_000_000),
-        s.integer("STUB_MAX_POINTS", DEFAULT_MAX_ITEMS, 1, 50_000_000),
-        s.bytes("STUB_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024),
-        s.list("STUB_CORS_ALLOWED_ORIGINS").isEmpty() ? List.of("*") : s.list("STUB_CORS_ALLOWED_ORIGINS"),
-        s.duration("SHUTDOWN_GRACE", Duration.ofSeconds(20)),
+    String bind = s.string("BIND_ADDRESS", "0.0.0.0");
+    int httpPort = s.port("OTLP_HTTP_PORT", DEFAULT_OTLP_HTTP_PORT);
+    int grpcPort = s.port("OTLP_GRPC_PORT", DEFAULT_OTLP_GRPC_PORT);
+    int uiPort = s.port("UI_PORT", DEFAULT_UI_PORT);
+    int maxSpans = s.integer("STUB_MAX_SPANS", DEFAULT_MAX_ITEMS, 1, 50_000_000);
+    int maxLogs = s.integer("STUB_MAX_LOGS", DEFAULT_MAX_ITEMS, 1, 50_000_000);
+    int maxPoints = s.integer("STUB_MAX_POINTS", DEFAULT_MAX_ITEMS, 1, 50_000_000);
+    long maxBodyBytes = s.bytes("STUB_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024);
+    List<String> origins = s.list("STUB_CORS_ALLOWED_ORIGINS").isEmpty() ? List.of("*") : s.list("STUB_CORS_ALLOWED_ORIGINS");
+    int decodes = s.integer("STUB_MAX_CONCURRENT_DECODES", defaultDecodes(maxBodyBytes), 1, 1024);
+    CollectorStubConfig config = new CollectorStubConfig(bind, httpPort, grpcPort, uiPort, maxSpans, maxLogs, maxPoints,
+        maxBodyBytes, origins, decodes, s.duration("SHUTDOWN_GRACE", Duration.ofSeconds(20)),
         s.oneOf("LOG_LEVEL", "info", ConsoleLogging.LEVELS));
     s.validate();
     return config;
+  }
+
+  /** As many bodies as a third of the heap holds at twice the body limit each, from 1 to 16. */
+  public static int defaultDecodes(long maxBodyBytes) {
+    long fit = Runtime.getRuntime().maxMemory() / 3 / Math.max(1, 2 * maxBodyBytes);
+    return (int) Math.max(1, Math.min(16, fit));
   }
 
   public static Builder builder() {
@@ -66,6 +76,7 @@ public record CollectorStubConfig(
     b.maxPoints = maxPoints;
     b.maxBodyBytes = maxBodyBytes;
     b.corsAllowedOrigins = corsAllowedOrigins;
+    b.maxConcurrentDecodes = maxConcurrentDecodes;
     b.shutdownGrace = shutdownGrace;
     b.logLevel = logLevel;
     return b;
@@ -82,6 +93,7 @@ public record CollectorStubConfig(
     private int maxPoints = DEFAULT_MAX_ITEMS;
     private long maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
     private List<String> corsAllowedOrigins = List.of("*");
+    private int maxConcurrentDecodes;
     private Duration shutdownGrace = Duration.ofSeconds(20);
     private String logLevel = "info";
 
@@ -132,6 +144,12 @@ public record CollectorStubConfig(
       return this;
     }
 
+    /** 0 or less: the default for the body limit ({@link #defaultDecodes}). */
+    public Builder maxConcurrentDecodes(int v) {
+      maxConcurrentDecodes = v;
+      return this;
+    }
+
     public Builder shutdownGrace(Duration v) {
       shutdownGrace = v;
       return this;
@@ -147,7 +165,8 @@ public record CollectorStubConfig(
         throw new IllegalArgumentException("store bounds and body limit must be positive");
       }
       return new CollectorStubConfig(bindAddress, otlpHttpPort, otlpGrpcPort, uiPort, maxSpans, maxLogs, maxPoints,
-          maxBodyBytes, corsAllowedOrigins, shutdownGrace, logLevel);
+          maxBodyBytes, corsAllowedOrigins, maxConcurrentDecodes > 0 ? maxConcurrentDecodes : defaultDecodes(maxBodyBytes),
+          shutdownGrace, logLevel);
     }
   }
 }

@@ -22,7 +22,7 @@ class CollectorStubProcessTest {
   private static final Pattern START_LINE =
       Pattern.compile("^collector-stub \\S+ listening on otlp-http=(\\d+) otlp-grpc=(\\d+) ui=(\\d+)$");
 
-  private static Process launch(Map<String, String> env) throws IOException {
+  static Process launch(Map<String, String> env) throws IOException {
     String java = ProcessHandle.current().info().command().orElse("java");
     ProcessBuilder pb = new ProcessBuilder(java, "-Xmx128m", "-cp", System.getProperty("java.class.path"),
         CollectorStubMain.class.getName());

@@ -184,8 +184,7 @@ class FaultInjectionTest {
 
   @Test
   void faultsApiScriptsListsAndClears() {
-    HttpResponse<byte[]> created = Http.request("POST", stub.uiUrl() + "/api/faults",
-        "{\"signal\":\"metrics\",\"status\":503,\"retryAfterSeconds\":2,\"times\":3}");
+    HttpResponse<byte[]> created = Http.request("POST", stub.uiUrl() + "/api/faults", "{\"signal\":\"metrics\",\"status\":503,\"retryAfterSeconds\":2,\"times\":3}", "Content-Type", "application/json");
     assertThat(created.statusCode()).isEqualTo(201);
     JsonNode listed = Http.getJson(stub.uiUrl() + "/api/faults").path("data");
     assertThat(listed).hasSize(1);
@@ -199,7 +198,7 @@ class FaultInjectionTest {
     assertThat(Http.json(Http.request("DELETE", stub.uiUrl() + "/api/faults", null)).path("cleared").asInt()).isEqualTo(1);
     assertThat(Http.post(stub.otlpHttpUrl() + "/v1/metrics", "application/json", "{}".getBytes()).statusCode()).isEqualTo(200);
 
-    JsonNode partial = Http.json(Http.request("POST", stub.uiUrl() + "/api/faults", "{\"signal\":\"all\",\"rejectPartially\":1}"));
+    JsonNode partial = Http.json(Http.request("POST", stub.uiUrl() + "/api/faults", "{\"signal\":\"all\",\"rejectPartially\":1}", "Content-Type", "application/json"));
     assertThat(partial.path("rejectPartially").asInt()).isEqualTo(1);
   }
 
@@ -208,7 +207,7 @@ class FaultInjectionTest {
     for (String body : new String[] {
         "{\"status\":418}", "{\"signal\":\"profiles\",\"status\":503}", "{\"status\":503,\"times\":0}",
         "{\"status\":503,\"retryAfter\":2}", "not json", "[]", "{\"status\":\"503\"}"}) {
-      HttpResponse<byte[]> response = Http.request("POST", stub.uiUrl() + "/api/faults", body);
+      HttpResponse<byte[]> response = Http.request("POST", stub.uiUrl() + "/api/faults", body, "Content-Type", "application/json");
       assertThat(response.statusCode()).as(body).isEqualTo(400);
       assertThat(Http.json(response).path("error").asText()).as(body).isNotBlank();
     }

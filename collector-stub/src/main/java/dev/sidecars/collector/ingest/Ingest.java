@@ -42,7 +42,8 @@ public final class Ingest {
     return stats;
   }
 
-  public Outcome traces(ExportTraceServiceRequest request) {
+  /** Spans that arrived decoded (gRPC, JSON); refused as malformed when their ids have the wrong length. */
+  public Outcome traces(ExportTraceServiceRequest request) throws MalformedRequestException {
     return traces(SpanBatch.of(request));
   }
 

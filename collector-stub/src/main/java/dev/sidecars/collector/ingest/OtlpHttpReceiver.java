@@ -15,6 +15,7 @@ import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
+import io.undertow.server.RequestTooBigException;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
@@ -28,6 +29,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.zip.GZIPInputStream;
@@ -37,6 +40,12 @@ import java.util.zip.ZipException;
  * OTLP/HTTP on {@code /v1/traces}, {@code /v1/metrics} and {@code /v1/logs}: protobuf or JSON chosen by
  * {@code Content-Type} and answered in kind, gzip or not, bounded after decompression, with CORS for
  * browser senders. Every failure is a 4xx with a {@code google.rpc.Status} body; none reaches the store.
+ *
+ * <p>A body is read whole before it is decoded, so the heap it takes is bounded twice: each body by the limit
+ * (counted after decompression), and the bodies read at once by {@code decodeSlots}. A gzip body, or one of
+ * unknown or large length, takes a slot while it is read and decoded; one that finds none free within a
+ * short wait is answered 503 with {@code Retry-After}, which OTLP exporters retry. Small identity bodies,
+ * what SDK exporters mostly send, need none.
  */
 public final class OtlpHttpReceiver implements HttpHandler {
   private static final Logger log = Logger.getLogger(OtlpHttpReceiver.class.getName());
@@ -49,18 +58,26 @@ public final class OtlpHttpReceiver implements HttpHandler {
   private static final HttpString MAX_AGE = new HttpString("Access-Control-Max-Age");
   private static final HttpString EXPOSE_HEADERS = new HttpString("Access-Control-Expose-Headers");
 
+  /** Bodies up to this size, declared and not compressed, are read without a decode slot. */
+  private static final long SMALL_BODY_BYTES = 1 << 20;
+  /** How long a large or compressed body waits for a decode slot before 503. */
+  private static final long SLOT_WAIT_MILLIS = 2000;
+
   private final Ingest ingest;
   private final long maxBodyBytes;
   private final List<String> allowedOrigins;
+  private final Semaphore decodeSlots;
 
   /**
    * @param maxBodyBytes the largest body accepted, counted after decompression
    * @param allowedOrigins browser origins allowed by CORS; {@code *} allows any
+   * @param decodeSlots large or compressed bodies read and decoded at once
    */
-  public OtlpHttpReceiver(Ingest ingest, long maxBodyBytes, List<String> allowedOrigins) {
+  public OtlpHttpReceiver(Ingest ingest, long maxBodyBytes, List<String> allowedOrigins, int decodeSlots) {
     this.ingest = ingest;
     this.maxBodyBytes = maxBodyBytes;
     this.allowedOrigins = List.copyOf(allowedOrigins);
+    this.decodeSlots = new Semaphore(decodeSlots);
   }
 
   @Override
@@ -104,36 +121,57 @@ public final class OtlpHttpReceiver implements HttpHandler {
       exchange.dispatch(this);
       return;
     }
-    exchange.startBlocking();
-    byte[] body;
-    try {
-      body = readBody(exchange.getInputStream(), encoding.equals("gzip"));
-    } catch (BodyTooLargeException e) {
-      tooLarge(exchange, mediaType);
-      return;
-    } catch (ZipException | EOFException e) {
-      refuse(exchange, mediaType, 400, "malformed gzip body: " + (e instanceof EOFException ? "truncated" : e.getMessage()));
-      return;
-    }
-    Outcome outcome;
-    try {
-      outcome = switch (signal.get()) {
-        case TRACES -> mediaType.equals(PROTOBUF)
-            ? ingest.traces(SpanFrames.read(body))
-            : ingest.traces((ExportTraceServiceRequest) decode(body, mediaType, ExportTraceServiceRequest.newBuilder()));
-        case METRICS -> ingest.metrics(decode(body, mediaType, ExportMetricsServiceRequest.newBuilder()));
-        case LOGS -> ingest.logs(decode(body, mediaType, ExportLogsServiceRequest.newBuilder()));
-      };
-    } catch (MalformedRequestException e) {
-      refuse(exchange, mediaType, 400, e.getMessage());
+    boolean gzip = encoding.equals("gzip");
+    boolean needsSlot = gzip || declared < 0 || declared > SMALL_BODY_BYTES;
+    if (needsSlot && !decodeSlots.tryAcquire(SLOT_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+      ingest.stats().refusedEarly();
+      exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
+      exchange.getResponseHeaders().put(Headers.CONNECTION, "close"); // the body is not read
+      exchange.setPersistent(false);
+      send(exchange, mediaType, 503, status(io.grpc.Status.Code.UNAVAILABLE.value(),
+          "too many large or compressed requests are being decoded; retry"));
       return;
     }
+    try {
+      exchange.startBlocking();
+      byte[] body;
+      try {
+        body = readBody(exchange.getInputStream(), gzip, declared);
+      } catch (BodyTooLargeException | RequestTooBigException e) {
+        tooLarge(exchange, mediaType);
+        return;
+      } catch (ZipException | EOFException e) {
+        refuse(exchange, mediaType, 400, "malformed gzip body: " + (e instanceof EOFException ? "truncated" : e.getMessage()));
+        return;
+      }
+      Outcome outcome;
+      try {
+        outcome = switch (signal.get()) {
+          case TRACES -> mediaType.equals(PROTOBUF)
+              ? ingest.traces(SpanFrames.read(body))
+              : ingest.traces((ExportTraceServiceRequest) decode(body, mediaType, ExportTraceServiceRequest.newBuilder()));
+          case METRICS -> ingest.metrics(decode(body, mediaType, ExportMetricsServiceRequest.newBuilder()));
+          case LOGS -> ingest.logs(decode(body, mediaType, ExportLogsServiceRequest.newBuilder()));
+        };
+      } catch (MalformedRequestException e) {
+        refuse(exchange, mediaType, 400, e.getMessage());
+        return;
+      }
+      answer(exchange, mediaType, signal.get(), outcome);
+    } finally {
+      if (needsSlot) {
+        decodeSlots.release();
+      }
+    }
+  }
+
+  private void answer(HttpServerExchange exchange, String mediaType, Signal signal, Outcome outcome) {
     if (outcome instanceof Outcome.Refused refused) {
       refused.retryAfterSeconds()
           .ifPresent(s -> exchange.getResponseHeaders().put(Headers.RETRY_AFTER, Integer.toString(s)));
       send(exchange, mediaType, refused.httpStatus(), status(refused.grpcCode().value(), refused.message()));
     } else {
-      send(exchange, mediaType, 200, response(signal.get(), (Outcome.Accepted) outcome));
+      send(exchange, mediaType, 200, response(signal, (Outcome.Accepted) outcome));
     }
   }
 
@@ -156,9 +194,10 @@ public final class OtlpHttpReceiver implements HttpHandler {
     }
   }
 
-  private byte[] readBody(InputStream raw, boolean gzip) throws IOException {
+  private byte[] readBody(InputStream raw, boolean gzip, long declared) throws IOException {
     InputStream in = gzip ? new GZIPInputStream(raw, 64 * 1024) : raw;
-    ByteArrayOutputStream out = new ByteArrayOutputStream(16 * 1024);
+    // An identity body of known length is read into an array of its size, not one grown by doubling.
+    ByteArrayOutputStream out = new ByteArrayOutputStream(!gzip && declared > 0 ? (int) declared : 16 * 1024);
     byte[] buffer = new byte[64 * 1024];
     long total = 0;
     for (int n; (n = in.read(buffer)) != -1; ) {

@@ -42,7 +42,8 @@ final class SpanFrames {
     }
   }
 
-  private static void readResourceSpans(byte[] body, int offset, int length, List<SpanBatch> out) throws IOException {
+  private static void readResourceSpans(byte[] body, int offset, int length, List<SpanBatch> out)
+      throws IOException, MalformedRequestException {
     Resource.Builder resource = Resource.newBuilder();
     List<int[]> scopeSpans = new ArrayList<>(2);
     forEachField(body, offset, length, (field, start, len) -> {
@@ -59,7 +60,7 @@ final class SpanFrames {
   }
 
   private static void readScopeSpans(byte[] body, int offset, int length, Resource resource, List<SpanBatch> out)
-      throws IOException {
+      throws IOException, MalformedRequestException {
     InstrumentationScope.Builder scope = InstrumentationScope.newBuilder();
     List<EncodedSpan> spans = new ArrayList<>();
     forEachField(body, offset, length, (field, start, len) -> {
@@ -67,6 +68,7 @@ final class SpanFrames {
         scope.mergeFrom(body, start, len);
       } else if (field == SCOPE_SPANS_SPANS) {
         Span span = Span.parser().parseFrom(body, start, len);
+        SpanIds.check(span);
         spans.add(new EncodedSpan(span, body, start, len));
       }
     });
@@ -75,7 +77,7 @@ final class SpanFrames {
 
   @FunctionalInterface
   private interface MessageField {
-    void accept(int field, int start, int length) throws IOException;
+    void accept(int field, int start, int length) throws IOException, MalformedRequestException;
   }
 
   /**
@@ -83,7 +85,8 @@ final class SpanFrames {
    * length)}; skips the other fields (unknown ones included, as protobuf does) and refuses a field whose
    * wire type does not match what the schema gives the fields read here.
    */
-  private static void forEachField(byte[] body, int offset, int length, MessageField action) throws IOException {
+  private static void forEachField(byte[] body, int offset, int length, MessageField action)
+      throws IOException, MalformedRequestException {
     CodedInputStream in = CodedInputStream.newInstance(body, offset, length);
     while (true) {
       int tag = in.readTag();

@@ -20,6 +20,7 @@ import java.util.Deque;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -27,9 +28,15 @@ import java.util.Set;
 /**
  * The query API and web UI on {@code UI_PORT}: Jaeger-shaped traces, logs, metrics, stats, emptying the
  * store, and scripting faults. Bad parameters are answered 400 with a JSON reason, never 500.
+ *
+ * <p>Writes ({@code POST} and {@code DELETE}) are refused 403 when a browser sends them from another origin
+ * (an {@code Origin} that is not this host, or {@code Sec-Fetch-Site: cross-site}): a page elsewhere must not
+ * script faults into or empty a stub it can reach. A fault must be sent as {@code application/json} (415
+ * otherwise), which no cross-origin page can send without a preflight this API never grants.
  */
 public final class QueryApi implements HttpHandler {
   private static final int DEFAULT_LIMIT = 100;
+  private static final HttpString SEC_FETCH_SITE = new HttpString("Sec-Fetch-Site");
   private static final Set<String> FAULT_FIELDS = Set.of("signal", "status", "retryAfterSeconds", "times", "rejectPartially");
 
   private final TelemetryStore store;
@@ -79,6 +86,9 @@ public final class QueryApi implements HttpHandler {
   }
 
   private void route(HttpServerExchange exchange, String path, HttpString method) throws Exception {
+    if ((method.equals(Methods.POST) || method.equals(Methods.DELETE)) && crossOrigin(exchange)) {
+      throw new BadRequest(403, "writes are not accepted from another origin");
+    }
     if (path.equals("/healthz") || path.equals("/readyz")) {
       only(method, Methods.GET);
       json(exchange, 200, Map.of("status", "ok"));
@@ -138,6 +148,10 @@ public final class QueryApi implements HttpHandler {
     } else if (method.equals(Methods.DELETE)) {
       json(exchange, 200, Map.of("cleared", faults.clear()));
     } else if (method.equals(Methods.POST)) {
+      String contentType = exchange.getRequestHeaders().getFirst(Headers.CONTENT_TYPE);
+      if (contentType == null || !contentType.toLowerCase(Locale.ROOT).startsWith("application/json")) {
+        throw new BadRequest(415, "send the fault as Content-Type: application/json");
+      }
       exchange.startBlocking();
       JsonNode body;
       try {
@@ -150,6 +164,21 @@ public final class QueryApi implements HttpHandler {
       exchange.getResponseHeaders().put(Headers.ALLOW, "GET, POST, DELETE");
       throw new BadRequest(405, "use GET, POST or DELETE");
     }
+  }
+
+  /** A browser request from a page of another origin than this host. */
+  private static boolean crossOrigin(HttpServerExchange exchange) {
+    var headers = exchange.getRequestHeaders();
+    if ("cross-site".equalsIgnoreCase(headers.getFirst(SEC_FETCH_SITE))) {
+      return true;
+    }
+    String origin = headers.getFirst(Headers.ORIGIN);
+    if (origin == null) {
+      return false; // not sent by a browser's cross-origin request (curl, tests, the SDKs)
+    }
+    String host = headers.getFirst(Headers.HOST);
+    int scheme = origin.indexOf("://");
+    return host == null || scheme < 0 || !origin.substring(scheme + 3).equalsIgnoreCase(host);
   }
 
   static Fault parseFault(JsonNode body) throws BadRequest {
