@@ -12,6 +12,9 @@ import dev.sidecars.runtime.http.HttpMetrics;
 import dev.sidecars.runtime.http.HttpTelemetryHandler;
 import dev.sidecars.runtime.http.ObservedProxyClient;
 import dev.sidecars.runtime.http.RouteTemplates;
+import dev.sidecars.traceinjector.egress.ConnectGate;
+import dev.sidecars.traceinjector.egress.EgressResolution;
+import dev.sidecars.traceinjector.egress.HostResolver;
 import dev.sidecars.traceinjector.egress.RoutingHandler;
 import dev.sidecars.traceinjector.propagation.FreshContextTracer;
 import dev.sidecars.traceinjector.propagation.Propagation;
@@ -21,8 +24,8 @@ import io.opentelemetry.sdk.trace.IdGenerator;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
-import io.undertow.server.handlers.ConnectHandler;
 import io.undertow.server.handlers.GracefulShutdownHandler;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Map;
@@ -34,7 +37,8 @@ import java.util.function.LongSupplier;
 
 /**
  * The trace-injector sidecar: an egress HTTP proxy on {@code PROXY_PORT} that gives every outbound call
- * a CLIENT span and correct trace context in every configured format. {@code CONNECT} is tunnelled as is.
+ * a CLIENT span and correct trace context in every configured format. {@code CONNECT} is tunnelled as is,
+ * to the destinations {@code EGRESS_ALLOW} allows.
  */
 public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> {
   /** The admin port when {@code ADMIN_PORT} is unset. */
@@ -43,17 +47,24 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
   private final LongSupplier nanoClock;
   private final DoubleSupplier jitter;
   private final IntUnaryOperator random;
+  private final HostResolver.Lookup lookup;
 
-  /** With the system clock and thread-local randomness. */
+  /** With the system clock, thread-local randomness and the system's resolver. */
   public TraceInjector() {
     this(System::nanoTime, () -> ThreadLocalRandom.current().nextDouble(), n -> ThreadLocalRandom.current().nextInt(n));
   }
 
   /** With the clock, the backoff jitter (0..1) and the balancer's random choice passed in, for tests. */
   public TraceInjector(LongSupplier nanoClock, DoubleSupplier jitter, IntUnaryOperator random) {
+    this(nanoClock, jitter, random, InetAddress::getByName);
+  }
+
+  /** With the name lookup passed in too, for tests of slow and failing resolvers. */
+  public TraceInjector(LongSupplier nanoClock, DoubleSupplier jitter, IntUnaryOperator random, HostResolver.Lookup lookup) {
     this.nanoClock = nanoClock;
     this.jitter = jitter;
     this.random = random;
+    this.lookup = lookup;
   }
 
   @Override
@@ -77,7 +88,12 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
     IdGenerator ids = IdGenerator.random();
     Propagation propagation = Propagation.of(config.propagators(), ids);
     AccessLogWriter<AccessLog.Entry> accessLogWriter = config.accessLog() ? AccessLogWriter.counted(System.out, context.meters()) : null;
-    HttpHandler routing = new RoutingHandler(new Router(config.ownNames()), upstreams, RoutingHandler.randomRequestIds());
+    TraceInjectorConfig.Dns dns = config.dns();
+    HostResolver resolver = new HostResolver(lookup, dns.threads(), dns.queue(), dns.ttl(), dns.negativeTtl(), nanoClock,
+        context.meters());
+    EgressResolution egress = new EgressResolution(config.egress(), resolver, config.policy()::timeoutFor, context.meters());
+    HttpHandler routing = new RoutingHandler(new Router(config.ownNames()), upstreams, egress,
+        RoutingHandler.randomRequestIds(), RoutingHandler.randomPseudonym());
     HttpHandler observed = new HttpTelemetryHandler(
         routing,
         new FreshContextTracer(context.telemetry().tracer(), ids),
@@ -91,13 +107,15 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
       Propagation.combineRepeated(exchange.getRequestHeaders());
       observed.handleRequest(exchange);
     };
-    // CONNECT is tunnelled before anything else looks at it: no span, no headers, bytes as they are.
-    GracefulShutdownHandler graceful = new GracefulShutdownHandler(new ConnectHandler(combined));
+    // An allowed CONNECT is tunnelled before anything else looks at it: no span, no headers, bytes as they are.
+    GracefulShutdownHandler graceful = new GracefulShutdownHandler(new ConnectGate(combined, egress));
     HttpHandler root = new CloseWhileStopping(graceful, context.lifecycle()::isStopping);
     Undertow server = Undertow.builder()
         .setBufferSize(ObservedProxyClient.BUFFER_BYTES)
-        .addHttpListener(config.proxyPort(), context.bindAddress())
+        .addHttpListener(config.proxyPort(), config.proxyBindAddress())
         .setServerOption(UndertowOptions.ALLOW_UNESCAPED_CHARACTERS_IN_URL, true)
+        // With unescaped characters allowed Undertow would decode the request target that is relayed.
+        .setServerOption(UndertowOptions.DECODE_URL, false)
         // Bodies stream through; Undertow's default cap (2 MiB) is for servers that buffer them.
         .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, Long.MAX_VALUE)
         .setHandler(root)
@@ -106,6 +124,7 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
       server.start();
     } catch (RuntimeException e) {
       upstreams.close();
+      resolver.close();
       throw e;
     }
     int port = ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
@@ -136,6 +155,7 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
       @Override
       public void close() throws InterruptedException {
         upstreams.close();
+        resolver.close();
         server.stop();
         if (accessLogWriter != null) {
           accessLogWriter.close();

@@ -2,6 +2,7 @@ package dev.sidecars.traceinjector;
 
 import dev.sidecars.runtime.config.Settings;
 import dev.sidecars.runtime.http.HttpMetrics;
+import dev.sidecars.traceinjector.egress.EgressPolicy;
 import dev.sidecars.traceinjector.propagation.Propagation;
 import dev.sidecars.traceinjector.routing.UpstreamTable;
 import dev.sidecars.traceinjector.upstream.UpstreamPolicy;
@@ -25,6 +26,10 @@ import java.util.Set;
  * @param seriesLimit {@code METRIC_SERIES_LIMIT}: label combinations per metric before the overflow series
  * @param drainDelay {@code DRAIN_DELAY}: after SIGTERM, how long calls are still proxied (the app may be
  *     finishing its own requests, which call out) before new ones are refused
+ * @param proxyBindAddress {@code PROXY_BIND_ADDRESS}: the egress port's address, loopback unless set (the app
+ *     is in the same pod; nothing else should reach it)
+ * @param egress {@code EGRESS_ALLOW}: where calls not named in {@code UPSTREAMS} may go
+ * @param dns {@code DNS_*}: how host names are resolved
  */
 public record TraceInjectorConfig(
     int proxyPort,
@@ -34,7 +39,20 @@ public record TraceInjectorConfig(
     Set<String> ownNames,
     boolean accessLog,
     int seriesLimit,
-    Duration drainDelay) {
+    Duration drainDelay,
+    String proxyBindAddress,
+    EgressPolicy egress,
+    Dns dns) {
+  /**
+   * How host names are resolved off the I/O threads.
+   *
+   * @param threads {@code DNS_RESOLVER_THREADS}: lookups at once
+   * @param queue {@code DNS_QUEUE_SIZE}: lookups waiting before new ones are answered 502
+   * @param ttl {@code DNS_CACHE_TTL}: how long an address is kept
+   * @param negativeTtl {@code DNS_NEGATIVE_CACHE_TTL}: how long a failed lookup is kept
+   */
+  public record Dns(int threads, int queue, Duration ttl, Duration negativeTtl) {}
+
   /** The proxy port when {@code PROXY_PORT} is unset. */
   public static final int DEFAULT_PROXY_PORT = 15002;
 
@@ -78,9 +96,16 @@ public record TraceInjectorConfig(
     Set<String> own = new HashSet<>();
     settings.list("OWN_HOST_NAMES").forEach(n -> own.add(n.toLowerCase(Locale.ROOT)));
     settings.optional("HOSTNAME").ifPresent(n -> own.add(n.toLowerCase(Locale.ROOT)));
+    String proxyBind = settings.string("PROXY_BIND_ADDRESS", "127.0.0.1");
+    EgressPolicy egress = EgressPolicy.from(settings);
+    Dns dns = new Dns(
+        settings.integer("DNS_RESOLVER_THREADS", 4, 1, 256),
+        settings.integer("DNS_QUEUE_SIZE", 64, 1, 100_000),
+        settings.duration("DNS_CACHE_TTL", Duration.ofSeconds(30)),
+        settings.duration("DNS_NEGATIVE_CACHE_TTL", Duration.ofSeconds(5)));
     UpstreamPolicy policy = new UpstreamPolicy(timeout, timeouts, retries, ratioPercent / 100.0, reserve, backoffBase,
         backoffMax, breakerFailures, breakerOpen, ejectAfter, ejectFor, connections, maxDynamic, maxConcurrent);
     return new TraceInjectorConfig(port, table, policy, propagators, Set.copyOf(own), accessLog, seriesLimit,
-        drainDelay);
+        drainDelay, proxyBind, egress, dns);
   }
 }

@@ -19,7 +19,8 @@ import java.util.Optional;
 
 /**
  * The admin port every sidecar has: {@code /healthz}, {@code /readyz}, {@code /metrics} (Prometheus
- * text 0.0.4, or OpenMetrics when the scraper asks for it) and {@code POST /shutdown} from loopback.
+ * text 0.0.4, or OpenMetrics when the scraper asks for it) and {@code POST /shutdown} from loopback, never
+ * through a proxy.
  */
 public final class AdminServer implements AutoCloseable {
   static final String TEXT_004 = "text/plain; version=0.0.4; charset=utf-8";
@@ -140,8 +141,19 @@ public final class AdminServer implements AutoCloseable {
         json(exchange, 403, "{\"error\":\"shutdown is accepted from loopback only\"}");
         return;
       }
+      if (cameThroughAProxy(exchange)) {
+        // Loopback, but relayed: a proxy of the pod (the suite's add Via or X-Forwarded-For) passed on a
+        // request from elsewhere, which must not stop the pod's sidecars.
+        json(exchange, 403, "{\"error\":\"shutdown is not accepted through a proxy\"}");
+        return;
+      }
       json(exchange, 202, "{\"status\":\"shutting down\"}");
       onShutdown.run();
+    }
+
+    private static boolean cameThroughAProxy(HttpServerExchange exchange) {
+      var headers = exchange.getRequestHeaders();
+      return headers.contains(Headers.VIA) || headers.contains(Headers.X_FORWARDED_FOR) || headers.contains(Headers.FORWARDED);
     }
 
     private static boolean allow(HttpServerExchange exchange, HttpString method, HttpString... allowed) {

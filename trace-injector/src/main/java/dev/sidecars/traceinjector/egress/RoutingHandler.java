@@ -9,12 +9,16 @@ import dev.sidecars.traceinjector.upstream.Upstream;
 import dev.sidecars.traceinjector.upstream.Upstreams;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
 import io.opentelemetry.semconv.ServerAttributes;
 import io.opentelemetry.semconv.UrlAttributes;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
+import io.undertow.util.HeaderMap;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
+import io.undertow.util.Methods;
 import java.net.URI;
 import java.util.Optional;
 import java.util.UUID;
@@ -22,10 +26,13 @@ import java.util.function.Supplier;
 
 /**
  * The egress part between the shared {@code HttpTelemetryHandler} (which made the CLIENT span and rewrote the
- * propagation headers) and the upstream: route the request ({@link Router}), label it with the
- * upstream's name, keep or make its {@code X-Request-Id}, point the request line at the upstream's path,
- * add the span attributes only the egress side knows ({@code peer.service}, {@code server.port}, {@code
- * url.full}), and mark every 502/503/504 the sidecar makes itself with {@link #SIDECAR_ERROR}.
+ * propagation headers) and the upstream: refuse a request that has already been through this sidecar (a
+ * forwarding loop, 508), route it ({@link Router}), refuse a destination the {@link EgressPolicy} does not
+ * allow (403), resolve a host name off the I/O thread ({@link EgressResolution}), label the call with the
+ * upstream's name, keep or make its {@code X-Request-Id}, add this hop to {@code Via}, point the request line
+ * at the upstream's path, add the span attributes only the egress side knows ({@code peer.service}, {@code
+ * server.port}, {@code url.full}), and mark every 502/503/504 the sidecar makes itself with {@link
+ * #SIDECAR_ERROR}. A {@code CONNECT} gets here only to be refused ({@link ConnectGate} tunnels the others).
  */
 public final class RoutingHandler implements HttpHandler {
   /** Kept when the app sends one, made (a random UUID) when it does not. */
@@ -38,12 +45,23 @@ public final class RoutingHandler implements HttpHandler {
 
   private final Router router;
   private final Upstreams upstreams;
+  private final EgressResolution egress;
   private final Supplier<String> requestIds;
+  private final String pseudonym;
+  private final String viaEntry;
 
-  public RoutingHandler(Router router, Upstreams upstreams, Supplier<String> requestIds) {
+  /**
+   * @param pseudonym this sidecar's name in {@code Via}, unique to the process: a request that carries it has
+   *     looped back
+   */
+  public RoutingHandler(Router router, Upstreams upstreams, EgressResolution egress, Supplier<String> requestIds,
+      String pseudonym) {
     this.router = router;
     this.upstreams = upstreams;
+    this.egress = egress;
     this.requestIds = requestIds;
+    this.pseudonym = pseudonym;
+    this.viaEntry = "1.1 " + pseudonym;
   }
 
   /** Random UUIDs, the usual {@code X-Request-Id}. */
@@ -51,10 +69,26 @@ public final class RoutingHandler implements HttpHandler {
     return () -> UUID.randomUUID().toString();
   }
 
+  /** A {@code Via} pseudonym unique to this process, e.g. {@code trace-injector-3f9a0c1d}. */
+  public static String randomPseudonym() {
+    return "trace-injector-" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
   @Override
   public void handleRequest(HttpServerExchange exchange) throws Exception {
-    // The shared telemetry handler makes the span current while it calls us.
-    Span span = Span.current();
+    ExchangeOutcome outcome = ExchangeOutcome.of(exchange);
+    Optional<EgressResolution.Refused> refused = EgressResolution.refusal(exchange);
+    if (refused.isPresent()) {
+      refuse(exchange, outcome, refused.get());
+      return;
+    }
+    HeaderMap headers = exchange.getRequestHeaders();
+    String via = headers.getFirst(Headers.VIA);
+    if (via != null && via.contains(pseudonym)) {
+      refuse(exchange, outcome, new EgressResolution.Refused(ResponseFlag.LOOP_DETECTED, 508,
+          "the request came back to this sidecar: a forwarding loop"));
+      return;
+    }
     Optional<Destination> routed = router.route(exchange);
     if (routed.isEmpty()) {
       answer(exchange, 400, "name the service as http://localhost:15002/<service>/<path>, with a Host header,"
@@ -62,21 +96,38 @@ public final class RoutingHandler implements HttpHandler {
       return;
     }
     Destination destination = routed.get();
-    Optional<Upstream> resolved = upstreams.resolve(destination);
-    if (resolved.isEmpty()) {
-      answer(exchange, 400, "cannot call " + destination.service());
+    Optional<Upstream> listed = upstreams.listed(destination.service());
+    if (listed.isPresent()) {
+      proceed(exchange, outcome, destination, listed.get());
       return;
     }
-    Upstream upstream = resolved.get();
-    ExchangeOutcome outcome = ExchangeOutcome.of(exchange);
+    // The telemetry handler's span is current only while it calls us; a resolved call goes on later.
+    Context context = Context.current();
+    egress.resolve(exchange, destination.service(), destination.port(), false, (ex, result) -> {
+      if (result instanceof EgressResolution.Refused refusal) {
+        refuse(ex, outcome, refusal);
+        return;
+      }
+      try (Scope ignored = context.makeCurrent()) {
+        proceed(ex, outcome, destination, upstreams.dynamic(destination, ((EgressResolution.Allowed) result).address()));
+      }
+    });
+  }
+
+  private void proceed(HttpServerExchange exchange, ExchangeOutcome outcome, Destination destination, Upstream upstream)
+      throws Exception {
+    Span span = Span.current();
     outcome.target(upstream.name());
     span.setAttribute(PEER_SERVICE, destination.service());
 
-    if (!exchange.getRequestHeaders().contains(REQUEST_ID)) {
-      exchange.getRequestHeaders().put(REQUEST_ID, requestIds.get());
+    HeaderMap headers = exchange.getRequestHeaders();
+    if (!headers.contains(REQUEST_ID)) {
+      headers.put(REQUEST_ID, requestIds.get());
     }
     // Meant for this proxy, never for the service behind it.
-    exchange.getRequestHeaders().remove(Headers.PROXY_AUTHORIZATION);
+    headers.remove(Headers.PROXY_AUTHORIZATION);
+    String via = headers.getFirst(Headers.VIA);
+    headers.put(Headers.VIA, via == null ? viaEntry : via + ", " + viaEntry);
 
     String path = pathOnly(destination.pathAndQuery());
     exchange.setRequestURI(path, false);
@@ -87,6 +138,15 @@ public final class RoutingHandler implements HttpHandler {
     exchange.addResponseCommitListener(ex -> markSidecarError(ex, outcome));
     CallState state = CallState.of(exchange);
     upstream.handle(exchange, () -> describe(exchange, span, state));
+  }
+
+  private static void refuse(HttpServerExchange exchange, ExchangeOutcome outcome, EgressResolution.Refused refusal) {
+    outcome.flag(refusal.flag());
+    exchange.getResponseHeaders().put(SIDECAR_ERROR, refusal.flag().errorType());
+    if (exchange.getRequestMethod().equals(Methods.CONNECT)) {
+      exchange.setPersistent(false); // the client meant to speak something else on this connection
+    }
+    answer(exchange, refusal.status(), refusal.reason());
   }
 
   private static void describe(HttpServerExchange exchange, Span span, CallState state) {
@@ -120,10 +180,9 @@ public final class RoutingHandler implements HttpHandler {
     return q < 0 ? pathAndQuery : pathAndQuery.substring(0, q);
   }
 
-  private static void answer(HttpServerExchange exchange, int status, String message) {
+  static void answer(HttpServerExchange exchange, int status, String message) {
     exchange.setStatusCode(status);
     exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain; charset=utf-8");
     exchange.getResponseSender().send("trace-injector: " + message + "\n");
   }
-
 }

@@ -20,9 +20,10 @@ final class Endpoint {
   private long ejectedUntil;
   private boolean ejected;
 
-  Endpoint(URI uri, LoadBalancingProxyClient client, ProxyClient.ProxyTarget target) {
+  /** @param authority the {@code Host} a direct call would send: the URL's, or the name an address was resolved from */
+  Endpoint(URI uri, String authority, LoadBalancingProxyClient client, ProxyClient.ProxyTarget target) {
     this.uri = uri;
-    this.authority = uri.getHost() + ":" + uri.getPort();
+    this.authority = authority;
     this.client = client;
     this.target = target;
   }

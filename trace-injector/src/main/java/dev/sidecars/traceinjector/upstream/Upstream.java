@@ -36,9 +36,15 @@ public final class Upstream implements AutoCloseable {
   private final List<Meter> meters = new ArrayList<>();
   private final MeterRegistry registry;
 
+  /**
+   * @param urls the endpoints to balance over
+   * @param authority the {@code Host} sent to them, or {@code null} for each URL's own host and port (a DNS name's
+   *     upstream is given the address it resolved to, and keeps the name here)
+   */
   Upstream(
       String name,
       List<URI> urls,
+      String authority,
       UpstreamPolicy policy,
       ConcurrencyLimit limit,
       MeterRegistry registry,
@@ -64,7 +70,8 @@ public final class Upstream implements AutoCloseable {
       for (int i = 0; i < attempts; i++) {
         client.addHost(url, "attempt-" + i, null, ObservedProxyClient.UPSTREAM_OPTIONS);
       }
-      endpoints.add(new Endpoint(url, client, client.findTarget(null)));
+      endpoints.add(new Endpoint(url, authority != null ? authority : url.getHost() + ":" + url.getPort(), client,
+          client.findTarget(null)));
     }
     this.balancer = new EndpointBalancer(
         endpoints,
@@ -131,11 +138,26 @@ public final class Upstream implements AutoCloseable {
     return balancer.endpoints().stream().mapToInt(e -> e.outstanding.get()).sum();
   }
 
-  @Override
-  public void close() {
+  /** The first endpoint's URL (the address a DNS name's upstream was made for). */
+  URI firstUrl() {
+    return balancer.endpoints().get(0).uri;
+  }
+
+  /** Takes this upstream's meters off the registry, so another one for the same name can register its own. */
+  void removeMeters() {
     meters.forEach(registry::remove);
+  }
+
+  /** Closes the pooled connections; this can wait for the I/O threads that used them. */
+  void closeConnections() {
     for (Endpoint e : balancer.endpoints()) {
       e.client.closeCurrentConnections();
     }
+  }
+
+  @Override
+  public void close() {
+    removeMeters();
+    closeConnections();
   }
 }

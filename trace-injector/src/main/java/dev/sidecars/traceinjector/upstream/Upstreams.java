@@ -4,11 +4,13 @@ import dev.sidecars.runtime.http.ConcurrencyLimit;
 import dev.sidecars.traceinjector.routing.Destination;
 import dev.sidecars.traceinjector.routing.UpstreamTable;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
@@ -18,12 +20,12 @@ import java.util.function.IntUnaryOperator;
 import java.util.function.LongSupplier;
 
 /**
- * Every upstream the sidecar calls: those of {@code UPSTREAMS}, made at start, and DNS names made on
- * first use and kept in a bounded least-recently-used set, so neither memory nor metric series grow with
- * the number of distinct names an app calls.
+ * Every upstream the sidecar calls: those of {@code UPSTREAMS}, made at start, and hosts reached by DNS,
+ * made on first use for the address their name resolved to and kept in a bounded least-recently-used set,
+ * so neither memory nor metric series grow with the number of distinct names an app calls. Resolving the
+ * name is the caller's ({@code HostResolver}): nothing here looks a name up.
  */
 public final class Upstreams implements AutoCloseable {
-  private final UpstreamTable table;
   private final UpstreamPolicy policy;
   private final MeterRegistry registry;
   private final LongSupplier nanoClock;
@@ -49,51 +51,65 @@ public final class Upstreams implements AutoCloseable {
       LongSupplier nanoClock,
       DoubleSupplier jitter,
       IntUnaryOperator random) {
-    this.table = table;
     this.policy = policy;
     this.registry = registry;
     this.nanoClock = nanoClock;
     this.jitter = jitter;
     this.random = random;
     this.limit = policy.maxConcurrentRequests() > 0 ? new ConcurrencyLimit(policy.maxConcurrentRequests()) : null;
-    table.services().forEach((name, urls) -> listed.put(name, create(name, urls)));
+    table.services().forEach((name, urls) -> listed.put(name, create(name, urls, null)));
   }
 
-  private Upstream create(String name, List<URI> urls) {
-    return new Upstream(name, urls, policy, limit, registry, nanoClock, jitter, random);
+  private Upstream create(String name, List<URI> urls, String authority) {
+    return new Upstream(name, urls, authority, policy, limit, registry, nanoClock, jitter, random);
   }
 
-  /** The upstream for a destination; empty only if it cannot be made (a bad DNS name). */
-  public Optional<Upstream> resolve(Destination destination) {
-    Optional<List<URI>> urls = table.lookup(destination.service());
-    if (urls.isPresent()) {
-      return Optional.of(listed.get(destination.service()));
-    }
+  /** The upstream of an {@code UPSTREAMS} name (any case), if listed. */
+  public Optional<Upstream> listed(String service) {
+    return Optional.ofNullable(listed.get(service.toLowerCase(Locale.ROOT)));
+  }
+
+  /**
+   * The upstream for a host that is not listed, at the address it resolved to: made on first use, and made
+   * again when the name comes to resolve elsewhere (its old connections are closed off the request path).
+   */
+  public Upstream dynamic(Destination destination, InetAddress address) {
     String key = destination.port() == 80 ? destination.service() : destination.service() + ":" + destination.port();
-    Upstream evicted = null;
+    List<Upstream> retired = new ArrayList<>(2);
     Upstream upstream;
     synchronized (dynamic) {
       upstream = dynamic.get(key);
+      if (upstream != null && !upstream.firstUrl().getHost().equals(hostOf(address))) {
+        dynamic.remove(key);
+        upstream.removeMeters(); // before the new one registers the same series
+        retired.add(upstream);
+        upstream = null;
+      }
       if (upstream == null) {
         URI uri;
         try {
-          uri = new URI("http", null, destination.service(), destination.port(), null, null, null);
+          uri = new URI("http", null, hostOf(address), destination.port(), null, null, null);
         } catch (URISyntaxException e) {
-          return Optional.empty();
+          throw new IllegalArgumentException(e);
         }
-        upstream = create(key, List.of(uri));
+        upstream = create(key, List.of(uri), destination.service() + ":" + destination.port());
         dynamic.put(key, upstream);
         if (dynamic.size() > policy.maxDynamicUpstreams()) {
           var eldest = dynamic.entrySet().iterator().next();
-          evicted = eldest.getValue();
           dynamic.remove(eldest.getKey());
+          eldest.getValue().removeMeters();
+          retired.add(eldest.getValue());
         }
       }
     }
-    if (evicted != null) {
-      closer.execute(evicted::close);
-    }
-    return Optional.of(upstream);
+    retired.forEach(old -> closer.execute(old::closeConnections));
+    return upstream;
+  }
+
+  /** The address as a URI host: IPv6 in brackets. */
+  private static String hostOf(InetAddress address) {
+    String host = address.getHostAddress();
+    return host.indexOf(':') >= 0 ? "[" + host + "]" : host;
   }
 
   @Override

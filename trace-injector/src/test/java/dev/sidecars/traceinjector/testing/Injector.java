@@ -2,6 +2,7 @@ package dev.sidecars.traceinjector.testing;
 
 import dev.sidecars.runtime.Sidecar;
 import dev.sidecars.traceinjector.TraceInjector;
+import dev.sidecars.traceinjector.egress.HostResolver;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -31,6 +32,10 @@ public final class Injector implements AutoCloseable {
   private final HttpClient viaProxy;
 
   private Injector(Map<String, String> env, java.util.function.IntUnaryOperator random) {
+    this(env, random, java.net.InetAddress::getByName);
+  }
+
+  private Injector(Map<String, String> env, java.util.function.IntUnaryOperator random, HostResolver.Lookup lookup) {
     Map<String, String> all = new LinkedHashMap<>();
     all.put("PROXY_PORT", "0");
     all.put("ADMIN_PORT", "0");
@@ -42,7 +47,7 @@ public final class Injector implements AutoCloseable {
     all.put("RETRY_BACKOFF", "1ms");
     all.putAll(env);
     try {
-      sidecar = Sidecar.start(new TraceInjector(() -> System.nanoTime() + ahead.get(), () -> 1.0, random), all);
+      sidecar = Sidecar.start(new TraceInjector(() -> System.nanoTime() + ahead.get(), () -> 1.0, random, lookup), all);
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
@@ -52,6 +57,11 @@ public final class Injector implements AutoCloseable {
 
   public static Injector start(Map<String, String> env) {
     return new Injector(env, n -> java.util.concurrent.ThreadLocalRandom.current().nextInt(n));
+  }
+
+  /** With host names looked up by {@code lookup} instead of the system's resolver (slow, failing, any address). */
+  public static Injector startWithLookup(Map<String, String> env, HostResolver.Lookup lookup) {
+    return new Injector(env, n -> java.util.concurrent.ThreadLocalRandom.current().nextInt(n), lookup);
   }
 
   /** With the balancer's random picks fixed to the first candidates, so the order of URLs decides. */

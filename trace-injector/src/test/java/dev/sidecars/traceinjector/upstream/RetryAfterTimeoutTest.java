@@ -3,7 +3,6 @@ package dev.sidecars.traceinjector.upstream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.sidecars.traceinjector.routing.Destination;
 import dev.sidecars.traceinjector.routing.UpstreamTable;
 import dev.sidecars.traceinjector.testing.Backend;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -42,7 +41,7 @@ class RetryAfterTimeoutTest {
       // Random picks fixed to the first candidate, so the order of the URLs decides the first attempt.
       upstreams = new Upstreams(new UpstreamTable(Map.of("svc", urls)), policy, meters,
           System::nanoTime, () -> 1.0, n -> 0);
-      svc = upstreams.resolve(new Destination("svc", 80, "/x", Destination.Mode.PATH_PREFIX)).orElseThrow();
+      svc = upstreams.listed("svc").orElseThrow();
       server = Undertow.builder().addHttpListener(0, "127.0.0.1").setHandler(ex -> svc.handle(ex, () -> {})).build();
       server.start();
     }
