@@ -134,6 +134,12 @@ class ChartRenderingTest {
   }
 
   @Test
+  void egressAllowBecomesTheInjectorsAllowList() {
+    PodSpec pod = podOf(chart.render("traceInjector: {enabled: true, egressAllow: ['*.svc', 'api.example.com:443']}\n"));
+    assertThat(env(container(pod, "trace-injector"))).containsEntry("EGRESS_ALLOW", "*.svc,api.example.com:443");
+  }
+
+  @Test
   void allSidecarsWireTheAppToTheirPortsAndVolumes() {
     PodSpec pod = podOf(chart.render(ALL_SIDECARS));
 
@@ -151,7 +157,9 @@ class ChartRenderingTest {
     Container injector = container(pod, "trace-injector");
     assertThat(env(injector))
         .containsEntry("UPSTREAMS", "fraud-check=http://10.0.0.5:9001|http://10.0.0.6:9001,ledger=http://ledger:80");
-    assertThat(ports(injector)).containsEntry("ti-proxy", 15002).containsEntry("ti-admin", 15091);
+    // The egress port is for the app in the pod only: it listens on loopback and is not declared.
+    assertThat(ports(injector)).containsOnlyKeys("ti-admin").containsEntry("ti-admin", 15091);
+    assertThat(env(injector)).doesNotContainKey("EGRESS_ALLOW").doesNotContainKey("PROXY_BIND_ADDRESS");
 
     Container proxy = container(pod, "metrics-proxy");
     assertThat(env(proxy))
