@@ -184,7 +184,8 @@ class FaultInjectionTest {
 
   @Test
   void faultsApiScriptsListsAndClears() {
-    HttpResponse<byte[]> created = Http.request("POST", stub.uiUrl() + "/api/faults", "{\"signal\":\"metrics\",\"status\":503,\"retryAfterSeconds\":2,\"times\":3}", "Content-Type", "application/json");
+    HttpResponse<byte[]> created = Http.request("POST", stub.uiUrl() + "/api/faults",
+        "{\"signal\":\"metrics\",\"status\":503,\"retryAfterSeconds\":2,\"times\":3}", "Content-Type", "application/json");
     assertThat(created.statusCode()).isEqualTo(201);
     JsonNode listed = Http.getJson(stub.uiUrl() + "/api/faults").path("data");
     assertThat(listed).hasSize(1);
@@ -198,7 +199,8 @@ class FaultInjectionTest {
     assertThat(Http.json(Http.request("DELETE", stub.uiUrl() + "/api/faults", null)).path("cleared").asInt()).isEqualTo(1);
     assertThat(Http.post(stub.otlpHttpUrl() + "/v1/metrics", "application/json", "{}".getBytes()).statusCode()).isEqualTo(200);
 
-    JsonNode partial = Http.json(Http.request("POST", stub.uiUrl() + "/api/faults", "{\"signal\":\"all\",\"rejectPartially\":1}", "Content-Type", "application/json"));
+    JsonNode partial = Http.json(Http.request("POST", stub.uiUrl() + "/api/faults", "{\"signal\":\"all\",\"rejectPartially\":1}",
+        "Content-Type", "application/json"));
     assertThat(partial.path("rejectPartially").asInt()).isEqualTo(1);
   }
 

@@ -10,8 +10,6 @@ import dev.sidecars.traceinjector.egress.HostResolver;
 import dev.sidecars.traceinjector.testing.Backend;
 import dev.sidecars.traceinjector.testing.Injector;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -63,8 +61,7 @@ class HardeningTest {
     try (Backend ledger = Backend.start("ledger");
         SidecarProcess victim = SidecarProcess.start(TraceInjectorMain.class, env());
         SidecarProcess sidecar = SidecarProcess.start(TraceInjectorMain.class, env("UPSTREAMS", "ledger=" + ledger.url()))) {
-      HttpClient viaProxy = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-          .proxy(ProxySelector.of(new InetSocketAddress("127.0.0.1", sidecar.port("proxy")))).build();
+      HttpClient viaProxy = viaProxy(sidecar);
       // The attack of the issue: POST /shutdown to another sidecar's admin port, through the relay.
       HttpResponse<String> shutdown = viaProxy.send(HttpRequest.newBuilder(
               URI.create("http://127.0.0.1:" + victim.port("admin") + "/shutdown")).POST(HttpRequest.BodyPublishers.noBody()).build(),
@@ -96,14 +93,14 @@ class HardeningTest {
             env("EGRESS_ALLOW", "127.0.0.1:" + direct.port() + ",*.svc"))) {
       int proxy = sidecar.port("proxy");
       // The sidecar's own admin port: its address is listed, with another port.
-      assertThat(tunnel(proxy, "127.0.0.1:" + sidecar.port("admin"), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"))
+      assertThat(Injector.tunnel(proxy, "127.0.0.1:" + sidecar.port("admin"), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"))
           .startsWith("HTTP/1.1 403");
       // A host no entry names.
-      assertThat(tunnel(proxy, "example.com:443", "")).startsWith("HTTP/1.1 403");
+      assertThat(Injector.tunnel(proxy, "example.com:443", "")).startsWith("HTTP/1.1 403");
       // A name allowed by a pattern, on a port other than 443: the port is refused.
-      assertThat(tunnel(proxy, "ledger.payments.svc:8080", "")).startsWith("HTTP/1.1 403");
+      assertThat(Injector.tunnel(proxy, "ledger.payments.svc:8080", "")).startsWith("HTTP/1.1 403");
       // Named exactly with its port: tunnelled.
-      assertThat(tunnel(proxy, "127.0.0.1:" + direct.port(), "GET /tunnelled HTTP/1.1\r\nHost: direct\r\nConnection: close\r\n\r\n"))
+      assertThat(Injector.tunnel(proxy, "127.0.0.1:" + direct.port(), "GET /tunnelled HTTP/1.1\r\nHost: direct\r\nConnection: close\r\n\r\n"))
           .startsWith("HTTP/1.1 200").endsWith("direct /tunnelled");
 
       List<JsonNode> refusals = await().atMost(Duration.ofSeconds(10)).until(() -> accessLog(sidecar).stream()
@@ -137,8 +134,7 @@ class HardeningTest {
     try (SidecarProcess victim = SidecarProcess.start(TraceInjectorMain.class, env());
         SidecarProcess sidecar = SidecarProcess.start(TraceInjectorMain.class,
             env("EGRESS_ALLOW", "127.0.0.1:" + victim.port("admin")))) {
-      HttpClient viaProxy = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-          .proxy(ProxySelector.of(new InetSocketAddress("127.0.0.1", sidecar.port("proxy")))).build();
+      HttpClient viaProxy = viaProxy(sidecar);
       HttpResponse<String> shutdown = viaProxy.send(HttpRequest.newBuilder(
               URI.create("http://127.0.0.1:" + victim.port("admin") + "/shutdown")).POST(HttpRequest.BodyPublishers.noBody()).build(),
           HttpResponse.BodyHandlers.ofString());
@@ -166,8 +162,7 @@ class HardeningTest {
   @Test
   void aForwardingLoopGets508() throws Exception {
     try (SidecarProcess sidecar = SidecarProcess.start(TraceInjectorMain.class, env("EGRESS_ALLOW", "127.0.0.1"))) {
-      HttpClient viaProxy = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-          .proxy(ProxySelector.of(new InetSocketAddress("127.0.0.1", sidecar.port("proxy")))).build();
+      HttpClient viaProxy = viaProxy(sidecar);
       // Back to the sidecar itself: allowed by the entry, caught by its own Via.
       HttpResponse<String> loop = viaProxy.send(HttpRequest.newBuilder(
           URI.create("http://127.0.0.1:" + sidecar.port("proxy") + "/again")).build(), HttpResponse.BodyHandlers.ofString());
@@ -259,28 +254,10 @@ class HardeningTest {
     assertThat(result.stderr()).anyMatch(l -> l.startsWith("trace-injector: DNS_CACHE_TTL=\"long\": expected"));
   }
 
-  private static String tunnel(int proxy, String target, String inner) throws IOException {
-    try (Socket socket = new Socket("127.0.0.1", proxy)) {
-      socket.setSoTimeout(20_000);
-      OutputStream out = socket.getOutputStream();
-      InputStream in = socket.getInputStream();
-      out.write(("CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
-      out.flush();
-      StringBuilder head = new StringBuilder();
-      while (!head.toString().endsWith("\r\n\r\n")) {
-        int c = in.read();
-        if (c < 0) {
-          return head.toString();
-        }
-        head.append((char) c);
-      }
-      if (!head.toString().startsWith("HTTP/1.1 200")) {
-        return head.toString();
-      }
-      out.write(inner.getBytes(StandardCharsets.ISO_8859_1));
-      out.flush();
-      return head + new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
-    }
+  /** A client that sends every request to the sidecar's egress port, as an app with HTTP_PROXY does. */
+  private static HttpClient viaProxy(SidecarProcess sidecar) {
+    return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        .proxy(ProxySelector.of(new InetSocketAddress("127.0.0.1", sidecar.port("proxy")))).build();
   }
 
   private static boolean connects(InetAddress address, int port) {

@@ -131,9 +131,16 @@ public final class Injector implements AutoCloseable {
     }
   }
 
-  /** Opens a CONNECT tunnel, then sends {@code inner} through it; returns everything read. */
   public String tunnel(String target, String inner) {
-    try (Socket socket = new Socket("127.0.0.1", port())) {
+    return tunnel(port(), target, inner);
+  }
+
+  /**
+   * Opens a CONNECT tunnel through the proxy on {@code port}; once it is open (200), sends {@code inner}
+   * through it. Returns everything read: only the refusal when it is refused.
+   */
+  public static String tunnel(int port, String target, String inner) {
+    try (Socket socket = new Socket("127.0.0.1", port)) {
       socket.setSoTimeout(30_000);
       OutputStream out = socket.getOutputStream();
       InputStream in = socket.getInputStream();
@@ -143,9 +150,12 @@ public final class Injector implements AutoCloseable {
       while (!head.toString().endsWith("\r\n\r\n")) {
         int c = in.read();
         if (c < 0) {
-          break;
+          return head.toString();
         }
         head.append((char) c);
+      }
+      if (!head.toString().startsWith("HTTP/1.1 200")) {
+        return head.toString();
       }
       out.write(inner.getBytes(StandardCharsets.ISO_8859_1));
       out.flush();
