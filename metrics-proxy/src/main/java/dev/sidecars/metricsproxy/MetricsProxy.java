@@ -79,7 +79,7 @@ final class MetricsProxy implements SidecarComponent {
       accessLog = AccessLog.entriesTo(accessLogWriter);
     }
     HttpHandler observed = new HttpTelemetryHandler(
-        guarded, context.telemetry().tracer(), context.telemetry().propagator(), metrics, config.routes(), accessLog);
+        guarded, context.telemetry().tracer(), context.telemetry().propagation(), metrics, config.routes(), accessLog);
     GracefulShutdownHandler graceful = new GracefulShutdownHandler(observed);
     // Outermost, so the 503s the graceful handler gives once the drain delay is over close their
     // connections too, and keep-alive clients reconnect elsewhere.

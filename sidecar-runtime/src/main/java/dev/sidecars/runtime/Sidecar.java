@@ -77,7 +77,7 @@ public final class Sidecar implements AutoCloseable {
     String bind = shared.bindAddress();
 
     String version = versionOf(factory.getClass());
-    SidecarTelemetry telemetry = SidecarTelemetry.create(factory.name(), version, env);
+    SidecarTelemetry telemetry = SidecarTelemetry.create(factory.name(), version, env, shared.propagators());
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(SidecarMeters.PROMETHEUS_CONFIG);
     Lifecycle lifecycle = new Lifecycle(shared.shutdownGrace());
     SidecarComponent component;

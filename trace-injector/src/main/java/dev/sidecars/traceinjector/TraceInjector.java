@@ -16,11 +16,8 @@ import dev.sidecars.traceinjector.egress.ConnectGate;
 import dev.sidecars.traceinjector.egress.EgressResolution;
 import dev.sidecars.traceinjector.egress.HostResolver;
 import dev.sidecars.traceinjector.egress.RoutingHandler;
-import dev.sidecars.traceinjector.propagation.FreshContextTracer;
-import dev.sidecars.traceinjector.propagation.Propagation;
 import dev.sidecars.traceinjector.routing.Router;
 import dev.sidecars.traceinjector.upstream.Upstreams;
-import io.opentelemetry.sdk.trace.IdGenerator;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
@@ -85,8 +82,6 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
   @Override
   public SidecarComponent start(TraceInjectorConfig config, SidecarContext context) {
     Upstreams upstreams = new Upstreams(config.upstreams(), config.policy(), context.meters(), nanoClock, jitter, random);
-    IdGenerator ids = IdGenerator.random();
-    Propagation propagation = Propagation.of(config.propagators(), ids);
     AccessLogWriter<AccessLog.Entry> accessLogWriter = config.accessLog() ? AccessLogWriter.counted(System.out, context.meters()) : null;
     TraceInjectorConfig.Dns dns = config.dns();
     HostResolver resolver = new HostResolver(lookup, dns.threads(), dns.queue(), dns.ttl(), dns.negativeTtl(), nanoClock,
@@ -96,19 +91,13 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
         RoutingHandler.randomRequestIds(), RoutingHandler.randomPseudonym());
     HttpHandler observed = new HttpTelemetryHandler(
         routing,
-        new FreshContextTracer(context.telemetry().tracer(), ids),
-        propagation.propagator(),
+        context.telemetry().tracer(),
+        context.telemetry().propagation(),
         new HttpMetrics(context.meters(), HttpMetrics.Side.CLIENT, config.seriesLimit()),
         RouteTemplates.none(),
         accessLogWriter != null ? AccessLog.entriesTo(accessLogWriter) : AccessLog.off());
-    // Redundant for reading (the shared getter joins repeated fields), but it decides how repeated
-    // W3C fields of unconfigured formats are forwarded: as one joined field. See combineRepeated.
-    HttpHandler combined = exchange -> {
-      Propagation.combineRepeated(exchange.getRequestHeaders());
-      observed.handleRequest(exchange);
-    };
     // An allowed CONNECT is tunnelled before anything else looks at it: no span, no headers, bytes as they are.
-    GracefulShutdownHandler graceful = new GracefulShutdownHandler(new ConnectGate(combined, egress));
+    GracefulShutdownHandler graceful = new GracefulShutdownHandler(new ConnectGate(observed, egress));
     HttpHandler root = new CloseWhileStopping(graceful, context.lifecycle()::isStopping);
     Undertow server = Undertow.builder()
         .setBufferSize(ObservedProxyClient.BUFFER_BYTES)

@@ -3,13 +3,11 @@ package dev.sidecars.traceinjector;
 import dev.sidecars.runtime.config.Settings;
 import dev.sidecars.runtime.http.HttpMetrics;
 import dev.sidecars.traceinjector.egress.EgressPolicy;
-import dev.sidecars.traceinjector.propagation.Propagation;
 import dev.sidecars.traceinjector.routing.UpstreamTable;
 import dev.sidecars.traceinjector.upstream.UpstreamPolicy;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -20,7 +18,6 @@ import java.util.Set;
  * @param proxyPort {@code PROXY_PORT}
  * @param upstreams {@code UPSTREAMS}
  * @param policy timeouts, retries, breaker, ejection, pooling
- * @param propagators {@code OTEL_PROPAGATORS}, the formats read and written
  * @param ownNames {@code OWN_HOST_NAMES} and {@code HOSTNAME}: Host values that mean the sidecar itself
  * @param accessLog {@code ACCESS_LOG}: one JSON line per request on standard output
  * @param seriesLimit {@code METRIC_SERIES_LIMIT}: label combinations per metric before the overflow series
@@ -35,7 +32,6 @@ public record TraceInjectorConfig(
     int proxyPort,
     UpstreamTable upstreams,
     UpstreamPolicy policy,
-    List<String> propagators,
     Set<String> ownNames,
     boolean accessLog,
     int seriesLimit,
@@ -85,14 +81,6 @@ public record TraceInjectorConfig(
     boolean accessLog = settings.bool("ACCESS_LOG", true);
     int seriesLimit = settings.integer("METRIC_SERIES_LIMIT", HttpMetrics.DEFAULT_SERIES_LIMIT, 1, 1_000_000);
     Duration drainDelay = settings.duration("DRAIN_DELAY", Duration.ofSeconds(5));
-    List<String> propagators = settings.list("OTEL_PROPAGATORS").stream().map(s -> s.toLowerCase(Locale.ROOT)).toList();
-    for (String name : propagators) {
-      if (!Propagation.NAMES.contains(name)) {
-        settings.problem("OTEL_PROPAGATORS", String.join(",", propagators), "names out of " + String.join(", ", Propagation.NAMES));
-        propagators = List.of();
-        break;
-      }
-    }
     Set<String> own = new HashSet<>();
     settings.list("OWN_HOST_NAMES").forEach(n -> own.add(n.toLowerCase(Locale.ROOT)));
     settings.optional("HOSTNAME").ifPresent(n -> own.add(n.toLowerCase(Locale.ROOT)));
@@ -105,7 +93,7 @@ public record TraceInjectorConfig(
         settings.duration("DNS_NEGATIVE_CACHE_TTL", Duration.ofSeconds(5)));
     UpstreamPolicy policy = new UpstreamPolicy(timeout, timeouts, retries, ratioPercent / 100.0, reserve, backoffBase,
         backoffMax, breakerFailures, breakerOpen, ejectAfter, ejectFor, connections, maxDynamic, maxConcurrent);
-    return new TraceInjectorConfig(port, table, policy, propagators, Set.copyOf(own), accessLog, seriesLimit,
+    return new TraceInjectorConfig(port, table, policy, Set.copyOf(own), accessLog, seriesLimit,
         drainDelay, proxyBind, egress, dns);
   }
 }

@@ -1,5 +1,6 @@
 package dev.sidecars.runtime.http;
 
+import dev.sidecars.runtime.propagation.Propagation;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanBuilder;
@@ -9,28 +10,22 @@ import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.Scope;
-import io.opentelemetry.context.propagation.TextMapGetter;
-import io.opentelemetry.context.propagation.TextMapPropagator;
-import io.opentelemetry.context.propagation.TextMapSetter;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
-import io.undertow.util.HttpString;
 import java.net.InetSocketAddress;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 
 /**
  * Wraps a proxy handler and records one span, one set of {@link HttpMetrics} measurements and one {@link
  * AccessLog} line per exchange, including the exchanges inner handlers answer themselves.
  *
- * <p>The span continues the context the request carries, in any format of the configured propagator
- * (an invalid context starts a new trace), has the HTTP semantic-convention attributes, and its context
- * replaces the trace headers of the request passed on, so the next hop continues this span. Its kind and
+ * <p>The span continues the context the request carries, in any format of the configured {@link
+ * Propagation} (an invalid context starts a new trace), has the HTTP semantic-convention attributes, and
+ * its context replaces the trace headers of the request passed on, so the next hop continues this span. Its kind and
  * the metrics' names follow {@link HttpMetrics#side()}: SERVER for an ingress proxy (labelled by route),
  * CLIENT for an egress proxy (labelled by the {@link ExchangeOutcome#target()} an inner handler set).
  * Server spans are errors on 5xx, client spans on 4xx and 5xx, as the conventions say.
@@ -51,39 +46,13 @@ public final class HttpTelemetryHandler implements HttpHandler {
   private static final AttributeKey<Long> REQUEST_SIZE = AttributeKey.longKey("http.request.body.size");
   private static final AttributeKey<Long> RESPONSE_SIZE = AttributeKey.longKey("http.response.body.size");
 
-  private static final TextMapGetter<HeaderMap> GETTER =
-      new TextMapGetter<>() {
-        @Override
-        public Iterable<String> keys(HeaderMap carrier) {
-          List<String> keys = new ArrayList<>();
-          carrier.getHeaderNames().forEach(name -> keys.add(name.toString()));
-          return keys;
-        }
-
-        /**
-         * Repeated header lines are combined with commas, as HTTP and the W3C specs say they mean
-         * (tracestate and baggage may be split across lines); a repeated traceparent becomes invalid and
-         * restarts the trace, as it must.
-         */
-        @Override
-        public String get(HeaderMap carrier, String key) {
-          HeaderValues values = carrier == null ? null : carrier.get(key);
-          if (values == null || values.isEmpty()) {
-            return null;
-          }
-          return values.size() == 1 ? values.getFirst() : String.join(",", values);
-        }
-      };
-  private static final TextMapSetter<HeaderMap> SETTER = (carrier, key, value) -> carrier.put(new HttpString(key), value);
-
   private final HttpHandler next;
   private final Tracer tracer;
-  private final TextMapPropagator propagator;
+  private final Propagation propagation;
   private final HttpMetrics metrics;
   private final RouteTemplates routes;
   private final AccessLog accessLog;
   private final SpanKind kind;
-  private final List<HttpString> propagationFields;
 
   /**
    * @param routes the route templates (server side; ignored on the client side)
@@ -92,18 +61,17 @@ public final class HttpTelemetryHandler implements HttpHandler {
   public HttpTelemetryHandler(
       HttpHandler next,
       Tracer tracer,
-      TextMapPropagator propagator,
+      Propagation propagation,
       HttpMetrics metrics,
       RouteTemplates routes,
       AccessLog accessLog) {
     this.next = next;
     this.tracer = tracer;
-    this.propagator = propagator;
+    this.propagation = propagation;
     this.metrics = metrics;
     this.routes = routes;
     this.accessLog = accessLog;
     this.kind = metrics.side() == HttpMetrics.Side.SERVER ? SpanKind.SERVER : SpanKind.CLIENT;
-    this.propagationFields = propagator.fields().stream().map(HttpString::new).toList();
   }
 
   @Override
@@ -115,7 +83,7 @@ public final class HttpTelemetryHandler implements HttpHandler {
     Optional<String> route = kind == SpanKind.SERVER ? routes.match(path) : Optional.empty();
     HeaderMap headers = exchange.getRequestHeaders();
 
-    Context parent = propagator.extract(Context.root(), headers, GETTER);
+    Context parent = propagation.extract(headers);
     String spanMethod = method.equals(HttpMethods.OTHER) ? "HTTP" : method;
     SpanBuilder builder =
         tracer
@@ -141,11 +109,10 @@ public final class HttpTelemetryHandler implements HttpHandler {
     if (userAgent != null) {
       builder.setAttribute(USER_AGENT, userAgent);
     }
-    Span span = builder.startSpan();
+    Span span = propagation.hop(builder.startSpan(), parent);
     Context context = parent.with(span);
     // Replace whatever trace headers came in: the next hop's parent is this span.
-    propagationFields.forEach(headers::remove);
-    propagator.inject(context, headers, SETTER);
+    propagation.inject(context, headers);
 
     metrics.started();
     exchange.addExchangeCompleteListener(

@@ -12,7 +12,7 @@
  * HttpHandler guarded = new UpstreamGuard(proxy,
  *     new CircuitBreaker(5, Duration.ofSeconds(5), System::nanoTime), new ConcurrencyLimit(max),
  *     new UpstreamGuard.Limits(maxHeaderBytes, maxRequestBytes, bodyTimeout));
- * HttpHandler root = new HttpTelemetryHandler(guarded, telemetry.tracer(), telemetry.propagator(),
+ * HttpHandler root = new HttpTelemetryHandler(guarded, telemetry.tracer(), telemetry.propagation(),
  *     new HttpMetrics(meterRegistry, HttpMetrics.Side.SERVER, HttpMetrics.DEFAULT_SERIES_LIMIT),
  *     RouteTemplates.parse(routes), AccessLog.to(System.out::println));
  * }</pre>

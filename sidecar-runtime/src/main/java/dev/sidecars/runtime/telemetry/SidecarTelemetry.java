@@ -1,6 +1,8 @@
 package dev.sidecars.runtime.telemetry;
 
 import dev.sidecars.runtime.config.ConfigException;
+import dev.sidecars.runtime.config.Settings;
+import dev.sidecars.runtime.propagation.Propagation;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.common.AttributesBuilder;
@@ -28,7 +30,9 @@ import java.util.regex.Pattern;
  * The OpenTelemetry SDK of one sidecar, configured by the SDK's own autoconfigure module from the
  * standard {@code OTEL_*} variables, plus three conveniences: {@code SERVICE_NAME} as a short form of
  * {@code OTEL_SERVICE_NAME}, the Kubernetes downward-API variables as resource attributes, and the
- * sidecar's own name and version on everything it emits.
+ * sidecar's own name and version on everything it emits. {@code OTEL_PROPAGATORS} is the one exception:
+ * the sidecar's own {@link Propagation} reads it, and the SDK is told {@code none}, so it neither reads
+ * the variable a second time nor builds propagators nobody uses.
  */
 public final class SidecarTelemetry implements AutoCloseable {
   private static final Pattern PROPERTY = Pattern.compile("otel(?:\\.[a-z0-9_-]+)+");
@@ -54,14 +58,16 @@ public final class SidecarTelemetry implements AutoCloseable {
   private final ConfigProperties config;
   private final String sidecarName;
   private final String sidecarVersion;
+  private final Propagation propagation;
 
-  private SidecarTelemetry(
-      OpenTelemetrySdk sdk, Resource resource, ConfigProperties config, String sidecarName, String sidecarVersion) {
+  private SidecarTelemetry(OpenTelemetrySdk sdk, Resource resource, ConfigProperties config, String sidecarName,
+      String sidecarVersion, Propagation propagation) {
     this.sdk = sdk;
     this.resource = resource;
     this.config = config;
     this.sidecarName = sidecarName;
     this.sidecarVersion = sidecarVersion;
+    this.propagation = propagation;
   }
 
   /**
@@ -70,6 +76,18 @@ public final class SidecarTelemetry implements AutoCloseable {
    */
   public static SidecarTelemetry create(
       String sidecarName, String sidecarVersion, Map<String, String> env) {
+    Settings settings = Settings.of(env);
+    List<String> propagators = Propagation.names(settings);
+    settings.validate();
+    return create(sidecarName, sidecarVersion, env, propagators);
+  }
+
+  /**
+   * As {@link #create(String, String, Map)}, with {@code OTEL_PROPAGATORS} already read (by {@link
+   * Propagation#names}, with the rest of the sidecar's variables).
+   */
+  public static SidecarTelemetry create(
+      String sidecarName, String sidecarVersion, Map<String, String> env, List<String> propagators) {
     Map<String, String> properties = sdkProperties(env);
     // The SDK reads this one switch only from system properties; a user's own -D setting wins.
     if (System.getProperty(HTTP_SENDER_PROPERTY) == null) {
@@ -94,7 +112,8 @@ public final class SidecarTelemetry implements AutoCloseable {
                   })
               .build()
               .getOpenTelemetrySdk();
-      return new SidecarTelemetry(sdk, finalResource.get(), finalConfig.get(), sidecarName, sidecarVersion);
+      return new SidecarTelemetry(
+          sdk, finalResource.get(), finalConfig.get(), sidecarName, sidecarVersion, Propagation.of(propagators));
     } catch (ConfigurationException e) {
       throw new ConfigException(List.of(toEnvironmentNames(e.getMessage())));
     }
@@ -112,6 +131,8 @@ public final class SidecarTelemetry implements AutoCloseable {
     // The contract's default (and the OTLP specification's) is http/protobuf on :4318; the Java SDK's
     // own default is still grpc, which would speak HTTP/2 to an OTLP/HTTP port.
     properties.putIfAbsent("otel.exporter.otlp.protocol", "http/protobuf");
+    // The sidecar propagates with its own Propagation, built from OTEL_PROPAGATORS once.
+    properties.put("otel.propagators", "none");
     String shortName = env.get(SERVICE_NAME);
     if (shortName != null && !shortName.isBlank()) {
       properties.putIfAbsent("otel.service.name", shortName.trim());
@@ -193,8 +214,14 @@ public final class SidecarTelemetry implements AutoCloseable {
     return sdk.getTracerProvider().tracerBuilder(sidecarName).setInstrumentationVersion(sidecarVersion).build();
   }
 
+  /** The trace-context formats of {@code OTEL_PROPAGATORS}, as every proxy hop reads and writes them. */
+  public Propagation propagation() {
+    return propagation;
+  }
+
+  /** {@link #propagation()} as one OpenTelemetry propagator, for carriers other than a request's headers. */
   public TextMapPropagator propagator() {
-    return sdk.getPropagators().getTextMapPropagator();
+    return propagation.propagator();
   }
 
   /** Exports what is buffered and stops the SDK; waits at most {@code timeoutMillis}. */

@@ -239,6 +239,23 @@ class SidecarTelemetryTest {
     assertThat(telemetry.propagator().fields())
         .contains("X-B3-TraceId", "X-B3-SpanId")
         .doesNotContain("traceparent");
+    assertThat(telemetry.propagation().names()).containsExactly("b3multi");
+  }
+
+  @Test
+  void theSdkIsNotAskedToReadOtelPropagators() {
+    telemetry = SidecarTelemetry.create(NAME, VERSION, quietEnv("OTEL_PROPAGATORS", "b3multi"));
+
+    assertThat(telemetry.config().getList("otel.propagators")).containsExactly("none");
+    assertThat(telemetry.sdk().getPropagators().getTextMapPropagator().fields()).isEmpty();
+  }
+
+  @Test
+  void badOtelPropagatorsIsAConfigExceptionNamingTheVariable() {
+    ConfigException e = catchThrowableOfType(ConfigException.class,
+        () -> SidecarTelemetry.create(NAME, VERSION, quietEnv("OTEL_PROPAGATORS", "tracecontext,xray")));
+
+    assertThat(e.problems()).singleElement().satisfies(line -> assertThat(line).startsWith("OTEL_PROPAGATORS="));
   }
 
   @Test

@@ -46,9 +46,9 @@ class HeaderForwardingTest {
   }
 
   /**
-   * Pins what {@code Propagation.combineRepeated} still does now that the shared handler's getter joins
-   * repeated fields when reading: repeated {@code traceparent}, {@code tracestate} and {@code baggage}
-   * fields go out as one comma-joined field even when their format is not configured.
+   * Repeated {@code traceparent}, {@code tracestate} and {@code baggage} fields go out as one comma-joined
+   * field even when their format is not configured (the shared {@code Propagation} joins them, for both
+   * proxies).
    */
   @Test
   void repeatedFieldsOfUnconfiguredW3cFormatsGoOutJoinedIntoOne() {
