@@ -32,8 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * shared table in {@code docs/configuration.md}, which the sidecars' pages link to; a sidecar's own table
  * may repeat one of them (its {@code ADMIN_PORT} default, say). {@code OTEL_*} variables go to the
  * OpenTelemetry SDK as a family ({@link SidecarTelemetry#SDK_VARIABLE_PREFIX}), so any of them may be
- * documented for a sidecar; one that a sidecar also reads itself (trace-injector's {@code
- * OTEL_PROPAGATORS}) must be documented.
+ * documented for a sidecar; one that the runtime also reads itself ({@code OTEL_PROPAGATORS}, read by
+ * {@link SidecarSettings}) must be documented.
  *
  * <p>Each table has one row per variable, its first cell the name in backticks and nothing else, and the
  * columns {@value #COLUMNS}.
