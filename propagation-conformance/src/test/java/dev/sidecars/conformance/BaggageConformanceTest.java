@@ -10,8 +10,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -23,22 +22,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  * and is not kept (OpenTelemetry's {@code Baggage} is keyed), so members are compared as sets.
  */
 class BaggageConformanceTest {
-  @RegisterExtension static final CollectorStubExtension collector = new CollectorStubExtension();
-
-  private static Hops hops;
-
-  @BeforeAll
-  static void start() {
-    hops = Hops.start("tracecontext,baggage", collector);
-  }
-
-  @AfterAll
-  static void stop() {
-    hops.close();
-  }
+  @RegisterExtension @Order(1) static final CollectorStubExtension collector = new CollectorStubExtension();
+  @RegisterExtension @Order(2) static final Hops hops = new Hops("tracecontext,baggage", collector);
 
   static Stream<Arguments> hops() {
-    return hops.all().stream().map(Arguments::of);
+    return hops.each();
   }
 
   private static Set<String> members(Forwarded out) {

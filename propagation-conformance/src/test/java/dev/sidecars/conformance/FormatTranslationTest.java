@@ -6,8 +6,7 @@ import dev.sidecars.collector.junit5.CollectorStubExtension;
 import dev.sidecars.conformance.Forwarded.Traceparent;
 import dev.sidecars.conformance.Hops.Under;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -18,7 +17,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * hop's new span id in every format (B3 specification, Jaeger client specification, W3C Trace Context).
  */
 class FormatTranslationTest {
-  @RegisterExtension static final CollectorStubExtension collector = new CollectorStubExtension();
+  @RegisterExtension @Order(1) static final CollectorStubExtension collector = new CollectorStubExtension();
 
   static final String T64 = "a3ce929d0e0e4736";
   static final String T128 = "463ac35c9f6413ad48485a3953bb6124";
@@ -27,28 +26,16 @@ class FormatTranslationTest {
   static final String PARENT = "05e3ac9a4f6e3b90";
 
   /** {@code tracecontext,jaeger,baggage,b3}: the single B3 header out; a baggage header wins over Jaeger's. */
-  private static Hops all;
+  @RegisterExtension @Order(2) static final Hops all = new Hops("tracecontext,jaeger,baggage,b3", collector);
   /** {@code tracecontext,b3multi}: the {@code X-B3-*} headers out. */
-  private static Hops multi;
-
-  @BeforeAll
-  static void start() {
-    all = Hops.start("tracecontext,jaeger,baggage,b3", collector);
-    multi = Hops.start("tracecontext,b3multi", collector);
-  }
-
-  @AfterAll
-  static void stop() {
-    all.close();
-    multi.close();
-  }
+  @RegisterExtension @Order(2) static final Hops multi = new Hops("tracecontext,b3multi", collector);
 
   static Stream<Arguments> all() {
-    return all.all().stream().map(Arguments::of);
+    return all.each();
   }
 
   static Stream<Arguments> multi() {
-    return multi.all().stream().map(Arguments::of);
+    return multi.each();
   }
 
   /** The one trace id and the hop's span id, the same in {@code traceparent}, {@code b3} and {@code uber-trace-id}. */

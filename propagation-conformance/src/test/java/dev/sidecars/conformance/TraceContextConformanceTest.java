@@ -15,8 +15,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -33,23 +32,12 @@ import org.junit.jupiter.params.provider.MethodSource;
  * request.
  */
 class TraceContextConformanceTest {
-  @RegisterExtension static final CollectorStubExtension collector = new CollectorStubExtension();
+  @RegisterExtension @Order(1) static final CollectorStubExtension collector = new CollectorStubExtension();
+  @RegisterExtension @Order(2) static final Hops hops = new Hops("tracecontext,baggage", collector);
 
   static final String T = "0af7651916cd43dd8448eb211c80319c";
   static final String P = "b7ad6b7169203331";
   static final String VALID = "00-" + T + "-" + P + "-01";
-
-  private static Hops hops;
-
-  @BeforeAll
-  static void start() {
-    hops = Hops.start("tracecontext,baggage", collector);
-  }
-
-  @AfterAll
-  static void stop() {
-    hops.close();
-  }
 
   /** What a case expects of the outgoing {@code traceparent}. */
   enum Outcome {
@@ -269,7 +257,7 @@ class TraceContextConformanceTest {
   }
 
   static Stream<Arguments> hopsOnly() {
-    return hops.all().stream().map(Arguments::of);
+    return hops.each();
   }
 
   @ParameterizedTest(name = "{0}")

@@ -9,7 +9,6 @@ import io.opentelemetry.context.propagation.TextMapPropagator;
 import io.opentelemetry.context.propagation.TextMapSetter;
 import java.nio.charset.StandardCharsets;
 import java.util.Collection;
-import java.util.List;
 
 /**
  * W3C Baggage through OpenTelemetry's {@link W3CBaggagePropagator}, with the spec's limits applied the
@@ -31,6 +30,7 @@ final class BaggageLimits implements TextMapPropagator {
 
   private static final String BAGGAGE = "baggage";
   static final BaggageLimits INSTANCE = new BaggageLimits();
+  private static final OneField BAGGAGE_ONLY = new OneField(BAGGAGE);
   private final W3CBaggagePropagator delegate = W3CBaggagePropagator.getInstance();
 
   private BaggageLimits() {}
@@ -49,14 +49,14 @@ final class BaggageLimits implements TextMapPropagator {
   public <C> void inject(Context context, C carrier, TextMapSetter<C> setter) {
     Baggage baggage = Baggage.fromContext(context);
     boolean[] bad = new boolean[1];
-    baggage.forEach((key, entry) -> bad[0] |= !Tokens.isToken(key));
+    baggage.forEach((key, entry) -> bad[0] |= !HeaderSyntax.isToken(key));
     if (!bad[0]) {
       delegate.inject(context, carrier, setter);
       return;
     }
     BaggageBuilder kept = Baggage.builder();
     baggage.forEach((key, entry) -> {
-      if (Tokens.isToken(key)) {
+      if (HeaderSyntax.isToken(key)) {
         kept.put(key, entry.getValue(), entry.getMetadata());
       }
     });
@@ -69,7 +69,7 @@ final class BaggageLimits implements TextMapPropagator {
     if (value == null) {
       return context;
     }
-    return delegate.extract(context, withinLimits(value) ? value : limit(value), BaggageOnly.GETTER);
+    return delegate.extract(context, withinLimits(value) ? value : limit(value), BAGGAGE_ONLY);
   }
 
   /** Whether the value surely has at most 64 members and 8192 bytes; allocates nothing. */
@@ -111,20 +111,5 @@ final class BaggageLimits implements TextMapPropagator {
   @Override
   public String toString() {
     return "BaggageLimits(W3C baggage)";
-  }
-
-  /** Hands OpenTelemetry the limited value as the only {@code baggage} field. */
-  private enum BaggageOnly implements TextMapGetter<String> {
-    GETTER;
-
-    @Override
-    public Iterable<String> keys(String carrier) {
-      return List.of(BAGGAGE);
-    }
-
-    @Override
-    public String get(String carrier, String key) {
-      return BAGGAGE.equals(key) ? carrier : null;
-    }
   }
 }

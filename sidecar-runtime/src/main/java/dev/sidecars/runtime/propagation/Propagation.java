@@ -199,7 +199,7 @@ public final class Propagation {
     if (header == null) {
       // A name made from a baggage key (uberctx-<key>, ot-baggage-<key>): the key and the value came from
       // another format and may not fit a header; such an item is not sent rather than sent broken.
-      if (!Tokens.isToken(name) || !Tokens.isFieldValue(value)) {
+      if (!HeaderSyntax.isToken(name) || !HeaderSyntax.isFieldValue(value)) {
         return;
       }
       header = new HttpString(name);

@@ -37,6 +37,8 @@ final class TraceContextPropagator implements TextMapPropagator {
   static final String TRACESTATE = "tracestate";
   private static final List<String> FIELDS = List.of(TRACEPARENT, TRACESTATE);
   static final TraceContextPropagator INSTANCE = new TraceContextPropagator();
+  /** OpenTelemetry gets one {@code traceparent} and no {@code tracestate}, which is read here. */
+  private static final OneField TRACEPARENT_ONLY = new OneField(TRACEPARENT);
 
   private final W3CTraceContextPropagator delegate = W3CTraceContextPropagator.getInstance();
 
@@ -68,7 +70,7 @@ final class TraceContextPropagator implements TextMapPropagator {
     if (traceparent == null || traceparent.indexOf(',') >= 0) {
       return context;
     }
-    Context parsed = delegate.extract(context, withoutOws(traceparent), TraceparentOnly.GETTER);
+    Context parsed = delegate.extract(context, withoutOws(traceparent), TRACEPARENT_ONLY);
     SpanContext parent = Span.fromContext(parsed).getSpanContext();
     if (parsed == context || !parent.isValid()) {
       return context;
@@ -97,20 +99,5 @@ final class TraceContextPropagator implements TextMapPropagator {
   @Override
   public String toString() {
     return "TraceContextPropagator(W3C Trace Context Level 2)";
-  }
-
-  /** Hands OpenTelemetry one {@code traceparent} value and no {@code tracestate}, which is read here. */
-  private enum TraceparentOnly implements TextMapGetter<String> {
-    GETTER;
-
-    @Override
-    public Iterable<String> keys(String carrier) {
-      return List.of(TRACEPARENT);
-    }
-
-    @Override
-    public String get(String carrier, String key) {
-      return TRACEPARENT.equals(key) ? carrier : null;
-    }
   }
 }

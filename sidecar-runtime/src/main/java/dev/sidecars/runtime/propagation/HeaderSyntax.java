@@ -5,8 +5,8 @@ package dev.sidecars.runtime.propagation;
  * tabs and obs-text. Baggage read from one format can hold keys and values another format's header
  * cannot carry; they are left out rather than sent broken.
  */
-final class Tokens {
-  private Tokens() {}
+final class HeaderSyntax {
+  private HeaderSyntax() {}
 
   /** {@code 1*tchar}. */
   static boolean isToken(String s) {
