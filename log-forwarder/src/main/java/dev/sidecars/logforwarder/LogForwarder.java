@@ -108,6 +108,9 @@ public final class LogForwarder implements SidecarComponent {
       if (shipper.failure().isPresent()) {
         return Optional.of("shipping stopped: " + shipper.failure().get());
       }
+      if (checkpoints.problem().isPresent()) {
+        return checkpoints.problem();
+      }
       return tailer.tailing() ? Optional.empty() : Optional.of("starting to tail");
     };
   }

@@ -45,7 +45,7 @@ public final class FileIdentity {
   /** The position to save: fingerprint, committed offset and path as they are at one moment. */
   public Checkpoint checkpoint() {
     Fingerprint fp = fingerprint;
-    return new Checkpoint(fp.length(), fp.sha256(), committed.get(), path);
+    return new Checkpoint(fp.length(), fp.sha256(), committed.get(), path, Math.max(size, committed.get()));
   }
 
   public long committed() {
