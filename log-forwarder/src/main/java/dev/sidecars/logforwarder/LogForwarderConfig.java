@@ -26,7 +26,8 @@ import java.util.regex.Pattern;
  * @param rescanInterval how often the globs are expanded again
  * @param flushAfter quiet time after which a partial line or a pending multiline entry is shipped
  * @param rotateWait how long a file that left the globs (renamed, deleted) is still followed after its end
- * @param maxOpenFiles the most file handles held at once
+ * @param maxOpenFiles the most file handles held at once; a deleted file not yet read to its end is given up
+ *     (its unread bytes counted as lost) only when a new file needs its handle
  * @param batchRecords the most records in one export
  * @param batchBytes the most line bytes in one export
  * @param batchDelay how long a partly filled batch waits for more records
@@ -98,7 +99,7 @@ public record LogForwarderConfig(
         settings.duration("LOG_RESCAN_INTERVAL", Duration.ofSeconds(1)),
         settings.duration("LOG_FLUSH_AFTER", Duration.ofMillis(500)),
         settings.duration("LOG_ROTATE_WAIT", Duration.ofSeconds(5)),
-        settings.integer("LOG_MAX_OPEN_FILES", 256, 1, 100_000),
+        settings.integer("LOG_MAX_OPEN_FILES", 1024, 1, 100_000),
         settings.integer("LOG_BATCH_RECORDS", 8192, 1, 1_000_000),
         settings.bytes("LOG_BATCH_BYTES", 1L << 20, 1024),
         settings.duration("LOG_BATCH_DELAY", Duration.ofMillis(200)),

@@ -8,6 +8,8 @@ import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 import java.util.function.ToDoubleFunction;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -23,6 +25,12 @@ public final class LogForwarderMetrics {
   public final Counter sendsRejected;
   public final Counter linesTruncated;
   public final Counter truncationsUnrecovered;
+  /** Bytes never read because the handle of a deleted file was needed ({@code LOG_MAX_OPEN_FILES}). */
+  public final Counter bytesAbandoned;
+  /** Bytes past the saved position of a file that was gone when the forwarder started again. */
+  public final Counter bytesLostWhileStopped;
+  private volatile LongSupplier heldDeleted = () -> 0;
+  private volatile IntSupplier unreadable = () -> 0;
   private final MultiGauge lag;
   private volatile Map<String, ToDoubleFunction<String>> lagFunctions = Map.of();
   private volatile Set<String> lagPaths = Set.of();
@@ -50,6 +58,20 @@ public final class LogForwarderMetrics {
         .description("Entries longer than LOG_MAX_LINE_BYTES, cut and marked").register(registry);
     truncationsUnrecovered = Counter.builder("log.forwarder.truncations.unrecovered")
         .description("Copy-truncate rotations whose unread part could not be found in a copy")
+        .register(registry);
+    bytesAbandoned = Counter.builder("log.forwarder.unshipped.bytes.abandoned").tag("reason", "max_open_files")
+        .description("Bytes never read: deleted files given up because LOG_MAX_OPEN_FILES handles were needed for"
+            + " new files (max_open_files), or files gone while the forwarder was stopped (stopped)")
+        .register(registry);
+    bytesLostWhileStopped = Counter.builder("log.forwarder.unshipped.bytes.abandoned").tag("reason", "stopped")
+        .description("Bytes never read: deleted files given up because LOG_MAX_OPEN_FILES handles were needed for"
+            + " new files (max_open_files), or files gone while the forwarder was stopped (stopped)")
+        .register(registry);
+    Gauge.builder("log.forwarder.held.deleted", this, m -> m.heldDeleted.getAsLong()).baseUnit("bytes")
+        .description("Disk held by deleted files kept open until the collector accepted everything in them")
+        .register(registry);
+    Gauge.builder("log.forwarder.files.unreadable", this, m -> m.unreadable.getAsInt())
+        .description("Files LOG_PATHS matches that cannot be opened (permission denied)")
         .register(registry);
     Gauge.builder("log.forwarder.checkpoint.age", checkpoints, CheckpointStore::ageSeconds)
         .baseUnit("seconds").description("Time since read positions were last written, while some file has bytes not yet committed (0 when all are current)").register(registry);
@@ -81,6 +103,16 @@ public final class LogForwarderMetrics {
   private double lagOf(String path) {
     ToDoubleFunction<String> f = lagFunctions.get(path);
     return f == null ? 0 : f.applyAsDouble(path);
+  }
+
+  /** Where the held-deleted gauge reads its value from. */
+  public void heldDeletedBytes(LongSupplier bytes) {
+    heldDeleted = bytes;
+  }
+
+  /** Where the unreadable-files gauge reads its value from. */
+  public void unreadableFiles(IntSupplier files) {
+    unreadable = files;
   }
 
   public void filesWatched(int n) {

@@ -13,8 +13,11 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 
 /**
  * Expands {@code LOG_PATHS} globs ({@code *}, {@code ?}, {@code [..]}, {@code {a,b}}, and {@code **} across
@@ -59,9 +62,21 @@ final class LogPaths {
 
   /** Every matching regular file, by file key (two globs or links to one file give one entry). */
   Map<Object, Found> scan() {
+    return scan(new LinkedHashSet<>());
+  }
+
+  /**
+   * Every matching regular file, by file key; adds to {@code directories} each existing directory in
+   * which a matching file could appear (those to watch for new files).
+   */
+  Map<Object, Found> scan(Set<Path> directories) {
     Map<Object, Found> found = new LinkedHashMap<>();
     for (Include include : includes) {
       if (include.depth() == 0) {
+        Path parent = include.base().getParent();
+        if (parent != null && Files.isDirectory(parent)) {
+          directories.add(parent);
+        }
         consider(include.base(), include, found);
         continue;
       }
@@ -71,6 +86,12 @@ final class LogPaths {
       try {
         Files.walkFileTree(include.base(), EnumSet.of(FileVisitOption.FOLLOW_LINKS), include.depth(),
             new SimpleFileVisitor<>() {
+              @Override
+              public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                directories.add(dir); // below the walk's depth limit: its files can match
+                return FileVisitResult.CONTINUE;
+              }
+
               @Override
               public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
                 if (attrs.isRegularFile()) {
@@ -89,6 +110,29 @@ final class LogPaths {
       }
     }
     return found;
+  }
+
+  /** The regular file at {@code path}, if a glob matches it and no exclusion does. */
+  Optional<Found> match(Path path) {
+    Map<Object, Found> found = new LinkedHashMap<>(1);
+    for (Include include : includes) {
+      consider(path, include, found);
+    }
+    return found.values().stream().findFirst();
+  }
+
+  /**
+   * Whether a directory created at {@code dir} can hold matching files (a {@code **} glob, or one with
+   * wildcards in its directories): it is then watched and walked.
+   */
+  boolean mayHoldMatches(Path dir) {
+    for (Include include : includes) {
+      if (include.depth() > 1 && dir.startsWith(include.base())
+          && include.base().relativize(dir).getNameCount() < include.depth()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void consider(Path path, Include include, Map<Object, Found> found) {

@@ -3,23 +3,38 @@ package dev.sidecars.logforwarder.tail;
 import dev.sidecars.logforwarder.checkpoint.FileIdentity;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /** One file (one inode) being followed: where it is, its handle if open, how far it was read. */
 final class TailedFile {
   final Object fileKey;
   final LineSplitter splitter;
   final EntryAssembler assembler;
-  Path path;
+  volatile Path path;
   volatile FileChannel channel;
   volatile FileIdentity identity;
   long readOffset;
   volatile long knownSize;
+  /** Matched by {@code LOG_PATHS} at the last scan (or seen under a matching name since). */
   boolean matched = true;
+  /** Read to its end and no longer matched: closed once the collector accepted everything up to there. */
+  boolean retired;
+  /** Open, and no longer in its directory under any name: its disk space is held by the handle alone. */
+  volatile boolean deleted;
   long lastDataNanos;
   long lastReadNanos;
+  /**
+   * The newest file found with this file's content (its copy, as copy-truncate rotation makes one), held
+   * open from when it appeared: if this file is then truncated while reading is paused, the copy may be
+   * rotated away before the truncation is noticed, and its handle is what still has the unread part.
+   */
+  HeldCopy copy;
+  /** When discovery last reported it under a matching name. */
+  long lastSeenNanos;
 
   TailedFile(Object fileKey, Path path, FileIdentity identity, long readOffset, int maxLineBytes,
       Optional<Pattern> multilineStart, long nowNanos) {
@@ -33,28 +48,60 @@ final class TailedFile {
     this.lastReadNanos = nowNanos;
   }
 
-  /** Bytes in the file not yet accepted by the collector; safe to call from a scrape thread. */
-  double lag() {
-    long size = knownSize;
+  /** The size through the handle when open, else the last size seen; safe to call from a scrape thread. */
+  long currentSize() {
     FileChannel c = channel;
     if (c != null) {
       try {
-        size = c.size();
+        return c.size();
       } catch (IOException e) {
         // closed meanwhile: the last known size will do
       }
     }
-    return Math.max(0, size - identity.committed());
+    return knownSize;
   }
+
+  /** Bytes in the file not yet accepted by the collector; safe to call from a scrape thread. */
+  double lag() {
+    return Math.max(0, currentSize() - identity.committed());
+  }
+
+  /** Bytes not yet read. */
+  long unread() {
+    return Math.max(0, currentSize() - readOffset);
+  }
+
+  /**
+   * Where this file is now: its known path if that is still this file, else the file with its key in the
+   * same directory (renamed beside it); empty when it is in neither place (deleted, or moved elsewhere).
+   */
+  Optional<Path> locate() {
+    if (fileKey.equals(LogPaths.fileKey(path))) {
+      return Optional.of(path);
+    }
+    Path dir = path.getParent();
+    if (dir == null) {
+      return Optional.empty();
+    }
+    try (Stream<Path> siblings = Files.list(dir)) {
+      return siblings.filter(p -> fileKey.equals(LogPaths.fileKey(p))).findFirst();
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** A copy of a followed file's content, held open; see {@link TailedFile#copy}. */
+  record HeldCopy(Object fileKey, Path path, FileChannel channel) {}
 
   boolean isOpen() {
     return channel != null;
   }
 
   void close() {
-    if (channel != null) {
+    FileChannel c = channel;
+    if (c != null) {
       try {
-        channel.close();
+        c.close();
       } catch (IOException e) {
         // closing a read handle cannot lose data
       }
