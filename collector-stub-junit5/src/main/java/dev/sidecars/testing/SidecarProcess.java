@@ -47,7 +47,15 @@ public final class SidecarProcess implements AutoCloseable {
    * start line; fails with its stderr if it exits or stays silent for 30 seconds.
    */
   public static SidecarProcess start(Class<?> mainClass, Map<String, String> env) {
-    Process process = launch(mainClass, env);
+    return start(mainClass, env, List.of());
+  }
+
+  /**
+   * As {@link #start(Class, Map)}, with the JVM run by {@code wrapper} (a command that runs the rest of
+   * its arguments, such as {@code setpriv} with fewer capabilities).
+   */
+  public static SidecarProcess start(Class<?> mainClass, Map<String, String> env, List<String> wrapper) {
+    Process process = launch(mainClass, env, wrapper);
     BufferedReader out = reader(process.getInputStream());
     List<String> err = Collections.synchronizedList(new ArrayList<>());
     pump(reader(process.getErrorStream()), err, "stderr");
@@ -80,7 +88,7 @@ public final class SidecarProcess implements AutoCloseable {
 
   /** Runs {@code mainClass} to its end, for components expected to refuse to start. */
   public static Result run(Class<?> mainClass, Map<String, String> env, Duration timeout) {
-    Process process = launch(mainClass, env);
+    Process process = launch(mainClass, env, List.of());
     List<String> out = Collections.synchronizedList(new ArrayList<>());
     List<String> err = Collections.synchronizedList(new ArrayList<>());
     Thread o = pump(reader(process.getInputStream()), out, "stdout");
@@ -102,10 +110,12 @@ public final class SidecarProcess implements AutoCloseable {
   /** How a finished process ended. */
   public record Result(int exitCode, List<String> stdout, List<String> stderr) {}
 
-  private static Process launch(Class<?> mainClass, Map<String, String> env) {
+  private static Process launch(Class<?> mainClass, Map<String, String> env, List<String> wrapper) {
     String java = ProcessHandle.current().info().command().orElse("java");
-    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-XX:+UseSerialGC", "-cp",
-        System.getProperty("java.class.path"), mainClass.getName());
+    List<String> command = new ArrayList<>(wrapper);
+    command.addAll(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+        mainClass.getName()));
+    ProcessBuilder pb = new ProcessBuilder(command);
     Map<String, String> environment = pb.environment();
     String path = environment.get("PATH");
     String home = environment.get("HOME");
