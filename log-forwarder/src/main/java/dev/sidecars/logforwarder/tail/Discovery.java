@@ -51,7 +51,7 @@ final class Discovery implements Runnable {
    * A file created beside matching ones that no glob matches: it may be the copy a copy-truncate rotation
    * makes of a followed file (its content is not known yet: the copy is created empty, then written).
    */
-  record Sibling(Path path, Object fileKey, long seenNanos) {}
+  record Sibling(Path path, Object fileKey, FileChannel channel, long seenNanos) {}
 
   /**
    * Every matching file as a scan started at {@code startedNanos} found them, after the {@link Seen}s of
@@ -157,6 +157,8 @@ final class Discovery implements Runnable {
     while ((o = out.poll()) != null) {
       if (o instanceof Seen seen && seen.channel() != null) {
         handles.closeUnowned(seen.channel());
+      } else if (o instanceof Sibling sibling) {
+        handles.closeUnowned(sibling.channel());
       }
     }
   }
@@ -223,9 +225,13 @@ final class Discovery implements Runnable {
       Optional<LogPaths.Found> match = paths.match(path);
       if (match.isEmpty()) {
         Object fileKey = LogPaths.fileKey(path);
-        if (fileKey != null && Files.isRegularFile(path)) {
-          out.add(new Sibling(path, fileKey, clockNanos.getAsLong()));
-          handed = true;
+        if (fileKey != null && !followed.contains(fileKey) && Files.isRegularFile(path)) {
+          // Opened now: a copy may be renamed again, or deleted, before the reading thread looks at it.
+          FileChannel channel = handles.tryOpenForNew(new LogPaths.Found(path, fileKey, 0));
+          if (channel != null) {
+            out.add(new Sibling(path, fileKey, channel, clockNanos.getAsLong()));
+            handed = true;
+          }
         }
         continue;
       }

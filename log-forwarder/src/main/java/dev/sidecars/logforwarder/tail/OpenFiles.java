@@ -9,7 +9,9 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -190,8 +192,9 @@ final class OpenFiles {
     candidates.sort(Comparator.comparingLong(TailedFile::unread).thenComparingLong(f -> f.lastReadNanos));
     TailedFile gone = null;
     TailedFile onDisk = null;
+    Map<Path, Map<Object, Path>> listings = new HashMap<>();
     for (TailedFile f : candidates) {
-      Optional<Path> now = f.locate();
+      Optional<Path> now = f.locate(listings);
       if (now.isPresent()) {
         if (onDisk == null) {
           f.path = now.get();
@@ -199,6 +202,9 @@ final class OpenFiles {
         }
       } else if (gone == null) {
         gone = f;
+      }
+      if (onDisk != null && gone != null) {
+        break;
       }
     }
     if (gone != null && gone.unread() == 0) {

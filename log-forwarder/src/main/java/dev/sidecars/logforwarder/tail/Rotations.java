@@ -15,7 +15,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
@@ -83,6 +85,7 @@ final class Rotations {
    */
   void afterScan() throws InterruptedException {
     List<TailedFile> deleted = new ArrayList<>();
+    Map<Path, Map<Object, Path>> listings = new HashMap<>();
     for (TailedFile f : new ArrayList<>(files)) {
       if (f.matched || f.retired) {
         if (f.retired && f.deleted && f.isOpen()) {
@@ -90,7 +93,7 @@ final class Rotations {
         }
         continue;
       }
-      Optional<Path> now = f.locate();
+      Optional<Path> now = f.locate(listings);
       if (now.isPresent()) {
         f.path = now.get();
         f.deleted = false;
@@ -170,14 +173,31 @@ final class Rotations {
    * since it may be the copy a copy-truncate rotation is writing, and be rotated away before the
    * truncation of its original is noticed (reading may be paused).
    */
-  void sibling(Path path, Object key, long seenNanos) {
+  void sibling(Path path, Object key, FileChannel channel, long seenNanos) {
     if (files.get(key) != null || files.isHeldCopy(key) || siblings.stream().anyMatch(s -> s.file().fileKey().equals(key))) {
+      handles.closeUnowned(channel);
       return;
     }
-    FileChannel channel = handles.tryOpenForNew(new LogPaths.Found(path, key, 0));
-    if (channel != null) {
-      siblings.add(new Sibling(new TailedFile.HeldCopy(key, path, channel), seenNanos));
+    siblings.add(new Sibling(new TailedFile.HeldCopy(key, path, channel), seenNanos));
+  }
+
+  /**
+   * Reads the first bytes of followed files found empty and not read yet (reading may be paused) and
+   * saves them with their position: without a fingerprint, a file renamed while the forwarder is down
+   * cannot be found after a restart. True if any was learnt (the positions are then to be written).
+   */
+  boolean learnFirstBytes() throws IOException {
+    boolean learnt = false;
+    for (TailedFile f : new ArrayList<>(files)) { // one may turn out to be a copy, and stop being followed
+      if (f.isOpen() && f.readOffset == 0 && f.identity.fingerprint().length() == 0 && f.copy == null) {
+        long size = f.channel.size();
+        if (size > 0 && !becameCopy(f, size)) {
+          f.identity.setFingerprint(readHead(f.channel, (int) Math.min(config.fingerprintBytes(), size)));
+          learnt = true;
+        }
+      }
     }
+    return learnt;
   }
 
   /**
@@ -258,6 +278,8 @@ final class Rotations {
       handles.close(copy);
       return;
     }
+    log.fine(() -> "holding " + copy.path() + " " + copy.fileKey() + " as the copy of " + original.path + " "
+        + original.fileKey);
     handles.close(files.holdCopy(original, copy));
   }
 
@@ -275,6 +297,7 @@ final class Rotations {
     if (original.isEmpty()) {
       return false;
     }
+    log.fine(() -> f.path + " " + f.fileKey + " is a copy of " + original.get().path + ": held as such, not read");
     FileChannel channel = f.channel;
     f.channel = null; // the handle moves to the copy, still counted once
     f.identity.retire(0);
@@ -349,7 +372,10 @@ final class Rotations {
    */
   private void drainCopy(TailedFile f, TailedFile copy) throws IOException, InterruptedException {
     long size = copy.channel.size();
+    long from = f.readOffset;
     long offset = reading.readAll(f, copy.channel, f.readOffset, size);
+    log.fine(() -> f.path + " " + f.fileKey + " was truncated: its bytes " + from + " to " + offset + " read from its copy "
+        + copy.path + " " + copy.fileKey);
     // The copy's lines continue the entry in progress, so the splitter state moves over with them.
     f.readOffset = offset;
     reading.flush(f);

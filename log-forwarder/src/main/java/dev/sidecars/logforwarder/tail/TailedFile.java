@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -76,6 +78,11 @@ final class TailedFile {
    * same directory (renamed beside it); empty when it is in neither place (deleted, or moved elsewhere).
    */
   Optional<Path> locate() {
+    return locate(new HashMap<>());
+  }
+
+  /** As {@link #locate()}, listing each directory once per {@code listings} (directory to file key to path). */
+  Optional<Path> locate(Map<Path, Map<Object, Path>> listings) {
     if (fileKey.equals(LogPaths.fileKey(path))) {
       return Optional.of(path);
     }
@@ -83,11 +90,22 @@ final class TailedFile {
     if (dir == null) {
       return Optional.empty();
     }
+    return Optional.ofNullable(listings.computeIfAbsent(dir, TailedFile::byFileKey).get(fileKey));
+  }
+
+  private static Map<Object, Path> byFileKey(Path dir) {
+    Map<Object, Path> keys = new HashMap<>();
     try (Stream<Path> siblings = Files.list(dir)) {
-      return siblings.filter(p -> fileKey.equals(LogPaths.fileKey(p))).findFirst();
+      siblings.forEach(p -> {
+        Object key = LogPaths.fileKey(p);
+        if (key != null) {
+          keys.putIfAbsent(key, p);
+        }
+      });
     } catch (IOException e) {
-      return Optional.empty();
+      // the directory is gone: so is every file in it
     }
+    return keys;
   }
 
   /** A copy of a followed file's content, held open; see {@link TailedFile#copy}. */

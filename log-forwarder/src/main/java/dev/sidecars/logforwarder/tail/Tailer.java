@@ -67,6 +67,8 @@ public final class Tailer implements Runnable, Rotations.Reading {
   private volatile Throwable failure;
   private volatile Thread thread;
   private int cursor;
+  // A file first read since the positions were written had no fingerprint in them: written again soon.
+  private boolean fingerprintLearnt;
 
   public Tailer(LogForwarderConfig config, CheckpointStore checkpoints, RecordFactory records, Batcher batcher,
       LogForwarderMetrics metrics, LongSupplier clockNanos) {
@@ -114,6 +116,9 @@ public final class Tailer implements Runnable, Rotations.Reading {
         }
       }
       while (true) {
+        if (Thread.interrupted()) {
+          throw new InterruptedException(); // closed without a drain
+        }
         long now = clockNanos.getAsLong();
         adopt();
         if (stopping) {
@@ -195,10 +200,15 @@ public final class Tailer implements Runnable, Rotations.Reading {
       } else if (finding instanceof Discovery.Scan scan) {
         followedNew |= scanned(scan);
       } else if (finding instanceof Discovery.Sibling sibling) {
-        rotations.sibling(sibling.path(), sibling.fileKey(), sibling.seenNanos());
+        rotations.sibling(sibling.path(), sibling.fileKey(), sibling.channel(), sibling.seenNanos());
       }
     }
     rotations.settleSiblings(clockNanos.getAsLong());
+    try {
+      followedNew |= rotations.learnFirstBytes();
+    } catch (IOException e) {
+      // read again at the file's next turn
+    }
     if (followedNew) {
       // Saved now, not at the next commit: a file that stays empty (or, with LOG_START_AT=end, has nothing
       // new) would otherwise have no saved position when the forwarder is killed, and be skipped to its
@@ -350,6 +360,12 @@ public final class Tailer implements Runnable, Rotations.Reading {
     }
     cursor = next;
     metrics.filesOpen(handles.open());
+    if (fingerprintLearnt) {
+      // Saved now rather than at the next commit: a file known by its path alone cannot be found after
+      // a restart once it is renamed.
+      fingerprintLearnt = false;
+      writeCheckpoints();
+    }
     return progressed;
   }
 
@@ -367,11 +383,13 @@ public final class Tailer implements Runnable, Rotations.Reading {
     if (rotations.becameCopy(f, size)) {
       return false;
     }
+    boolean unknown = f.identity.fingerprint().length() == 0;
     if (size < f.readOffset || rotations.headDiffersFromCopy(f, size)
         || (size > f.readOffset && !rotations.headMatches(f, size))) {
       rotations.replaced(f);
       size = f.channel.size();
     }
+    fingerprintLearnt |= unknown && f.identity.fingerprint().length() > 0;
     f.knownSize = size;
     f.identity.size(size);
     if (size <= f.readOffset) {
