@@ -55,6 +55,14 @@ final class ForwarderHarness {
     }
   }
 
+  /** The sum of a metric's rows on a child forwarder's {@code /metrics}. */
+  static double metric(dev.sidecars.testing.SidecarProcess forwarder, String name) {
+    return forwarder.admin("/metrics").body().lines()
+        .filter(l -> l.startsWith(name + " ") || l.startsWith(name + "{"))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+        .sum();
+  }
+
   static List<String> bodies(CollectorStubExtension collector) {
     return collector.logs(SERVICE).stream().map(r -> r.item().getBody().getStringValue()).toList();
   }

@@ -95,6 +95,11 @@ class RotationTest {
 
   /** Waits for {@code n} records; on time-out the assertion after it says which numbers are missing. */
   static void awaitCount(int n, Duration atMost) {
+    awaitCount(n, atMost, collector);
+  }
+
+  /** Waits for {@code n} records at {@code collector}; on time-out the assertion after it says which are missing. */
+  static void awaitCount(int n, Duration atMost, CollectorStubExtension collector) {
     try {
       await("records").atMost(atMost).pollInterval(Duration.ofMillis(200)).until(() -> bodies(collector).size() >= n);
     } catch (org.awaitility.core.ConditionTimeoutException e) {
