@@ -16,13 +16,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -44,11 +38,6 @@ class DeliveryTest extends OneForwarderPerTest {
         .sum();
   }
 
-  private static String numbered(int from, int to) {
-    StringBuilder text = new StringBuilder();
-    IntStream.rangeClosed(from, to).forEach(i -> text.append(String.format("line %06d padding-padding-padding-padding%n", i)));
-    return text.toString();
-  }
 
   @Test
   void aCollectorAnswering503IsRetriedUntilItRecoversAndEveryLineArrives() throws Exception {
@@ -71,7 +60,7 @@ class DeliveryTest extends OneForwarderPerTest {
     String endpoint = first.otlpHttpUrl();
     first.close();
     start(Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint));
-    append(logs.resolve("app.log"), numbered(1, 30));
+    append(logs.resolve("app.log"), NumberedLines.of(1, 30));
     await().atMost(Duration.ofSeconds(30)).until(() -> metric("log_forwarder_sends_failed_total") >= 3);
     try (CollectorStub back = CollectorStub.start(CollectorStubConfig.builder().freePorts().otlpHttpPort(port).build())) {
       await().atMost(Duration.ofSeconds(30)).until(() -> back.store().logs().newest(null, null, 1000).size() >= 30);
@@ -87,7 +76,7 @@ class DeliveryTest extends OneForwarderPerTest {
     Path file = logs.resolve("app.log");
     int lines = 90_000; // 44 bytes each: about 3.8 MiB
     for (int from = 1; from <= lines; from += 10_000) {
-      append(file, numbered(from, from + 9_999));
+      append(file, NumberedLines.of(from, from + 9_999));
     }
     await().atMost(Duration.ofSeconds(30)).until(() -> metric("log_forwarder_sends_failed_total") >= 3);
     double read = metric("log_forwarder_read_bytes_total");
@@ -104,14 +93,14 @@ class DeliveryTest extends OneForwarderPerTest {
     start(Map.of("LOG_BATCH_RECORDS", "100", "LOG_QUEUED_BATCHES", "2", "LOG_EXPORTS_IN_FLIGHT", "2"));
     collector.fail(Signal.LOGS, 503, 1_000_000);
     Path app = logs.resolve("app.log");
-    append(app, numbered(1, 30_000)); // 1.3 MB: far more than two queued batches of 100 records
+    append(app, NumberedLines.of(1, 30_000)); // 1.3 MB: far more than two queued batches of 100 records
     await().atMost(Duration.ofSeconds(30)).until(() -> metric("log_forwarder_sends_failed_total") >= 3);
     // Held: the two batches in flight, two queued, the full one waiting for room; the rest stays in the file.
     double held = 5 * 100 * 44;
     assertThat(metric("log_forwarder_read_bytes_total")).as("reading paused").isLessThanOrEqualTo(held);
 
     Path later = logs.resolve("later.log");
-    append(later, numbered(50_001, 50_050));
+    append(later, NumberedLines.of(50_001, 50_050));
     await().atMost(Duration.ofSeconds(30)).until(() -> metric("log_forwarder_files_watched") == 2);
     // Rotated out of LOG_PATHS before the collector is back: only a forwarder that already follows it reads it.
     Files.move(later, logs.resolve("later.log.1"));
@@ -130,7 +119,7 @@ class DeliveryTest extends OneForwarderPerTest {
     start(Map.of());
     collector.fail(Signal.LOGS, 503, 1_000_000);
     Path file = logs.resolve("app.log");
-    append(file, numbered(1, 20));
+    append(file, NumberedLines.of(1, 20));
     await().atMost(Duration.ofSeconds(30)).until(() -> metric("log_forwarder_sends_failed_total") >= 3);
     assertThat(committedOffset()).isZero();
     collector.stub().faults().clear();
@@ -144,9 +133,9 @@ class DeliveryTest extends OneForwarderPerTest {
     start(Map.of());
     collector.fail(Signal.LOGS, 400, 1);
     Path file = logs.resolve("app.log");
-    append(file, numbered(1, 10));
+    append(file, NumberedLines.of(1, 10));
     await().atMost(Duration.ofSeconds(30)).until(() -> metric("log_forwarder_records_rejected_total") == 10);
-    append(file, numbered(11, 20));
+    append(file, NumberedLines.of(11, 20));
     collector.awaitLogs(ForwarderHarness.SERVICE, 10);
     assertThat(NumberedWriter.counts(bodies(collector)).keySet()).containsExactlyInAnyOrderElementsOf(
         IntStream.rangeClosed(11, 20).boxed().toList());
@@ -163,7 +152,7 @@ class DeliveryTest extends OneForwarderPerTest {
   void aCollectorThatRefusesEveryWholeBatchAs413ReceivesEveryLineOnceTheBatchesAreSplit() throws Exception {
     try (CollectorStub small = CollectorStub.start(CollectorStubConfig.builder().freePorts().maxBodyBytes(4096).build())) {
       start(Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", small.otlpHttpUrl(), "LOG_BATCH_RECORDS", "200"));
-      append(logs.resolve("app.log"), numbered(1, 200));
+      append(logs.resolve("app.log"), NumberedLines.of(1, 200));
       await().atMost(Duration.ofSeconds(30)).until(() -> small.store().logs().newest(null, null, 1000).size() >= 200);
       NumberedWriter.assertEachOnce(
           small.store().logs().newest(null, null, 1000).stream().map(r -> r.item().getBody().getStringValue()).toList(), 200);
@@ -178,7 +167,7 @@ class DeliveryTest extends OneForwarderPerTest {
     // LOG_RETRY_INITIAL=100ms and LOG_RETRY_MAX=1s: on its own back-off the forwarder would retry within 1 s.
     start(Map.of());
     collector.throttle(Signal.LOGS, 429, 3, 1);
-    append(logs.resolve("app.log"), numbered(1, 5));
+    append(logs.resolve("app.log"), NumberedLines.of(1, 5));
     await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
         .until(() -> metric("log_forwarder_sends_failed_total") >= 1);
     long refusedNanos = System.nanoTime();
@@ -191,32 +180,15 @@ class DeliveryTest extends OneForwarderPerTest {
 
   @Test
   void recordsRejectedInAPartialSuccessAreCountedLoggedOnceAndNotSentAgain() throws Exception {
-    List<String> warnings = new CopyOnWriteArrayList<>();
-    Logger shipperLog = Logger.getLogger(Shipper.class.getName());
-    Handler capture = new Handler() {
-      @Override
-      public void publish(LogRecord record) {
-        if (record.getLevel().intValue() >= Level.WARNING.intValue()) {
-          warnings.add(record.getMessage());
-        }
-      }
-
-      @Override
-      public void flush() {}
-
-      @Override
-      public void close() {}
-    };
     start(Map.of()); // first: starting configures logging anew
-    shipperLog.addHandler(capture);
-    try {
+    try (WarningCapture shipperLog = WarningCapture.of(Shipper.class)) {
       collector.rejectPartially(Signal.LOGS, 3, 2);
       Path file = logs.resolve("app.log");
-      append(file, numbered(1, 10));
+      append(file, NumberedLines.of(1, 10));
       await().atMost(Duration.ofSeconds(30)).until(() -> metric("log_forwarder_records_rejected_total") == 3);
-      append(file, numbered(11, 20));
+      append(file, NumberedLines.of(11, 20));
       await().atMost(Duration.ofSeconds(30)).until(() -> metric("log_forwarder_records_rejected_total") == 6);
-      append(file, numbered(21, 30));
+      append(file, NumberedLines.of(21, 30));
       long size = Files.size(file);
       await().atMost(Duration.ofSeconds(30)).until(() -> committedOffset() == size);
       // The stub stored all but the rejected ones; the forwarder counts the rest as sent and retries nothing.
@@ -224,16 +196,14 @@ class DeliveryTest extends OneForwarderPerTest {
       assertThat(bodies(collector)).hasSize(24).doesNotHaveDuplicates();
       assertThat(metric("log_forwarder_records_sent_total")).isEqualTo(24);
       assertThat(metric("log_forwarder_sends_failed_total")).isZero();
-      assertThat(warnings).filteredOn(w -> w.contains("partial success")).hasSize(1);
-    } finally {
-      shipperLog.removeHandler(capture);
+      assertThat(shipperLog.warnings()).filteredOn(w -> w.contains("partial success")).hasSize(1);
     }
   }
 
   @Test
   void selfMetricsShowFilesLinesBytesLagAndCheckpointAge() throws Exception {
     start(Map.of());
-    append(logs.resolve("app.log"), numbered(1, 5));
+    append(logs.resolve("app.log"), NumberedLines.of(1, 5));
     collector.awaitLogs(ForwarderHarness.SERVICE, 5);
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
       String text = sidecar.registry().scrape();
@@ -246,7 +216,7 @@ class DeliveryTest extends OneForwarderPerTest {
   @Test
   void selfMetricsArePushedOverOtlpToo() throws Exception {
     start(Map.of("OTEL_METRICS_EXPORTER", "otlp"));
-    append(logs.resolve("app.log"), numbered(1, 7));
+    append(logs.resolve("app.log"), NumberedLines.of(1, 7));
     collector.awaitLogs(ForwarderHarness.SERVICE, 7);
     // The counter's latest pushed point reaches 7: the same meter /metrics shows, sent over OTLP.
     collector.awaitMetric(ForwarderHarness.SERVICE, "log.forwarder.lines.read",

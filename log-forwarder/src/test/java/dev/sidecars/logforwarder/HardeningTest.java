@@ -19,7 +19,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -36,11 +35,6 @@ class HardeningTest {
   @TempDir Path logs;
   @TempDir Path state;
 
-  private static String numbered(int from, int to) {
-    StringBuilder text = new StringBuilder();
-    IntStream.rangeClosed(from, to).forEach(i -> text.append(String.format("line %06d padding-padding-padding-padding%n", i)));
-    return text.toString();
-  }
 
   private long savedOffset(Path file) throws IOException {
     JsonNode files = new ObjectMapper().readTree(state.resolve("checkpoints.json").toFile()).get("files");
@@ -70,13 +64,13 @@ class HardeningTest {
   void aStateDirectoryDeletedWhileRunningIsMadeAgainSoARestartSendsNothingTwice() throws Exception {
     Map<String, String> env = ForwarderHarness.env(collector, logs, state);
     Path file = logs.resolve("app.log");
-    append(file, numbered(1, 20));
+    append(file, NumberedLines.of(1, 20));
     try (SidecarProcess forwarder = started(env)) {
       collector.awaitLogs(ForwarderHarness.SERVICE, 20);
       deleteTree(state);
       // Noticed even while no batch is accepted (the positions file is checked at every scan).
       await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> savedOffset(file) == Files.size(file));
-      append(file, numbered(21, 40));
+      append(file, NumberedLines.of(21, 40));
       collector.awaitLogs(ForwarderHarness.SERVICE, 40);
       await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> savedOffset(file) == Files.size(file));
       assertThat(forwarder.stderr()).anySatisfy(l -> assertThat(l).contains("WARN", "had disappeared; created it again"));
@@ -85,7 +79,7 @@ class HardeningTest {
       forwarder.process().destroyForcibly(); // SIGKILL: what is on disk is all the next start knows
       assertThat(forwarder.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
     }
-    append(file, numbered(41, 50));
+    append(file, NumberedLines.of(41, 50));
     try (SidecarProcess forwarder = started(env)) {
       collector.awaitLogs(ForwarderHarness.SERVICE, 50);
       await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(10)).until(() -> bodies(collector).size() == 50);
@@ -98,12 +92,12 @@ class HardeningTest {
   void whilePositionsCannotBeSavedTheForwarderIsNotReadyLogsAnErrorShowsTheAgeAndStillShips() throws Exception {
     Map<String, String> env = ForwarderHarness.env(collector, logs, state);
     Path file = logs.resolve("app.log");
-    append(file, numbered(1, 10));
+    append(file, NumberedLines.of(1, 10));
     try (SidecarProcess forwarder = started(env)) {
       collector.awaitLogs(ForwarderHarness.SERVICE, 10);
       deleteTree(state);
       Files.writeString(state, "a file where the state directory was: it cannot be made again");
-      append(file, numbered(11, 20));
+      append(file, NumberedLines.of(11, 20));
       collector.awaitLogs(ForwarderHarness.SERVICE, 20);
       await().atMost(Duration.ofSeconds(30)).until(() -> forwarder.admin("/readyz").statusCode() == 503);
       assertThat(forwarder.admin("/readyz").body()).contains("cannot write checkpoints");
@@ -115,7 +109,7 @@ class HardeningTest {
       await().atMost(Duration.ofSeconds(30)).until(() -> forwarder.admin("/readyz").statusCode() == 200);
       await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> savedOffset(file) == Files.size(file));
       assertThat(metric(forwarder, "log_forwarder_checkpoint_age_seconds")).isZero();
-      append(file, numbered(21, 30));
+      append(file, NumberedLines.of(21, 30));
       collector.awaitLogs(ForwarderHarness.SERVICE, 30);
       assertThat(forwarder.stop(Duration.ofSeconds(30))).isZero();
     }
@@ -132,12 +126,12 @@ class HardeningTest {
     Map<String, String> env = ForwarderHarness.env(collector, logs, state);
     env.put("LOG_START_AT", "end");
     Path file = logs.resolve("app.log");
-    append(file, numbered(1, 30));
+    append(file, NumberedLines.of(1, 30));
     String damaged = "{\"version\":1,\"files\":[{\"fingerprintLength\":1024,\"fingerprintSha";
     Files.writeString(state.resolve("checkpoints.json"), damaged);
     try (SidecarProcess forwarder = started(env)) {
       collector.awaitLogs(ForwarderHarness.SERVICE, 30);
-      append(file, numbered(31, 40));
+      append(file, NumberedLines.of(31, 40));
       collector.awaitLogs(ForwarderHarness.SERVICE, 40);
       assertThat(forwarder.stderr()).anySatisfy(l -> assertThat(l).contains("WARN", "cannot read the saved positions",
           "checkpoints.json.damaged-"));
@@ -165,7 +159,7 @@ class HardeningTest {
     append(secret, "line 000001 padding-padding-padding-padding\n");
     Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("---------"));
     Path app = logs.resolve("app.log");
-    append(app, numbered(2, 11));
+    append(app, NumberedLines.of(2, 11));
     List<String> asUnprivileged = "root".equals(System.getProperty("user.name"))
         ? List.of("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all")
         : List.of();
@@ -177,7 +171,7 @@ class HardeningTest {
           .until(() -> metric(forwarder, "log_forwarder_files_unreadable") == 1);
       assertThat(forwarder.stderr()).filteredOn(l -> l.contains("permission denied")).singleElement().asString()
           .contains("WARN", secret.toString());
-      append(app, numbered(12, 20));
+      append(app, NumberedLines.of(12, 20));
       collector.awaitLogs(ForwarderHarness.SERVICE, 19);
 
       Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-r--r--"));

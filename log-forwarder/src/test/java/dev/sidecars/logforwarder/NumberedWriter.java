@@ -50,7 +50,7 @@ final class NumberedWriter implements AutoCloseable {
     try {
       StringBuilder text = new StringBuilder();
       for (int i = 0; i < n; i++) {
-        text.append(String.format("line %06d padding-padding-padding-padding%n", written.incrementAndGet()));
+        text.append(NumberedLines.line(written.incrementAndGet())).append('\n');
       }
       Files.write(path, text.toString().getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     } catch (IOException e) {

@@ -37,11 +37,6 @@ class RestartTest {
   @TempDir Path logs;
   @TempDir Path state;
 
-  private static String numbered(int from, int to) {
-    StringBuilder text = new StringBuilder();
-    IntStream.rangeClosed(from, to).forEach(i -> text.append(String.format("line %06d padding-padding-padding-padding%n", i)));
-    return text.toString();
-  }
 
   private static int highestReceived() {
     return NumberedWriter.counts(bodies(collector)).keySet().stream().mapToInt(Integer::intValue).max().orElse(0);
@@ -83,21 +78,21 @@ class RestartTest {
     Path renamed = logs.resolve("a.log");
     Path copied = logs.resolve("b.log");
     env.put("LOG_PATHS", renamed + "," + copied);
-    append(renamed, numbered(1, 100));
-    append(copied, numbered(1001, 1100));
+    append(renamed, NumberedLines.of(1, 100));
+    append(copied, NumberedLines.of(1001, 1100));
     try (Sidecar sidecar = Sidecar.start(new LogForwarderMain(), env)) {
       collector.awaitLogs(ForwarderHarness.SERVICE, 200);
     }
     // While down: more lines, then each file rotated out of LOG_PATHS, then new lines in the new files.
-    append(renamed, numbered(101, 150));
+    append(renamed, NumberedLines.of(101, 150));
     Files.move(renamed, logs.resolve("a.log.1"));
-    append(renamed, numbered(151, 200));
-    append(copied, numbered(1101, 1150));
+    append(renamed, NumberedLines.of(151, 200));
+    append(copied, NumberedLines.of(1101, 1150));
     Files.copy(copied, logs.resolve("b.log.1"));
     try (FileChannel channel = FileChannel.open(copied, StandardOpenOption.WRITE)) {
       channel.truncate(0);
     }
-    append(copied, numbered(1151, 1200));
+    append(copied, NumberedLines.of(1151, 1200));
     try (Sidecar sidecar = Sidecar.start(new LogForwarderMain(), env)) {
       collector.awaitLogs(ForwarderHarness.SERVICE, 400);
       await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(10)).until(() -> bodies(collector).size() == 400);
@@ -115,7 +110,7 @@ class RestartTest {
     Path file = logs.resolve("app.log");
     try (SidecarProcess forwarder = SidecarProcess.start(LogForwarderMain.class, env)) {
       await().atMost(Duration.ofSeconds(30)).until(() -> forwarder.admin("/readyz").statusCode() == 200);
-      append(file, numbered(1, 50) + "last words without newline");
+      append(file, NumberedLines.of(1, 50) + "last words without newline");
       collector.awaitLogs(ForwarderHarness.SERVICE, 50);
       assertThat(forwarder.stop(Duration.ofSeconds(30))).isZero();
     }
@@ -149,7 +144,7 @@ class RestartTest {
         assertThat(forwarder.stop(Duration.ofSeconds(30))).isZero();
       }
     }
-    append(empty, numbered(1, 20));
+    append(empty, NumberedLines.of(1, 20));
     try (SidecarProcess forwarder = SidecarProcess.start(LogForwarderMain.class, env)) {
       collector.awaitLogs(ForwarderHarness.SERVICE, 20);
       await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(10)).until(() -> bodies(collector).size() == 20);

@@ -29,7 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
  * ({@code LOG_MAX_OPEN_FILES}) is counted to the byte.
  */
 class RotationOutageTest {
-  private static final int LINE_BYTES = 44; // "line 000042 padding-padding-padding-padding\n"
   private static final int BATCH = 500;
   // Every forwarder process a test started, whose log is printed when lines are missing.
   private static final List<SidecarProcess> STARTED = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -173,10 +172,10 @@ class RotationOutageTest {
       await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> {
         counts.set(NumberedWriter.counts(bodies(collector)));
         double lost = metric(forwarder, "log_forwarder_unshipped_bytes_abandoned_total");
-        return (written - counts.get().size()) * LINE_BYTES == lost;
+        return (written - counts.get().size()) * NumberedLines.BYTES == lost;
       });
       double lost = metric(forwarder, "log_forwarder_unshipped_bytes_abandoned_total");
-      assertThat(lost).isGreaterThanOrEqualTo(abandoned).isEqualTo((written - counts.get().size()) * (double) LINE_BYTES);
+      assertThat(lost).isGreaterThanOrEqualTo(abandoned).isEqualTo((written - counts.get().size()) * (double) NumberedLines.BYTES);
       assertThat(counts.get().values()).as("nothing twice").allMatch(n -> n == 1);
       // Each file given up is logged by name with its unread bytes; together they are the counter.
       Pattern warning = Pattern.compile("(\\S+app\\.log\\S*) \\S+ was deleted with (\\d+) bytes not yet read");

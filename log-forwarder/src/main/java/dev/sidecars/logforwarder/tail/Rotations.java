@@ -219,7 +219,7 @@ final class Rotations {
       it.remove();
       Optional<TailedFile> original = head == null || head.length == 0 ? Optional.empty() : originalOf(head, null);
       if (original.isEmpty() && head != null && head.length > 0) {
-        original = unreadBeside(s.file().path());
+        original = unreadBeside(s.file().path(), modifiedMillis(s.file().path(), s.file().fileKey()));
       }
       if (original.isPresent()) {
         holdCopy(original.get(), s.file());
@@ -244,10 +244,12 @@ final class Rotations {
    * reading paused since): a copy made of it now cannot be recognised by fingerprint, so it is held as that
    * file's possible copy; whether it is one is told once the file is read ({@link #headDiffersFromCopy}).
    */
-  private Optional<TailedFile> unreadBeside(Path path) {
+  private Optional<TailedFile> unreadBeside(Path path, long modifiedMillis) {
     TailedFile best = null;
     for (TailedFile f : files) {
+      // A copy of it is written after it was found; an older file merely renamed beside it is not.
       if (f.isOpen() && !f.retired && f.readOffset == 0 && f.identity.fingerprint().length() == 0
+          && modifiedMillis >= f.followedAtMillis
           && java.util.Objects.equals(f.path.getParent(), path.getParent())
           && (best == null || f.lastSeenNanos > best.lastSeenNanos)) {
         best = f;
@@ -487,6 +489,16 @@ final class Rotations {
       return readHead(channel, length);
     } catch (IOException e) {
       return null;
+    }
+  }
+
+  /** When the file {@code fileKey} at {@code p} was last written; the earliest time when it is no longer there. */
+  private static long modifiedMillis(Path p, Object fileKey) {
+    try {
+      java.nio.file.attribute.BasicFileAttributes attrs = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class);
+      return fileKey.equals(attrs.fileKey()) ? attrs.lastModifiedTime().toMillis() : Long.MIN_VALUE;
+    } catch (IOException e) {
+      return Long.MIN_VALUE; // renamed again or gone: not taken for a copy
     }
   }
 

@@ -35,6 +35,8 @@ final class TailedFile {
    * rotated away before the truncation is noticed, and its handle is what still has the unread part.
    */
   HeldCopy copy;
+  /** When it was first followed, by the wall clock (file times are compared with it). */
+  final long followedAtMillis = System.currentTimeMillis();
   /** When discovery last reported it under a matching name. */
   long lastSeenNanos;
 

@@ -3,6 +3,7 @@ package dev.sidecars.logforwarder.tail;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sidecars.logforwarder.LogForwarderMetrics;
+import dev.sidecars.logforwarder.WarningCapture;
 import dev.sidecars.logforwarder.checkpoint.CheckpointStore;
 import dev.sidecars.logforwarder.checkpoint.FileIdentity;
 import dev.sidecars.logforwarder.parse.FileAttributes;
@@ -13,11 +14,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -31,31 +27,16 @@ class OpenFilesTest {
       new CheckpointStore(Optional.empty(), System::nanoTime));
   private final List<TailedFile> files = new ArrayList<>();
   private final List<TailedFile> abandoned = new ArrayList<>();
-  private final List<String> warnings = new CopyOnWriteArrayList<>();
-  private final Logger logger = Logger.getLogger(OpenFiles.class.getName());
-  private final Handler capture = new Handler() {
-    @Override
-    public void publish(LogRecord record) {
-      if (record.getLevel().intValue() >= Level.WARNING.intValue()) {
-        warnings.add(record.getMessage());
-      }
-    }
-
-    @Override
-    public void flush() {}
-
-    @Override
-    public void close() {}
-  };
+  private WarningCapture warnings;
 
   @BeforeEach
   void captureWarnings() {
-    logger.addHandler(capture);
+    warnings = WarningCapture.of(OpenFiles.class);
   }
 
   @AfterEach
   void closeAll() {
-    logger.removeHandler(capture);
+    warnings.close();
     files.forEach(TailedFile::close);
   }
 
@@ -122,7 +103,7 @@ class OpenFilesTest {
     assertThat(abandoned).containsExactly(less);
     assertThat(more.isOpen()).isTrue();
     assertThat(abandonedBytes()).isEqualTo(300);
-    assertThat(warnings).singleElement().asString()
+    assertThat(warnings.warnings()).singleElement().asString()
         .contains(less.path.toString(), "was deleted with 300 bytes not yet read", "LOG_MAX_OPEN_FILES=2");
   }
 

@@ -3,6 +3,7 @@ package dev.sidecars.logforwarder.tail;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.sidecars.logforwarder.NumberedLines;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -26,11 +27,6 @@ class RotationsTest {
   @TempDir Path logs;
   @TempDir Path state;
 
-  private static String numbered(int from, int to) {
-    StringBuilder text = new StringBuilder();
-    IntStream.rangeClosed(from, to).forEach(i -> text.append(String.format("line %06d padding-padding-padding-padding%n", i)));
-    return text.toString();
-  }
 
   private static void append(Path file, String text) throws IOException {
     Files.write(file, text.getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE, StandardOpenOption.APPEND);
@@ -61,7 +57,7 @@ class RotationsTest {
   @Test
   void aDeletedFileIsHeldShownAsHeldAndClosedOnlyOnceTheCollectorAcceptedEverythingInIt() throws Exception {
     Path app = logs.resolve("app.log");
-    append(app, numbered(1, 3000));
+    append(app, NumberedLines.of(1, 3000));
     long size = Files.size(app);
     try (Pipeline pipeline = refusing("*.log")) {
       await().atMost(Duration.ofSeconds(10)).until(() -> pipeline.gauge("log.forwarder.files.open") == 1);
@@ -83,13 +79,13 @@ class RotationsTest {
   @Test
   void aCopyTruncateCopyDeletedBeforeTheTruncationIsNoticedStillGivesItsLines() throws Exception {
     Path app = logs.resolve("app.log");
-    append(app, numbered(1, 3000));
+    append(app, NumberedLines.of(1, 3000));
     try (Pipeline pipeline = refusing("*.log")) {
       await().atMost(Duration.ofSeconds(10)).until(() -> pipeline.gauge("log.forwarder.files.open") == 1);
       Path copy = logs.resolve("app.log.1");
       Files.copy(app, copy);
       truncate(app);
-      append(app, numbered(3001, 3100));
+      append(app, NumberedLines.of(3001, 3100));
       await().atMost(Duration.ofSeconds(10)).until(() -> pipeline.gauge("log.forwarder.files.open") == 2); // the copy, held
       Files.delete(copy);
       pipeline.accepting = true;
@@ -107,16 +103,16 @@ class RotationsTest {
   @Test
   void aCopyOfAFileNeverReadIsHeldAndReadWhenTheFileTurnsOutTruncated() throws Exception {
     Path app = logs.resolve("app.log");
-    append(app, numbered(1, 3000));
+    append(app, NumberedLines.of(1, 3000));
     try (Pipeline pipeline = refusing("*.log")) {
       await().atMost(Duration.ofSeconds(10)).until(() -> pipeline.gauge("log.forwarder.files.open") == 1);
       Files.move(app, logs.resolve("app.log.1"));
       Files.createFile(app);
       await().atMost(Duration.ofSeconds(10)).until(() -> pipeline.gauge("log.forwarder.files.open") == 2);
-      append(app, numbered(3001, 3100));
+      append(app, NumberedLines.of(3001, 3100));
       Files.copy(app, logs.resolve("app.log.2"));
       truncate(app);
-      append(app, numbered(3101, 3200));
+      append(app, NumberedLines.of(3101, 3200));
       await().atMost(Duration.ofSeconds(10)).until(() -> pipeline.gauge("log.forwarder.files.open") == 3);
       Files.delete(logs.resolve("app.log.2"));
       Files.delete(logs.resolve("app.log.1"));
@@ -129,7 +125,7 @@ class RotationsTest {
   @Test
   void aFileGoneWhileTheForwarderWasDownIsCountedFromItsSavedPositionAndLoggedOnce() throws Exception {
     Path app = logs.resolve("app.log");
-    append(app, numbered(1, 1000));
+    append(app, NumberedLines.of(1, 1000));
     try (Pipeline pipeline = new Pipeline(logs + "/*.log", state, Map.of("LOG_BATCH_RECORDS", "100", "LOG_QUEUED_BATCHES", "1",
         "LOG_EXPORTS_IN_FLIGHT", "1"), 1)) {
       // One batch accepted, then the collector refuses: stopped with the rest unshipped, the position

@@ -3,13 +3,13 @@ package dev.sidecars.logforwarder.tail;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.sidecars.logforwarder.NumberedLines;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Map;
-import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,15 +18,10 @@ class TailerTest {
   @TempDir Path logs;
   @TempDir Path state;
 
-  private static byte[] numbered(int from, int to) {
-    StringBuilder text = new StringBuilder();
-    IntStream.rangeClosed(from, to).forEach(i -> text.append(String.format("line %06d padding-padding-padding-padding%n", i)));
-    return text.toString().getBytes(StandardCharsets.UTF_8);
-  }
 
   @Test
   void whileReadingIsPausedNewFilesAreTakenInAndHeldButNotRead() throws Exception {
-    Files.write(logs.resolve("app.log"), numbered(1, 5000));
+    Files.write(logs.resolve("app.log"), NumberedLines.of(1, 5000).getBytes(StandardCharsets.UTF_8));
     try (Pipeline pipeline = new Pipeline(logs + "/*.log", state, Map.of("LOG_MAX_OPEN_FILES", "2"))) {
       pipeline.accepting = false;
       await().atMost(Duration.ofSeconds(10)).until(() -> pipeline.counter("log.forwarder.sends.failed", "outcome", "retried") > 0);
@@ -34,7 +29,7 @@ class TailerTest {
       assertThat(read).as("reading paused far from the end").isLessThan(5000 * 44);
       for (int i = 0; i < 3; i++) {
         Path later = logs.resolve("later-" + i + ".log");
-        Files.write(later, numbered(10_001 + 100 * i, 10_100 + 100 * i), StandardOpenOption.CREATE_NEW);
+        Files.write(later, NumberedLines.of(10_001 + 100 * i, 10_100 + 100 * i).getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE_NEW);
         int followed = i + 2;
         await().atMost(Duration.ofSeconds(5)).until(() -> pipeline.gauge("log.forwarder.files.watched") == followed);
         Files.move(later, logs.resolve("later-" + i + ".old")); // out of the globs: only a held file is still read
@@ -49,8 +44,8 @@ class TailerTest {
 
   @Test
   void aBusyFileDoesNotStarveAQuietOne() throws Exception {
-    Files.write(logs.resolve("busy.log"), numbered(1, 200_000)); // 8.8 MB: many turns
-    Files.write(logs.resolve("quiet.log"), numbered(900_001, 900_001));
+    Files.write(logs.resolve("busy.log"), NumberedLines.of(1, 200_000).getBytes(StandardCharsets.UTF_8)); // 8.8 MB: many turns
+    Files.write(logs.resolve("quiet.log"), NumberedLines.of(900_001, 900_001).getBytes(StandardCharsets.UTF_8));
     try (Pipeline pipeline = new Pipeline(logs + "/*.log", state, Map.of("LOG_BATCH_RECORDS", "1000"))) {
       await().atMost(Duration.ofSeconds(60)).until(() -> pipeline.received.size() >= 200_001);
       // One turn is at most 256 KiB (about 6,000 of these lines): the quiet file's turn comes right after.
