@@ -432,6 +432,10 @@ final class Rotations {
       Optional<Path> match = dir == null ? Optional.empty() : findByFingerprint(dir, c);
       if (match.isEmpty()) {
         long lost = Math.max(0, c.size() - c.offset());
+        if (lost == 0) {
+          log.fine(() -> c.path() + " was shipped to its end (as far as the last save knew) and is gone now");
+          continue;
+        }
         metrics.bytesLostWhileStopped.increment(lost);
         log.warning(() -> c.path() + " was read up to offset " + c.offset() + " of " + c.size()
             + " bytes when the forwarder stopped, and is gone now (deleted, or moved out of its directory):"
