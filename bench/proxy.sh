@@ -1,20 +1,32 @@
 #!/usr/bin/env bash
-# Sidecar hop benchmark: what a proxy sidecar adds on top of calling the service directly, next to nginx.
+# Sidecar hop benchmark: what a proxy sidecar adds on top of calling the service directly, next to the
+# proxies a user would pick instead.
 #
-# One run puts the same load on three paths to the same backend (nginx, one worker, a 1 KiB answer):
+# One run puts the same load on each path to the same backend (nginx, one worker, a 1 KiB answer):
 #   direct   client -> backend
 #   proxy    client -> the sidecar (spans and metrics on, OTLP to a local collector-stub) -> backend
-#   nginx    client -> nginx reverse proxy (one worker, keep-alive upstream) -> backend
+#   nginx    client -> nginx reverse proxy (worker_processes 1, keep-alive upstream pool of 64) -> backend
+#   haproxy  client -> HAProxy (nbthread 1, http-reuse always: idle backend connections shared) -> backend
+#   caddy    client -> Caddy's reverse_proxy (GOMAXPROCS=1, keep-alive pool of 64 idle per host) -> backend
 # and prints, per path: p50/p99 latency at a fixed rate (and what the hop adds over direct), maximum
 # throughput, CPU seconds per 1000 requests and RSS of the hop (median of per-second samples at the
-# fixed rate), time from start to ready, and the
-# sidecar's ratios to nginx.
+# fixed rate), time from start to ready, and the sidecar's ratios to each peer.
+#
+# Fairness: each peer gets one core's worth of threads (nginx's one worker, HAProxy's one thread, Caddy's
+# one Go scheduler thread; the Go runtime keeps its few helper threads), keeps connections to the backend
+# alive, adds X-Forwarded-For as the sidecar does, and writes no access log (nginx `access_log off`,
+# HAProxy with no `log` line, Caddy without its `log` directive) while the sidecar's access log is on
+# (its default). --peer-logs gives each peer an access log to a file instead (nginx's default format,
+# HAProxy's `option httplog` to stdout redirected to a file, Caddy's JSON `log` to a file), the equivalent
+# of the sidecar's; compare it with ACCESS_LOG=off for the other pairing. The sidecar keeps its default
+# I/O threads (one per CPU). --peers= picks the peers (default nginx,haproxy,caddy; missing ones are
+# installed with apt-get when running as root).
 #
 # --mode=ingress (default): the sidecar is metrics-proxy in front of the backend (TARGET_URL).
 # --mode=egress: the sidecar is trace-injector, called by path prefix (/svc/users/1) with the backend as
 #   the UPSTREAMS entry svc; nginx does the same with `location /svc/ { proxy_pass http://app/; }` (nginx
 #   has no forward-proxy mode for absolute-form requests without modules, so path-prefix routing is the
-#   equivalent hop).
+#   equivalent hop). HAProxy strips the prefix with `http-request replace-path`, Caddy with `handle_path`.
 #
 # The sidecar starts as in its image: with the Dockerfile's flags and an AppCDS archive made by a training
 # start of the same jar first (ready, then SIGTERM); --no-cds starts it without (the figures before
@@ -26,6 +38,7 @@
 #
 # Usage: bench/proxy.sh [--mode=ingress|egress] [--rate=1000] [--duration=20] [--warmup=40]
 #                       [--max-duration=10] [--connections=10] [--no-cds] [--bare]
+#                       [--peers=nginx,haproxy,caddy] [--peer-logs]
 # Environment:
 #   PROXY_JAR         the sidecar's jar: default metrics-proxy/target/metrics-proxy.jar, or
 #                     trace-injector/target/trace-injector.jar with --mode=egress (built when missing)
@@ -34,12 +47,13 @@
 #   PROXY_JAVA_OPTS   JVM flags of the sidecar (default: the Dockerfile's flags with a 256 MiB MaxRAM,
 #                     as in a container limited to 256 MiB)
 #   ACCESS_LOG        passed to the sidecar (default on; its lines go to a file)
-# Needs wrk, nginx and curl (Debian: apt-get install -y wrk nginx curl). wrk has no fixed-rate mode, so
-# each connection waits connections/rate between requests (a wrk delay() script); the achieved rate is
-# printed next to the target.
+# Needs wrk, nginx, curl and the peers (Debian: apt-get install -y wrk nginx curl haproxy caddy). wrk has
+# no fixed-rate mode, so each connection waits connections/rate between requests (a wrk delay() script);
+# the achieved rate is printed next to the target.
 set -euo pipefail
 
 MODE=ingress RATE=1000 DURATION=20 WARMUP=40 MAX_DURATION=10 CONNECTIONS=10 CDS=true BARE=false
+PEERS=nginx,haproxy,caddy PEER_LOGS=false
 for arg in "$@"; do
   case "$arg" in
     --mode=ingress|--mode=egress) MODE="${arg#*=}" ;;
@@ -50,11 +64,19 @@ for arg in "$@"; do
     --connections=*) CONNECTIONS="${arg#*=}" ;;
     --no-cds) CDS=false ;;
     --bare) BARE=true ;;
+    --peers=*) PEERS="${arg#*=}" ;;
+    --peer-logs) PEER_LOGS=true ;;
     *) echo "unknown option $arg" >&2; exit 2 ;;
   esac
 done
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+IFS=, read -r -a PEER_LIST <<<"$PEERS"
+for peer in "${PEER_LIST[@]}"; do
+  [[ $peer == nginx || $peer == haproxy || $peer == caddy ]] || { echo "unknown peer $peer (nginx, haproxy, caddy)" >&2; exit 2; }
+done
 if [[ $MODE == egress ]]; then HOP=trace-injector; else HOP=metrics-proxy; fi
 MODULE=$HOP
 PROXY_JAR="${PROXY_JAR:-$ROOT/$HOP/target/$HOP.jar}"
@@ -66,13 +88,12 @@ if $BARE; then
   HOP=bare-undertow HOP_MAIN=(-cp "$BENCH_JAR" dev.sidecars.bench.BareUndertowProxy)
 fi
 STUB_JAR="${STUB_JAR:-$ROOT/collector-stub/target/collector-stub.jar}"
-DOCKERFILE_FLAGS="-XX:+UseSerialGC -XX:MaxRAMPercentage=50 -Xms8m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Xss512k -XX:ReservedCodeCacheSize=32m -XX:MaxMetaspaceSize=64m -XX:-UsePerfData -XX:+ExitOnOutOfMemoryError -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=5000"
-PROXY_JAVA_OPTS="${PROXY_JAVA_OPTS:-$DOCKERFILE_FLAGS -XX:MaxRAM=256m}"
 CLK_TCK="$(getconf CLK_TCK)"
 
-for tool in wrk nginx curl; do
-  command -v "$tool" >/dev/null || { echo "needs $tool (Debian: apt-get install -y wrk nginx curl)" >&2; exit 1; }
-done
+TOOLS=(wrk:wrk nginx:nginx curl:curl)
+[[ ",$PEERS," == *,haproxy,* ]] && TOOLS+=(haproxy:haproxy)
+[[ ",$PEERS," == *,caddy,* ]] && TOOLS+=(caddy:caddy)
+need_tools "${TOOLS[@]}"
 if [[ ! -f "$PROXY_JAR" || ! -f "$STUB_JAR" ]]; then
   (cd "$ROOT" && mvn -B -ntp -q -pl "$MODULE",collector-stub -am package -DskipTests)
 fi
@@ -86,39 +107,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now_ms() { date +%s%3N; }
-wait_http() { # url expected-status timeout-seconds
-  local deadline=$(( $(now_ms) + $3 * 1000 ))
-  until [[ "$(curl -s -o /dev/null -w '%{http_code}' "$1" || true)" == "$2" ]]; do
-    (( $(now_ms) < deadline )) || { echo "timed out waiting for $1" >&2; return 1; }
-    sleep 0.005
-  done
-}
-# CPU ticks (user+system) and RSS (kB) of a process and its children.
-tree_pids() { echo "$1"; pgrep -P "$1" || true; }
-cpu_ticks() { local t=0; for p in $(tree_pids "$1"); do t=$(( t + $(awk '{print $14+$15}' "/proc/$p/stat") )); done; echo "$t"; }
-rss_kb() { local r=0; for p in $(tree_pids "$1"); do r=$(( r + $(awk '/VmRSS/{print $2}' "/proc/$p/status") )); done; echo "$r"; }
-
-nginx_conf() { # name listen body-of-server
-  mkdir -p "$WORK/$1"
-  cat >"$WORK/$1/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $WORK/$1/nginx.pid;
-error_log $WORK/$1/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path $WORK/$1/body; proxy_temp_path $WORK/$1/proxy;
-  fastcgi_temp_path $WORK/$1/fcgi; uwsgi_temp_path $WORK/$1/uwsgi; scgi_temp_path $WORK/$1/scgi;
-  $3
-  server { listen 127.0.0.1:$2; $4 }
-}
-CONF
-}
-
 # --- backend: nginx answering 1 KiB ---
 BACKEND_PORT="$(free_port)"
 BODY="$(head -c 1024 /dev/zero | tr '\0' 'x')"
@@ -127,10 +115,7 @@ nginx -c "$WORK/backend/nginx.conf" -p "$WORK/backend" & PIDS+=($!)
 wait_http "http://127.0.0.1:$BACKEND_PORT/" 200 10
 
 # --- collector-stub as the OTLP receiver ---
-env OTLP_HTTP_PORT=0 OTLP_GRPC_PORT=0 UI_PORT=0 BIND_ADDRESS=127.0.0.1 \
-  java -XX:+UseSerialGC -Xmx256m -jar "$STUB_JAR" >"$WORK/stub.out" 2>"$WORK/stub.err" & PIDS+=($!)
-for _ in $(seq 1 300); do grep -q ' listening on ' "$WORK/stub.out" 2>/dev/null && break; sleep 0.1; done
-OTLP_PORT="$(sed -n 's/.*otlp-http=\([0-9]*\).*/\1/p' "$WORK/stub.out" | head -1)"
+start_collector_stub
 
 # --- the sidecar: metrics-proxy in front of the backend, or trace-injector with it as UPSTREAMS svc ---
 PROXY_PORT="$(free_port)" ADMIN_PORT="$(free_port)"
@@ -142,36 +127,61 @@ else
   PREFIX=
 fi
 start_hop() { # extra JVM flags, then extra VAR=value words; sets PROXY_PID
-  env "${HOP_ENV[@]}" "${@:2}" PROXY_PORT="$PROXY_PORT" ADMIN_PORT="$ADMIN_PORT" \
-    BIND_ADDRESS=127.0.0.1 ACCESS_LOG="${ACCESS_LOG:-on}" OTEL_SERVICE_NAME=bench-app \
-    OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT" OTEL_LOGS_EXPORTER=none \
-    java $PROXY_JAVA_OPTS $1 "${HOP_MAIN[@]}" >"$WORK/proxy.out" 2>"$WORK/proxy.err" & PROXY_PID=$!; PIDS+=($PROXY_PID)
+  start_sidecar proxy "$1" "${HOP_ENV[@]}" "${@:2}" PROXY_PORT="$PROXY_PORT" ADMIN_PORT="$ADMIN_PORT"
+  PROXY_PID=$SIDECAR_PID
 }
 CDS_FLAGS=
-if $CDS; then
-  # The image's archive, made as its Dockerfile makes it: a start of the same jar, stopped once ready.
-  start_hop "-XX:ArchiveClassesAtExit=$WORK/hop.jsa" DRAIN_DELAY=0s
-  wait_http "http://127.0.0.1:$ADMIN_PORT/readyz" 200 30
-  kill -TERM "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
-  if [[ -s "$WORK/hop.jsa" ]]; then
-    CDS_FLAGS="-XX:SharedArchiveFile=$WORK/hop.jsa"
-  else
-    echo "no AppCDS archive was made; the sidecar runs without (training output: $WORK/proxy.err)" >&2
-  fi
-fi
+$CDS && train_cds "$ADMIN_PORT" "${HOP_ENV[@]}" PROXY_PORT="$PROXY_PORT" ADMIN_PORT="$ADMIN_PORT"
 start=$(now_ms)
 start_hop "$CDS_FLAGS"
 wait_http "http://127.0.0.1:$ADMIN_PORT/readyz" 200 30
 PROXY_READY_MS=$(( $(now_ms) - start ))
 
-# --- nginx reverse proxy, one worker, keep-alive upstream (egress: the same path-prefix routing) ---
-NGINX_PORT="$(free_port)"
-start=$(now_ms)
-nginx_conf proxy "$NGINX_PORT" "upstream app { server 127.0.0.1:$BACKEND_PORT; keepalive 64; }" \
-  "location $PREFIX/ { proxy_pass http://app/; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header X-Forwarded-For \$remote_addr; }"
-nginx -c "$WORK/proxy/nginx.conf" -p "$WORK/proxy" & NGINX_PID=$!; PIDS+=($NGINX_PID)
-wait_http "http://127.0.0.1:$NGINX_PORT$PREFIX/" 200 10
-NGINX_READY_MS=$(( $(now_ms) - start ))
+# --- the peers, each with one core's worth of threads and a keep-alive pool to the backend (egress: the
+# same path-prefix routing); none writes an access log unless --peer-logs ---
+declare -A PEER_PORT PEER_PID READY_MS
+start_peer() { # name: starts it, waits until it answers 200 on $PREFIX/, sets PEER_PORT, PEER_PID, READY_MS
+  local name=$1 port start log
+  port="$(free_port)"; PEER_PORT[$name]=$port
+  mkdir -p "$WORK/$name"
+  start=$(now_ms)
+  case $name in
+    nginx)
+      log=off; $PEER_LOGS && log="$WORK/nginx/access.log"
+      NGINX_ACCESS_LOG=$log nginx_conf nginx "$port" "upstream app { server 127.0.0.1:$BACKEND_PORT; keepalive 64; }" \
+        "location $PREFIX/ { proxy_pass http://app/; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header X-Forwarded-For \$remote_addr; }"
+      nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" & PEER_PID[$name]=$! ;;
+    haproxy)
+      log=; $PEER_LOGS && log=$'  log stdout format raw local0 info\n'
+      { printf 'global\n  nbthread 1\n  maxconn 4096\n%s' "$log"
+        printf 'defaults\n  mode http\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n'
+        printf '  timeout http-keep-alive 60s\n  option forwardfor\n  http-reuse always\n'
+        $PEER_LOGS && printf '  log global\n  option httplog\n'
+        printf 'frontend hop\n  bind 127.0.0.1:%s\n' "$port"
+        if [[ -n $PREFIX ]]; then
+          printf '  http-request deny deny_status 404 unless { path_beg %s/ }\n' "$PREFIX"
+          printf '  http-request replace-path ^%s(/.*)$ \\1\n' "$PREFIX"
+        fi
+        printf '  default_backend app\nbackend app\n  server app 127.0.0.1:%s\n' "$BACKEND_PORT"
+      } >"$WORK/haproxy/haproxy.cfg"
+      haproxy -db -f "$WORK/haproxy/haproxy.cfg" >"$WORK/haproxy/access.log" 2>"$WORK/haproxy/error.log" & PEER_PID[$name]=$! ;;
+    caddy)
+      log=; $PEER_LOGS && log=$(printf 'log {\n output file %s\n}' "$WORK/caddy/access.log")
+      # Caddyfile blocks open at the end of a line and close on a line of their own.
+      local route
+      route=$(printf 'reverse_proxy 127.0.0.1:%s {\n transport http {\n  keepalive 2m\n  keepalive_idle_conns 64\n  keepalive_idle_conns_per_host 64\n }\n}' "$BACKEND_PORT")
+      [[ -n $PREFIX ]] && route=$(printf 'handle_path %s/* {\n%s\n}' "$PREFIX" "$route")
+      printf '{\n admin off\n auto_https off\n}\nhttp://127.0.0.1:%s {\n%s\n%s\n}\n' \
+        "$port" "$log" "$route" >"$WORK/caddy/Caddyfile"
+      GOMAXPROCS=1 XDG_DATA_HOME="$WORK/caddy" XDG_CONFIG_HOME="$WORK/caddy" \
+        caddy run --adapter caddyfile --config "$WORK/caddy/Caddyfile" >"$WORK/caddy/out.log" 2>&1 & PEER_PID[$name]=$! ;;
+  esac
+  PIDS+=("${PEER_PID[$name]}")
+  wait_ready "http://127.0.0.1:$port$PREFIX/" "${PEER_PID[$name]}" 10 \
+    || { echo "$name did not start: $(tail -3 "$WORK/$name"/*.log)" >&2; exit 1; }
+  READY_MS[$name]=$(( $(now_ms) - start ))
+}
+for peer in "${PEER_LIST[@]}"; do start_peer "$peer"; done
 
 cat >"$WORK/rate.lua" <<LUA
 local wait_ms = math.floor($CONNECTIONS * 1000 / $RATE)
@@ -185,7 +195,6 @@ end
 LUA
 grep -v 'delay' "$WORK/rate.lua" | sed '/^local wait_ms/d' >"$WORK/max.lua"
 
-field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" <<<"$2"; }
 declare -A P50 P99 RPS MAX MAXERR CPU WCPU RSS RSSMAX ERR
 run() { # name url pid
   local name=$1 url=$2 pid=${3:-}
@@ -211,8 +220,8 @@ run() { # name url pid
   RPS[$name]=$(( requests * 1000000 / $(field duration_us "$out") ))
   if [[ -n "$pid" ]]; then
     CPU[$name]=$(awk -v t="$(( $(cpu_ticks "$pid") - t0 ))" -v hz="$CLK_TCK" -v n="$requests" 'BEGIN{printf "%.3f", t/hz/n*1000}')
-    RSS[$name]=$(sort -n "$WORK/rss.$name" | awk '{v[NR]=$1} END {if (NR == 0) print "-"; else printf "%d", v[int((NR + 1) / 2)] / 1024}')
-    RSSMAX[$name]=$(sort -n "$WORK/rss.$name" | tail -1 | awk '{printf "%d", $1 / 1024}')
+    RSS[$name]=$(rss_median_mb "$WORK/rss.$name")
+    RSSMAX[$name]=$(rss_highest_mb "$WORK/rss.$name")
   else
     CPU[$name]="-"; RSS[$name]="-"
   fi
@@ -226,28 +235,28 @@ run() { # name url pid
 if [[ $MODE == egress ]]; then WARM_PATH=/users/1; else WARM_PATH=; fi
 run direct "http://127.0.0.1:$BACKEND_PORT"
 run proxy "http://127.0.0.1:$PROXY_PORT$PREFIX" "$PROXY_PID"
-run nginx "http://127.0.0.1:$NGINX_PORT$PREFIX" "$NGINX_PID"
+for peer in "${PEER_LIST[@]}"; do run "$peer" "http://127.0.0.1:${PEER_PORT[$peer]}$PREFIX" "${PEER_PID[$peer]}"; done
 PROXY_RSS_AFTER_MAX=$(( $(rss_kb "$PROXY_PID") / 1024 ))
 
-us() { awk -v v="$1" 'BEGIN{printf "%.3f", v/1000}'; }
-added() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%+.3f", (a-b)/1000}'; }
 echo
 echo "$HOP hop benchmark ($MODE)  $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) CPUs  $(uname -r)  $(java -version 2>&1 | head -1)"
 echo "fixed rate: target ${RATE} rps over ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up; max: wrk -t2 -c64 ${MAX_DURATION}s; 1 KiB answers"
 echo "$HOP JVM flags: $PROXY_JAVA_OPTS${CDS_FLAGS:+ and an AppCDS archive of a training start, as in the image}; the row 'proxy' is $HOP"
+echo "peers: ${PEERS//,/, } (one worker or thread each, keep-alive to the backend, access log $($PEER_LOGS && echo "on, to a file" || echo off)); $HOP access log ${ACCESS_LOG:-on}"
 printf '%-7s %9s %9s %9s %10s %10s %9s %11s %11s %8s %9s %7s %8s\n' path "rate" "p50 ms" "p99 ms" "+p50 ms" "+p99 ms" "max rps" "CPU s/1k" "warm CPU" "RSS MB" "ready ms" errors "max err"
-for name in direct proxy nginx; do
-  ready="-"; [[ $name == proxy ]] && ready=$PROXY_READY_MS; [[ $name == nginx ]] && ready=$NGINX_READY_MS
+READY_MS[proxy]=$PROXY_READY_MS READY_MS[direct]="-"
+for name in direct proxy "${PEER_LIST[@]}"; do
   plus50="-"; plus99="-"
   [[ $name != direct ]] && plus50=$(added "${P50[$name]}" "${P50[direct]}") && plus99=$(added "${P99[$name]}" "${P99[direct]}")
   printf '%-7s %9s %9s %9s %10s %10s %9s %11s %11s %8s %9s %7s %8s\n' "$name" "${RPS[$name]}" "$(us "${P50[$name]}")" \
-    "$(us "${P99[$name]}")" "$plus50" "$plus99" "${MAX[$name]}" "${CPU[$name]}" "${WCPU[$name]}" "${RSS[$name]}" "$ready" "${ERR[$name]}" "${MAXERR[$name]}"
+    "$(us "${P99[$name]}")" "$plus50" "$plus99" "${MAX[$name]}" "${CPU[$name]}" "${WCPU[$name]}" "${RSS[$name]}" "${READY_MS[$name]}" "${ERR[$name]}" "${MAXERR[$name]}"
 done
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else printf "-" }'; }
 echo "$HOP RSS during the paced run: median ${RSS[proxy]} MB (the table), highest ${RSSMAX[proxy]} MB; after the max-throughput run: ${PROXY_RSS_AFTER_MAX} MB"
-echo "$HOP vs nginx: max throughput $(ratio "${MAX[proxy]}" "${MAX[nginx]}"), CPU per request $(ratio "${CPU[proxy]}" "${CPU[nginx]}"),"\
-" added p50 $(ratio "$(( P50[proxy] - P50[direct] ))" "$(( P50[nginx] - P50[direct] ))"), added p99 $(ratio "$(( P99[proxy] - P99[direct] ))" "$(( P99[nginx] - P99[direct] ))"),"\
-" RSS $(ratio "${RSS[proxy]}" "${RSS[nginx]}")"
+for peer in "${PEER_LIST[@]}"; do
+  echo "$HOP vs $peer: max throughput $(ratio "${MAX[proxy]}" "${MAX[$peer]}"), CPU per request $(ratio "${CPU[proxy]}" "${CPU[$peer]}"),"\
+" added p50 $(ratio "$(( P50[proxy] - P50[direct] ))" "$(( P50[$peer] - P50[direct] ))"), added p99 $(ratio "$(( P99[proxy] - P99[direct] ))" "$(( P99[$peer] - P99[direct] ))"),"\
+" RSS $(ratio "${RSS[proxy]}" "${RSS[$peer]}")"
+done
 echo "CPU s/1k = CPU seconds of the hop per 1000 requests at the fixed rate (equals vCPU used per 1000 rps), after"
 echo "  the warm-up; warm CPU = the same during the ${WARMUP}s warm-up, just after start (a JVM compiles its hot code then)"
 echo "max rps counts 2xx answers only; max err = answers that were not 2xx, or failed, in the max-throughput run"
