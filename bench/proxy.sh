@@ -242,7 +242,8 @@ echo
 echo "$HOP hop benchmark ($MODE)  $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) CPUs  $(uname -r)  $(java -version 2>&1 | head -1)"
 echo "fixed rate: target ${RATE} rps over ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up; max: wrk -t2 -c64 ${MAX_DURATION}s; 1 KiB answers"
 echo "$HOP JVM flags: $PROXY_JAVA_OPTS${CDS_FLAGS:+ and an AppCDS archive of a training start, as in the image}; the row 'proxy' is $HOP"
-echo "peers: ${PEERS//,/, } (one worker or thread each, keep-alive to the backend, access log $($PEER_LOGS && echo "on, to a file" || echo off)); $HOP access log ${ACCESS_LOG:-on}"
+echo "peers: ${PEERS//,/, } (one worker or thread each, keep-alive to the backend, access log $($PEER_LOGS && echo "on, to a file" || echo off));"\
+" $($BARE && echo "$HOP: no access log" || echo "$HOP access log ${ACCESS_LOG:-on}")"
 printf '%-7s %9s %9s %9s %10s %10s %9s %11s %11s %8s %9s %7s %8s\n' path "rate" "p50 ms" "p99 ms" "+p50 ms" "+p99 ms" "max rps" "CPU s/1k" "warm CPU" "RSS MB" "ready ms" errors "max err"
 READY_MS[proxy]=$PROXY_READY_MS READY_MS[direct]="-"
 for name in direct proxy "${PEER_LIST[@]}"; do
