@@ -51,26 +51,14 @@ done
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
-PROXY_JAR="${PROXY_JAR:-$ROOT/metrics-proxy/target/metrics-proxy.jar}"
-STUB_JAR="${STUB_JAR:-$ROOT/collector-stub/target/collector-stub.jar}"
-BENCH_JAR="${BENCH_JAR:-$ROOT/bench/target/bench.jar}"
-HOP_MAIN=(-jar "$PROXY_JAR")
 APP_JAVA_OPTS="${APP_JAVA_OPTS:--XX:+UseSerialGC -Xms256m -Xmx256m}"
 LOAD_JAVA_OPTS="${LOAD_JAVA_OPTS:--XX:+UseSerialGC -Xms256m -Xmx256m}"
 
 need_tools nginx:nginx curl:curl
-if [[ ! -f "$PROXY_JAR" || ! -f "$STUB_JAR" || ! -f "$BENCH_JAR" ]]; then
-  (cd "$ROOT" && mvn -B -ntp -q -pl metrics-proxy,collector-stub,bench -am package -DskipTests)
-fi
+sidecar_jars metrics-proxy collector-stub bench
+HOP_MAIN=(-jar "$PROXY_JAR")
 
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  [[ "${KEEP_WORK:-0}" == 1 ]] || rm -rf "$WORK"
-}
-trap cleanup EXIT
+make_work
 
 load() { java $LOAD_JAVA_OPTS -cp "$BENCH_JAR" dev.sidecars.bench.GrpcLoad --size="$SIZE" "$@"; }
 

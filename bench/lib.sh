@@ -1,5 +1,30 @@
-# Shared by bench/proxy.sh, bench/grpc.sh and bench/tls.sh (sourced, not run). Expects WORK (a temp
-# directory the caller removes) and CLK_TCK to be set by the caller where the functions use them.
+# Shared by bench/proxy.sh, bench/grpc.sh and bench/tls.sh (sourced, not run). make_work sets up WORK and
+# PIDS, which most functions use.
+
+# make_work: WORK, a temp directory, and PIDS, the processes started; on exit every process in PIDS is
+# stopped and WORK removed (KEEP_WORK=1 keeps it, to read the peers' logs and configs).
+make_work() {
+  WORK="$(mktemp -d)"
+  PIDS=()
+  trap cleanup EXIT
+}
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [[ "${KEEP_WORK:-0}" == 1 ]] || rm -rf "$WORK"
+}
+
+# sidecar_jars MODULE...: PROXY_JAR (metrics-proxy's unless set), STUB_JAR and BENCH_JAR, each built with
+# Maven (the given modules) when missing.
+sidecar_jars() {
+  PROXY_JAR="${PROXY_JAR:-$ROOT/metrics-proxy/target/metrics-proxy.jar}"
+  STUB_JAR="${STUB_JAR:-$ROOT/collector-stub/target/collector-stub.jar}"
+  BENCH_JAR="${BENCH_JAR:-$ROOT/bench/target/bench.jar}"
+  if [[ ! -f "$PROXY_JAR" || ! -f "$STUB_JAR" || ! -f "$BENCH_JAR" ]]; then
+    (cd "$ROOT" && mvn -B -ntp -q -pl "$(IFS=,; echo "$*")" -am package -DskipTests)
+  fi
+}
 
 # need_tools PACKAGE:COMMAND...: each missing command is installed from its Debian package when running as
 # root with apt-get (as the benchmarks' peers are Debian packages), else the script stops naming them.

@@ -98,14 +98,7 @@ if [[ ! -f "$PROXY_JAR" || ! -f "$STUB_JAR" ]]; then
   (cd "$ROOT" && mvn -B -ntp -q -pl "$MODULE",collector-stub -am package -DskipTests)
 fi
 
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  [[ "${KEEP_WORK:-0}" == 1 ]] || rm -rf "$WORK"
-}
-trap cleanup EXIT
+make_work
 
 # --- backend: nginx answering 1 KiB ---
 BACKEND_PORT="$(free_port)"

@@ -56,26 +56,14 @@ done
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
-PROXY_JAR="${PROXY_JAR:-$ROOT/metrics-proxy/target/metrics-proxy.jar}"
-STUB_JAR="${STUB_JAR:-$ROOT/collector-stub/target/collector-stub.jar}"
-BENCH_JAR="${BENCH_JAR:-$ROOT/bench/target/bench.jar}"
-HOP_MAIN=(-jar "$PROXY_JAR")
 LOAD_JAVA_OPTS="${LOAD_JAVA_OPTS:--XX:+UseSerialGC -Xms256m -Xmx256m}"
 CLK_TCK="$(getconf CLK_TCK)"
 
 need_tools nginx:nginx curl:curl openssl:openssl
-if [[ ! -f "$PROXY_JAR" || ! -f "$STUB_JAR" || ! -f "$BENCH_JAR" ]]; then
-  (cd "$ROOT" && mvn -B -ntp -q -pl metrics-proxy,collector-stub,bench -am package -DskipTests)
-fi
+sidecar_jars metrics-proxy collector-stub bench
+HOP_MAIN=(-jar "$PROXY_JAR")
 
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  [[ "${KEEP_WORK:-0}" == 1 ]] || rm -rf "$WORK"
-}
-trap cleanup EXIT
+make_work
 
 # --- certificates: a CA, a server certificate for 127.0.0.1, a client certificate (PKCS#8 PEM keys) ---
 PKI="$WORK/pki"; mkdir -p "$PKI"

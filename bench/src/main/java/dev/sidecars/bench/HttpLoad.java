@@ -1,16 +1,10 @@
 package dev.sidecars.bench;
 
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
-import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
@@ -109,17 +103,17 @@ public final class HttpLoad {
     }
   }
 
-  /** One HTTP/1.1 connection, opened on first use and again after the server closed it. */
+  /**
+   * One HTTP/1.1 connection, opened on first use and again after the server closed it; requests and
+   * answers go through the ingest benchmark's {@link OtlpLoad.SocketConnection}.
+   */
   static final class Connection {
     private final String host;
     private final int port;
     private final SSLContext tls;
     private final byte[] request;
     private final int timeoutMs;
-    private final StringBuilder line = new StringBuilder();
-    private Socket socket;
-    private InputStream in;
-    private OutputStream out;
+    private OtlpLoad.SocketConnection connection;
 
     Connection(String host, int port, SSLContext tls, byte[] request, int timeoutMs) {
       this.host = host;
@@ -131,59 +125,17 @@ public final class HttpLoad {
 
     /** Sends the request and reads the whole answer; returns its status. */
     int exchange() throws IOException {
-      if (socket == null) {
-        open();
+      if (connection == null) {
+        connection = new OtlpLoad.SocketConnection(open());
       }
-      out.write(request);
-      out.flush();
-      String status = readLine();
-      if (status == null) {
-        throw new EOFException("connection closed before the answer");
-      }
-      if (status.length() < 12 || !status.startsWith("HTTP/1.")) {
-        throw new IOException("not an HTTP/1.x status line: " + status);
-      }
-      int code = Integer.parseInt(status.substring(9, 12));
-      boolean close = status.startsWith("HTTP/1.0");
-      boolean chunked = false;
-      long length = -1;
-      for (String h = readHeaderLine(); !h.isEmpty(); h = readHeaderLine()) {
-        int colon = h.indexOf(':');
-        if (colon < 0) {
-          continue;
-        }
-        String name = h.substring(0, colon).trim().toLowerCase(Locale.ROOT);
-        String value = h.substring(colon + 1).trim().toLowerCase(Locale.ROOT);
-        switch (name) {
-          case "content-length" -> length = Long.parseLong(value);
-          case "transfer-encoding" -> chunked = value.contains("chunked");
-          case "connection" -> close = value.contains("close") || (close && !value.contains("keep-alive"));
-          default -> { }
-        }
-      }
-      if (chunked) {
-        for (long size = chunkSize(); size > 0; size = chunkSize()) {
-          skip(size);
-          readHeaderLine();
-        }
-        while (!readHeaderLine().isEmpty()) {
-          // trailers
-        }
-      } else if (length >= 0) {
-        skip(length);
-      } else if (code != 204 && code != 304) {
-        while (in.read() >= 0) {
-          // the body runs to the end of the connection
-        }
-        close = true;
-      }
-      if (close) {
+      int status = connection.exchange(request, request.length);
+      if (!connection.keepAlive) {
         close();
       }
-      return code;
+      return status;
     }
 
-    private void open() throws IOException {
+    private Socket open() throws IOException {
       Socket s;
       if (tls != null) {
         SSLSocket ssl = (SSLSocket) tls.getSocketFactory().createSocket(host, port);
@@ -201,59 +153,14 @@ public final class HttpLoad {
       }
       s.setTcpNoDelay(true);
       s.setSoTimeout(timeoutMs);
-      socket = s;
-      in = new BufferedInputStream(s.getInputStream(), 16 * 1024);
-      out = new BufferedOutputStream(s.getOutputStream(), 4 * 1024);
-    }
-
-    void close() {
-      if (socket != null) {
-        try {
-          socket.close();
-        } catch (IOException e) {
-          // closing anyway
-        }
-        socket = null;
-      }
-    }
-
-    private long chunkSize() throws IOException {
-      String s = readHeaderLine();
-      int semicolon = s.indexOf(';');
-      return Long.parseLong((semicolon < 0 ? s : s.substring(0, semicolon)).trim(), 16);
-    }
-
-    private void skip(long n) throws IOException {
-      while (n > 0) {
-        long skipped = in.skip(n);
-        if (skipped <= 0) {
-          if (in.read() < 0) {
-            throw new EOFException("connection closed in the body");
-          }
-          skipped = 1;
-        }
-        n -= skipped;
-      }
-    }
-
-    private String readHeaderLine() throws IOException {
-      String s = readLine();
-      if (s == null) {
-        throw new EOFException("connection closed in the header");
-      }
       return s;
     }
 
-    /** One line without its CRLF; null at the end of the stream before any byte. */
-    private String readLine() throws IOException {
-      line.setLength(0);
-      int b;
-      while ((b = in.read()) >= 0 && b != '\n') {
-        if (b != '\r') {
-          line.append((char) b);
-        }
+    void close() {
+      if (connection != null) {
+        connection.close();
+        connection = null;
       }
-      return b < 0 && line.length() == 0 ? null : line.toString();
     }
   }
 }

@@ -489,12 +489,22 @@ public final class OtlpLoad {
     boolean keepAlive;
 
     SocketConnection(URI url, int timeoutMillis) throws IOException {
-      socket = new Socket();
+      this(connect(url, timeoutMillis));
+    }
+
+    /** Over a socket already connected (and configured: HttpLoad's may be TLS). */
+    SocketConnection(Socket socket) throws IOException {
+      this.socket = socket;
+      out = socket.getOutputStream();
+      in = new BufferedInputStream(socket.getInputStream(), 16 * 1024);
+    }
+
+    private static Socket connect(URI url, int timeoutMillis) throws IOException {
+      Socket socket = new Socket();
       socket.setTcpNoDelay(true);
       socket.setSoTimeout(timeoutMillis);
       socket.connect(new InetSocketAddress(url.getHost(), port(url)), timeoutMillis);
-      out = socket.getOutputStream();
-      in = new BufferedInputStream(socket.getInputStream(), 16 * 1024);
+      return socket;
     }
 
     private static int port(URI url) {
