@@ -106,6 +106,7 @@ run() { # name port [pid to watch]
   out="$(load --target="127.0.0.1:$2" --rate="$RATE" --connections="$CONNECTIONS" --warmup="${WARMUP}s" \
     --duration="${DURATION}s" --max-duration="${MAX_DURATION}s" --max-connections="$MAX_CONNECTIONS" \
     --streams="$STREAMS" --watch="${3:-}" 2>"$WORK/load.$1.err")" || { cat "$WORK/load.$1.err" >&2; exit 1; }
+  printf '%s\n' "$out" >"$WORK/load.$1.out"
   parse_load "$1" "$out"
   sed 's/^/  /' "$WORK/load.$1.err" >&2
 }
@@ -140,7 +141,7 @@ if [[ -z $PROXY_MISSING ]]; then
 " added p50 $(ratio "$(( P50[proxy] - P50[direct] ))" "$(( P50[nginx] - P50[direct] ))"),"\
 " added p99 $(ratio "$(( P99[proxy] - P99[direct] ))" "$(( P99[nginx] - P99[direct] ))"), RSS $(ratio "${RSS[proxy]}" "${RSS[nginx]}")"
 else
-  echo "metrics-proxy vs nginx: not available (metrics-proxy $PROXY_MISSING)"
+  echo "metrics-proxy vs nginx: not available (metrics-proxy: $PROXY_MISSING)"
 fi
 echo "load generator CPU s per 1000 calls at max (it shares the machine): direct ${CLIENT[direct]}, nginx ${CLIENT[nginx]}"\
 "$([[ -z $PROXY_MISSING ]] && echo ", metrics-proxy ${CLIENT[proxy]}")"

@@ -138,6 +138,7 @@ run() { # name url [pid to watch]
   out="$(java $LOAD_JAVA_OPTS -cp "$BENCH_JAR" dev.sidecars.bench.HttpLoad --url="$2" "${tls[@]}" --rate="$RATE" \
     --connections="$CONNECTIONS" --warmup="${WARMUP}s" --duration="${DURATION}s" --max-duration="${MAX_DURATION}s" \
     --max-connections="$MAX_CONNECTIONS" --watch="${3:-}" 2>"$WORK/load.$1.err")" || { cat "$WORK/load.$1.err" >&2; exit 1; }
+  printf '%s\n' "$out" >"$WORK/load.$1.out"
   parse_load "$1" "$out"
   TLS[$1]="$(sed -n 's/^\[load\] tls: //p' "$WORK/load.$1.err" | head -1)"
   grep -v '^\[load\] tls: ' "$WORK/load.$1.err" | sed 's/^/  /' >&2 || true

@@ -131,7 +131,10 @@ final class LoadRun {
         try {
           while (true) {
             TimeUnit.SECONDS.sleep(1);
-            rss.add(watch.rssKb());
+            long kb = watch.rssKb();
+            if (kb > 0) { // 0: nothing readable (the process gone): no reading rather than a false one
+              rss.add(kb);
+            }
           }
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
