@@ -1,5 +1,6 @@
 package dev.sidecars.demo;
 
+import dev.sidecars.runtime.PortInUseException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -21,7 +22,7 @@ public final class PortBlock {
   public record Port(String variable, int number, String owner) {
     /** {@code ADMIN_PORT 17090 of payment's metrics-proxy is in use}. */
     public String inUse() {
-      return variable + " " + number + " of " + owner + " is in use";
+      return PortInUseException.describe(variable, number, owner);
     }
   }
 
