@@ -21,7 +21,6 @@ import io.opentelemetry.context.Scope;
 import io.opentelemetry.exporter.otlp.http.logs.OtlpHttpLogRecordExporter;
 import io.opentelemetry.exporter.otlp.http.metrics.OtlpHttpMetricExporter;
 import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
-import io.opentelemetry.sdk.common.CompletableResultCode;
 import io.opentelemetry.sdk.logs.SdkLoggerProvider;
 import io.opentelemetry.sdk.logs.export.SimpleLogRecordProcessor;
 import io.opentelemetry.sdk.metrics.SdkMeterProvider;
@@ -42,7 +41,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -471,19 +469,15 @@ class CollectorUiBrowserTest {
       } finally {
         root.end();
       }
-      awaitSuccess(tracerProvider.forceFlush(), "span export");
-      awaitSuccess(loggerProvider.forceFlush(), "log export");
-      awaitSuccess(meterProvider.forceFlush(), "metric export");
+      DemoTelemetry.awaitSuccess(tracerProvider.forceFlush(), "span export");
+      DemoTelemetry.awaitSuccess(loggerProvider.forceFlush(), "log export");
+      DemoTelemetry.awaitSuccess(meterProvider.forceFlush(), "metric export");
       return root.getSpanContext().getTraceId();
     } finally {
       tracerProvider.close();
       loggerProvider.close();
       meterProvider.close();
     }
-  }
-
-  private static void awaitSuccess(CompletableResultCode result, String what) {
-    assertThat(result.join(TIMEOUT.toSeconds(), TimeUnit.SECONDS).isSuccess()).as(what).isTrue();
   }
 
   private static JsonNode api(String pathAndQuery) throws IOException, InterruptedException {

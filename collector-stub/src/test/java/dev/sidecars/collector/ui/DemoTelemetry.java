@@ -168,7 +168,8 @@ final class DemoTelemetry {
     }
   }
 
-  private static void awaitSuccess(CompletableResultCode result, String what) {
+  /** Waits for an SDK flush, which must succeed. */
+  static void awaitSuccess(CompletableResultCode result, String what) {
     assertThat(result.join(TIMEOUT.toSeconds(), TimeUnit.SECONDS).isSuccess()).as(what).isTrue();
   }
 }
