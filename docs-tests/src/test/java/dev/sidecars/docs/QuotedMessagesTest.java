@@ -1,10 +1,14 @@
 package dev.sidecars.docs;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.sidecars.demo.PortBlock;
+import dev.sidecars.metricsproxy.MetricsProxyMain;
 import dev.sidecars.runtime.PortInUseException;
+import dev.sidecars.runtime.Sidecar;
 import dev.sidecars.runtime.StartLine;
+import dev.sidecars.runtime.config.ConfigException;
 import dev.sidecars.runtime.lifecycle.Lifecycle;
 import dev.sidecars.runtime.telemetry.ExportFailureLog;
 import dev.sidecars.runtime.telemetry.OtlpDestinations;
@@ -37,12 +41,27 @@ class QuotedMessagesTest {
         "`<sidecar>: failed to start: " + PortInUseException.describe("ADMIN_PORT", 15090, "checkout's metrics-proxy"));
   }
 
+  /** As {@code Sidecar.main} prints each problem: the sidecar's name, then the problem. */
+  @Test
+  void badConfiguration() throws IOException {
+    MetricsProxyMain metricsProxy = new MetricsProxyMain();
+    for (Map.Entry<String, String> bad : Map.of("ADMIN_PORT", "abc", "OTEL_TRACES_SAMPLER", "bogus").entrySet()) {
+      ConfigException problems = catchThrowableOfType(ConfigException.class, () -> Sidecar.start(metricsProxy,
+          Map.of("TARGET_URL", "http://127.0.0.1:8080", bad.getKey(), bad.getValue())));
+
+      assertThat(problems.problems()).hasSize(1);
+      assertThat(page("docs/configuration.md")).contains(metricsProxy.name() + ": " + problems.problems().get(0));
+    }
+  }
+
   @Test
   void aTakenPortOfTheDemosBlock() throws IOException {
     List<String> report = PortBlock.report(List.of(
         new PortBlock.Port("ADMIN_PORT", 17090, "payment's metrics-proxy")), 17000);
 
     assertThat(page("docs/demo.md")).contains(String.join("\n", report.stream().map(l -> "[demo] " + l).toList()));
+    assertThat(page("README.md").replaceAll("\\s+", " "))
+        .contains("`" + new PortBlock.Port("ADMIN_PORT", 17090, "payment's metrics-proxy").inUse() + "`");
   }
 
   @Test
@@ -80,6 +99,7 @@ class QuotedMessagesTest {
       assertThat(shipper).as("Shipper.java logs \"%s\"", quoted).contains(quoted);
     }
     assertThat(docs).contains("`export to http://localhost:4318/v1/logs failed (HTTP 503); reading pauses, retrying with back-off`");
+    assertThat(page("README.md").replaceAll("\\s+", " ")).contains("`export to http://127.0.0.1:17018/v1/logs failed (HTTP 503)`");
   }
 
   private static String page(String path) throws IOException {
