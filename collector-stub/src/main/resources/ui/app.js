@@ -6,6 +6,14 @@
 (() => {
   const REFRESH_MS = 5000;
   const LOG_LIMIT = 1000;
+  // Metric points asked for at once, and kept per series: 30 exports are 5 minutes at the demo's 10 s.
+  const METRIC_POINT_LIMIT = 20000;
+  const POINTS_PER_SERIES = 30;
+  // A CLIENT span without the server side of its call, this soon after the trace ended, is still waiting
+  // for it (the callee's sidecar exports on its own schedule); later, the callee is taken as uninstrumented.
+  const ARRIVING_MS = 10000;
+  // After this, a span whose parent is missing is taken as lost, not late.
+  const INCOMPLETE_MS = 60000;
   const TRACE_LIMITS = [20, 50, 100, 200];
   const INDENT_PX = 16;
 
@@ -309,7 +317,11 @@
       if (token !== state.token) return;
       setError('view', null);
       markUpdated();
-      if (text === state.lastText) return;
+      if (text === state.lastText) {
+        // The same answer can still read differently now, e.g. a trace no longer "still arriving".
+        if (view.stale && state.data && view.stale(state.data)) view.render(state.data, route);
+        return;
+      }
       state.lastText = text;
       if (text === '\u0000404') {
         view.notFound(route);
@@ -510,13 +522,42 @@
       if (!services.includes(n)) services.push(n);
     }
     const root = roots.find((s) => !parentRef(s)) || roots[0] || null;
+    const orphans = spans.filter((s) => { const ref = parentRef(s); return ref && !byId.has(ref.spanID); }).length;
     return {
       id: trace.traceID || (spans[0] && spans[0].traceID) || '',
       spans, procs, byId, children, roots, root, descendants, serviceOf, services,
       start, end, total: Math.max(end - start, 1),
       errorCount: spans.filter(isError).length,
+      orphans,
       warnings: trace.warnings,
     };
+  }
+
+  // Whether more spans of the trace are still to come, and why: a span whose parent has not arrived (each
+  // process exports on its own schedule), or, moments after the trace ended, a CLIENT span whose callee's
+  // span has not. Null when nothing says a span is missing.
+  function arrival(m) {
+    const endedAgo = Date.now() - m.end / 1000;
+    if (m.orphans && endedAgo >= INCOMPLETE_MS) {
+      return { state: 'incomplete', text: 'incomplete',
+        title: `${m.orphans} span${m.orphans === 1 ? '' : 's'} whose parent never arrived (lost, or not sampled)` };
+    }
+    if (m.orphans) {
+      return { state: 'arriving', text: 'still arriving',
+        title: `${m.orphans} span${m.orphans === 1 ? '' : 's'} whose parent has not arrived yet; this page refreshes every ${REFRESH_MS / 1000} s` };
+    }
+    const calls = m.spans.filter((s) => String(tagValue(s, 'span.kind') || '').toLowerCase() === 'client'
+      && !(m.children.get(s.spanID) || []).length).length;
+    if (calls && endedAgo < ARRIVING_MS) {
+      return { state: 'arriving', text: 'still arriving',
+        title: `${calls} call${calls === 1 ? '' : 's'} whose server side has not arrived yet (the trace ended ${Math.max(0, Math.round(endedAgo / 1000))} s ago)` };
+    }
+    return null;
+  }
+
+  function arrivalBadge(m, testid) {
+    const a = arrival(m);
+    return a ? h('span', { class: `arrival ${a.state}`, testid, title: a.title, 'data-state': a.state }, a.text) : null;
   }
 
   // ---------------------------------------------------------------- traces list
@@ -541,6 +582,11 @@
       fill($('[data-testid="scope"]'), 'Recent traces of ', ...scopeLabel(), ', newest first');
       void route;
     },
+    stale(traces) {
+      const models = traces.filter((t) => t && Array.isArray(t.spans)).map(buildTrace).filter((m) => m.spans.length);
+      models.sort((a, b) => b.start - a.start);
+      return arrivalKey(models) !== state.arrivalShown;
+    },
     url() {
       const q = new URLSearchParams({ limit: String(state.traceLimit) });
       if (state.service) q.set('service', state.service);
@@ -562,6 +608,7 @@
         fill(body, emptyState('No trace matches the filter'));
         return;
       }
+      state.arrivalShown = arrivalKey(models);
       const maxDur = Math.max(...shown.map((m) => m.total));
       fill(body,
         h('div', { class: 'trace-list' },
@@ -571,6 +618,10 @@
         h('p', { class: 'muted small foot' }, `${shown.length} of ${models.length} traces`));
     },
   };
+
+  function arrivalKey(models) {
+    return models.map((m) => { const a = arrival(m); return a ? a.state : ''; }).join(',');
+  }
 
   function traceMatches(m, needle) {
     if (m.id.toLowerCase().includes(needle)) return true;
@@ -588,7 +639,8 @@
       h('div', { class: 'tr-title' },
         m.errorCount ? h('span', { class: 'error-mark', testid: 'error-mark', title: `${m.errorCount} span(s) with an error`, 'aria-label': 'error' }, '!') : null,
         svcChip(svc),
-        h('span', { class: 'tr-op' }, root.operationName || '(unnamed)')),
+        h('span', { class: 'tr-op' }, root.operationName || '(unnamed)'),
+        arrivalBadge(m, 'arriving-mark')),
       h('div', { class: 'tr-sub' },
         h('span', { class: 'mono' }, m.id),
         others.map((s) => svcChip(s, true)))),
@@ -617,6 +669,9 @@
     url(route) {
       return `api/traces/${encodeURIComponent(route.id)}`;
     },
+    stale() {
+      return Boolean(state.model) && arrivalKey([state.model]) !== state.arrivalShown;
+    },
     notFound(route) {
       fill($('#trace-body'), emptyState(`Trace ${route.id} not found`,
         'It may not have arrived yet, or it was evicted from the in-memory store. This page keeps checking.'));
@@ -629,6 +684,7 @@
       }
       const m = buildTrace(trace);
       state.model = m;
+      state.arrivalShown = arrivalKey([m]);
       if (state.selectedSpan && !m.byId.has(state.selectedSpan)) state.selectedSpan = null;
       const root = m.root;
       document.title = `${root.operationName} · trace ${shortId(m.id, 8)} · collector-stub`;
@@ -636,7 +692,7 @@
         h('div', { class: 'page-head trace-head' },
           h('h1', null,
             m.errorCount ? h('span', { class: 'error-mark big', title: 'has errors' }, '!') : null,
-            svcChip(m.serviceOf(root)), ' ', root.operationName || '(unnamed)'),
+            svcChip(m.serviceOf(root)), ' ', root.operationName || '(unnamed)', ' ', arrivalBadge(m, 'trace-arriving')),
           h('dl', { class: 'facts' },
             fact('Trace ID', h('span', { class: 'mono', testid: 'trace-id' }, m.id)),
             fact('Started', fmtFull(m.start / 1000)),
@@ -740,7 +796,9 @@
       caret,
       h('span', { class: 'svc-swatch' }),
       h('span', { class: 'span-service' }, svc),
+      kindBadge(s),
       h('span', { class: 'span-op', title: s.operationName }, s.operationName || '(unnamed)'),
+      peerOf(s) ? h('span', { class: 'span-peer', testid: 'span-peer', title: `calls ${peerOf(s)}` }, `→ ${peerOf(s)}`) : null,
       collapsed ? h('span', { class: 'hidden-count' }, `+${m.descendants.get(s.spanID)}`) : null,
       isOrphan(m, s) ? h('span', { class: 'orphan', title: `parent span ${parentRef(s).spanID} is not in this trace` }, 'orphan') : null,
       err ? h('span', { class: 'error-mark small', title: 'error' }, '!') : null),
@@ -748,6 +806,23 @@
       h('div', { class: 'span-bar', testid: 'span-bar', style: { left: pct(left), width: pct(width), '--svc': serviceColor(svc) } }),
       events,
       durLabel));
+  }
+
+  // SERVER, CLIENT, …: which side of a call the span is, as the sidecars record it.
+  function kindBadge(s) {
+    const kind = tagValue(s, 'span.kind');
+    if (!kind) return null;
+    const k = String(kind).toUpperCase();
+    return h('span', { class: `span-kind kind-${k.toLowerCase()}`, testid: 'span-kind', title: `span kind ${k}` }, k);
+  }
+
+  // The service a CLIENT span calls: peer.service, else the address it called.
+  function peerOf(s) {
+    const peer = tagValue(s, 'peer.service');
+    if (peer) return String(peer);
+    const kind = String(tagValue(s, 'span.kind') || '').toLowerCase();
+    const address = tagValue(s, 'server.address');
+    return (kind === 'client' || kind === 'producer') && address ? String(address) : '';
   }
 
   function isOrphan(m, s) {
@@ -852,7 +927,7 @@
       fill(scope, 'Log records of ', ...scopeLabel(),
         traceId ? [' in trace ', h('a', { class: 'mono', href: traceHash(traceId) }, shortId(traceId, 16)), ' ',
           h('a', { class: 'clear', href: hashFor('logs', { service: state.service }) }, '(clear)')] : '',
-        ' — oldest first, newest at the bottom');
+        ' — newest first, by the time each record carries');
     },
     url(route) {
       const q = new URLSearchParams({ limit: String(LOG_LIMIT) });
@@ -866,7 +941,7 @@
       if (!body) return;
       const minSev = Number($('[data-testid="log-severity"]').value) || 0;
       const needle = ($('[data-testid="log-search"]').value || '').trim().toLowerCase();
-      const shown = logs.filter((l) => l && (!minSev || severityOf(l).n >= minSev)
+      const shown = byTimeNewestFirst(logs).filter((l) => l && (!minSev || severityOf(l).n >= minSev)
         && (!needle || logMatches(l, needle)));
       if (!logs.length) {
         const traceId = route.params.get('traceId');
@@ -892,9 +967,18 @@
             h('th', { class: 'c-body' }, 'Body'), h('th', { class: 'c-trace' }, 'Trace'))),
           h('tbody', null, rows)),
         h('p', { class: 'muted small foot' },
-          `${shown.length} of ${logs.length} records${logs.length >= LOG_LIMIT ? ` (the newest ${LOG_LIMIT})` : ''}, oldest first.`));
+          `${shown.length} of ${logs.length} records${logs.length >= LOG_LIMIT ? ` (the newest ${LOG_LIMIT} to arrive)` : ''}, newest first.`));
     },
   };
+
+  // Records arrive in batches from several forwarders, so arrival order is not time order: sort by the
+  // record's time (its observed time when it has none), newest first; same time: the later arrival first.
+  function byTimeNewestFirst(logs) {
+    const at = (l) => (l ? Number(l.timeUnixNano) || Number(l.observedTimeUnixNano) || 0 : 0);
+    return logs.map((l, i) => ({ l, i, t: at(l) }))
+      .sort((a, b) => (b.t - a.t) || (b.i - a.i))
+      .map((x) => x.l);
+  }
 
   function applyTraceFilter() {
     const v = $('[data-testid="log-trace-filter"]').value.trim();
@@ -968,19 +1052,20 @@
     },
     sync() {
       fill($('[data-testid="scope"]'), 'Latest point of each series of ', ...scopeLabel(),
-        state.service ? '' : ' (pick a service to tell same-named metrics apart)');
+        ', each process apart; request durations and errors first');
     },
     url() {
-      return state.service ? `api/metrics?${new URLSearchParams({ service: state.service })}` : 'api/metrics';
+      const q = new URLSearchParams({ limit: String(METRIC_POINT_LIMIT), pointsPerSeries: String(POINTS_PER_SERIES) });
+      if (state.service) q.set('service', state.service);
+      return `api/metrics?${q}`;
     },
     render(metrics) {
       const body = $('#metrics-body');
       if (!body) return;
       const needle = ($('[data-testid="metric-filter"]').value || '').trim().toLowerCase();
-      const all = metrics.filter((m) => m && m.name);
-      const shown = all.filter((m) => !needle || m.name.toLowerCase().includes(needle))
-        .sort((a, b) => a.name.localeCompare(b.name));
-      if (!all.length) {
+      const cards = metricCards(metrics.filter((m) => m && m.name));
+      const shown = cards.filter((c) => !needle || c.name.toLowerCase().includes(needle));
+      if (!cards.length) {
         fill(body, emptyState(state.service ? `No metrics for ${state.service} yet` : 'No metrics yet',
           'Metrics arrive when an SDK’s metric reader exports (every 60 s by default) or is flushed.'));
         return;
@@ -993,12 +1078,75 @@
     },
   };
 
+  // One card per service and metric name. The API gives each process (resource) its own entry: three
+  // sidecars of one service export same-named counters, and merged they would read as one zig-zag line.
+  function metricCards(metrics) {
+    const cards = new Map();
+    for (const m of metrics) {
+      const key = `${m.service}\u0000${m.name}`;
+      if (!cards.has(key)) {
+        cards.set(key, { name: m.name, service: m.service || '', type: m.type, unit: m.unit, description: m.description, series: [] });
+      }
+      const card = cards.get(key);
+      const process = processOf(m.resource);
+      for (const series of groupSeries(m.points)) card.series.push({ ...series, process });
+    }
+    const list = [...cards.values()];
+    for (const c of list) {
+      c.hiddenOverflow = c.series.filter(isEmptyOverflow).length;
+      c.series = c.series.filter((x) => !isEmptyOverflow(x)).sort(bySeriesImportance);
+      c.processes = new Set(c.series.map((x) => x.process.key)).size;
+    }
+    return list.sort((a, b) => (cardRank(a) - cardRank(b)) || a.name.localeCompare(b.name) || a.service.localeCompare(b.service));
+  }
+
+  // Which process a metric came from: the sidecar's name, the pod or host, else its instance id.
+  function processOf(resource) {
+    const r = resource && typeof resource === 'object' ? resource : {};
+    const instance = typeof r['service.instance.id'] === 'string' ? r['service.instance.id'] : '';
+    const parts = [r['sidecar.name'], r['k8s.pod.name'] || r['host.name']].filter((x) => typeof x === 'string' && x);
+    const text = parts.length ? parts.join(' · ') : (instance ? `instance ${shortId(instance, 8)}` : '');
+    const title = Object.entries(r).filter(([k]) => k !== 'service.name').map(([k, v]) => `${k}=${fmtValue(v)}`).join('\n');
+    return { key: instance || text || title, text, title };
+  }
+
+  const ERRORISH = /error|fail|reject|drop|unrecovered|overflow|breaker|retr|eject/i;
+
+  // What a newcomer looks for first: request durations (RED's R and D, errors by status), then anything
+  // counting errors, then the rest.
+  function cardRank(c) {
+    if (/[._]max$/.test(c.name)) return 4;
+    if (/request[._]duration/.test(c.name)) return /server/.test(c.name) ? 0 : 1;
+    if (ERRORISH.test(c.name)) return 2;
+    return 3;
+  }
+
+  function isErrorSeries(series) {
+    const attrs = series.latest && series.latest.attributes ? series.latest.attributes : {};
+    const status = Number(attrs['http.response.status_code'] || attrs.http_response_status_code);
+    return status >= 500 || attrs['error.type'] !== undefined || attrs.outcome === 'rejected';
+  }
+
+  function bySeriesImportance(a, b) {
+    return (isErrorSeries(b) - isErrorSeries(a)) || a.process.text.localeCompare(b.process.text)
+      || seriesKey(a.latest.attributes).localeCompare(seriesKey(b.latest.attributes));
+  }
+
+  // The series recordings fold into once there are more label combinations than the limit: shown only
+  // when something landed there.
+  function isEmptyOverflow(series) {
+    const attrs = objToEntries(series.latest && series.latest.attributes);
+    const overflow = attrs.some(([k, v]) => v === '_OVERFLOW' || (k === 'otel.metric.overflow' && v === true));
+    const empty = series.history.every((p) => (Number(p.value) || 0) === 0 && (Number(p.count) || 0) === 0);
+    return overflow && empty;
+  }
+
   function seriesKey(attrs) {
     return JSON.stringify(objToEntries(attrs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
-  // Points come oldest first; group them by attribute set so each series shows its latest point and
-  // gauges/sums can draw their history.
+  // Points come oldest first; group them by attribute set so each series shows its latest point and its
+  // history.
   function groupSeries(points) {
     const map = new Map();
     for (const p of Array.isArray(points) ? points : []) {
@@ -1013,16 +1161,19 @@
     });
   }
 
-  function metricCard(m) {
-    const series = groupSeries(m.points);
-    return h('article', { class: 'metric-card', testid: 'metric-card', 'data-metric-name': m.name, 'data-metric-type': m.type },
-      h('header', null,
-        h('h2', { class: 'mono' }, m.name),
-        h('span', { class: `badge type-${m.type}` }, m.type || 'unknown'),
-        m.unit ? h('span', { class: 'badge ghost', title: 'unit' }, `unit ${m.unit}`) : null,
-        h('span', { class: 'muted small' }, `${series.length} series`)),
-      m.description ? h('p', { class: 'muted small desc' }, m.description) : null,
-      series.length ? series.map((s) => seriesView(m, s)) : h('p', { class: 'muted small' }, 'no points'));
+  function metricCard(c) {
+    return h('article', { class: 'metric-card', testid: 'metric-card', 'data-metric-name': c.name, 'data-metric-type': c.type,
+      'data-service': c.service },
+    h('header', null,
+      c.service ? h('span', { testid: 'metric-service' }, svcChip(c.service, true)) : null,
+      h('h2', { class: 'mono' }, c.name),
+      h('span', { class: `badge type-${c.type}` }, c.type || 'unknown'),
+      c.unit ? h('span', { class: 'badge ghost', title: 'unit' }, `unit ${c.unit}`) : null,
+      h('span', { class: 'muted small' }, `${c.series.length} series${c.processes > 1 ? ` from ${c.processes} processes` : ''}`)),
+    c.description ? h('p', { class: 'muted small desc' }, c.description) : null,
+    c.series.length ? c.series.map((x) => seriesView(c, x)) : h('p', { class: 'muted small' }, 'no points'),
+    c.hiddenOverflow ? h('p', { class: 'muted small hidden-overflow', testid: 'hidden-overflow' },
+      `${c.hiddenOverflow} empty overflow series hidden (recordings beyond the series limit would land there)`) : null);
   }
 
   function attrChips(attrs) {
@@ -1034,16 +1185,20 @@
   function seriesView(m, s) {
     const p = s.latest;
     const ms = Number(p.timeUnixNano) / 1e6;
-    const attrs = h('div', { class: 'attrs' }, attrChips(p.attributes));
+    const error = isErrorSeries(s);
+    const attrs = h('div', { class: 'attrs' },
+      s.process && s.process.text ? h('span', { class: 'process-chip', testid: 'metric-process', title: s.process.title }, s.process.text) : null,
+      attrChips(p.attributes));
     const when = h('div', { class: 'muted small', title: fmtFull(ms) },
       `at ${fmtClock(ms)} · ${s.history.length} point${s.history.length === 1 ? '' : 's'} kept`);
     const isDistribution = Array.isArray(p.buckets) || ['histogram', 'exponentialHistogram', 'summary'].includes(m.type);
+    const props = { class: `series${error ? ' error' : ''}`, testid: 'metric-series', 'data-error': String(error) };
     if (!isDistribution && p.value !== undefined) {
-      return h('div', { class: 'series', testid: 'metric-series' },
+      return h('div', props,
         h('div', { class: 'series-info' }, attrs, when),
         h('div', { class: 'series-value' },
           bigValue(p.value, m.unit),
-          sparkline(s.history)));
+          sparkline(s.history, 'value')));
     }
     const stats = h('div', { class: 'hist-stats' },
       p.count !== undefined ? stat('count', fmtNum(p.count)) : null,
@@ -1056,8 +1211,8 @@
     let chart = null;
     if (Array.isArray(p.buckets) && p.buckets.length) chart = histogram(p.buckets, m.unit);
     else if (m.type !== 'summary') chart = h('div', { class: 'muted small no-buckets' }, 'no bucket data in this API answer');
-    return h('div', { class: 'series', testid: 'metric-series' },
-      h('div', { class: 'series-info' }, attrs, stats, when),
+    return h('div', props,
+      h('div', { class: 'series-info' }, attrs, stats, sparkline(s.history, 'count'), when),
       chart);
   }
 
@@ -1092,8 +1247,9 @@
       h('div', { class: 'muted small hist-caption' }, `bucket upper bounds${suffix ? ` (${suffix})` : ''}, count per bucket`));
   }
 
-  function sparkline(history) {
-    const vals = history.map((p) => Number(p.value)).filter(Number.isFinite);
+  // The series over the points kept (the latest POINTS_PER_SERIES exports): a value, or a histogram's count.
+  function sparkline(history, field) {
+    const vals = history.map((p) => Number(p[field])).filter(Number.isFinite);
     if (vals.length < 2) return null;
     const w = 160;
     const hgt = 36;
@@ -1102,7 +1258,7 @@
     const span = max - min || 1;
     const pts = vals.map((v, i) => `${((i / (vals.length - 1)) * (w - 4) + 2).toFixed(1)},${(hgt - 2 - ((v - min) / span) * (hgt - 4)).toFixed(1)}`);
     return svg('svg', { class: 'sparkline', testid: 'sparkline', viewBox: `0 0 ${w} ${hgt}`, width: w, height: hgt, role: 'img',
-      'aria-label': `last ${vals.length} values, from ${fmtNum(min)} to ${fmtNum(max)}` },
+      'data-points': String(vals.length), 'aria-label': `last ${vals.length} ${field === 'count' ? 'counts' : 'values'}, from ${fmtNum(min)} to ${fmtNum(max)}` },
     svg('polyline', { points: pts.join(' '), fill: 'none', stroke: 'currentColor', 'stroke-width': 1.5, 'stroke-linejoin': 'round' }),
     svg('circle', { cx: pts[pts.length - 1].split(',')[0], cy: pts[pts.length - 1].split(',')[1], r: 2.5, fill: 'currentColor' }));
   }

@@ -5,12 +5,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.google.protobuf.ByteString;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.common.v1.AnyValue;
 import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.logs.v1.LogRecord;
 import io.opentelemetry.proto.logs.v1.ResourceLogs;
 import io.opentelemetry.proto.logs.v1.ScopeLogs;
+import io.opentelemetry.proto.metrics.v1.AggregationTemporality;
+import io.opentelemetry.proto.metrics.v1.Metric;
+import io.opentelemetry.proto.metrics.v1.NumberDataPoint;
+import io.opentelemetry.proto.metrics.v1.ResourceMetrics;
+import io.opentelemetry.proto.metrics.v1.ScopeMetrics;
+import io.opentelemetry.proto.metrics.v1.Sum;
 import io.opentelemetry.proto.resource.v1.Resource;
 import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
@@ -130,6 +137,45 @@ class QueryApiTest {
     assertThat(byTrace.get(0).path("resource").path("service.name").asText()).isEqualTo("fraud-check");
     assertThat(Http.getJson(stub.uiUrl() + "/api/logs?service=payment&limit=1").path("data").get(0).path("body").asText())
         .isEqualTo("log 5");
+  }
+
+  /**
+   * Three sidecars of one service export a same-named counter: each process stays a metric of its own, with
+   * its resource, and {@code pointsPerSeries} keeps the newest points of each series.
+   */
+  @Test
+  void metricsAreKeptApartPerProcessAndTrimmedPerSeries() {
+    for (int export = 1; export <= 4; export++) {
+      for (String sidecar : new String[] {"metrics-proxy", "trace-injector", "log-forwarder"}) {
+        Resource resource = resource("payment").toBuilder().addAttributes(KeyValue.newBuilder().setKey("sidecar.name")
+            .setValue(AnyValue.newBuilder().setStringValue(sidecar))).build();
+        Metric counter = Metric.newBuilder().setName("access_log_dropped_lines").setSum(Sum.newBuilder()
+            .setIsMonotonic(true).setAggregationTemporality(AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE)
+            .addDataPoints(NumberDataPoint.newBuilder().setTimeUnixNano(export).setAsInt(export * sidecar.length())))
+            .build();
+        post("/v1/metrics", ExportMetricsServiceRequest.newBuilder().addResourceMetrics(ResourceMetrics.newBuilder()
+            .setResource(resource).addScopeMetrics(ScopeMetrics.newBuilder().addMetrics(counter))).build().toByteArray());
+      }
+    }
+
+    JsonNode all = Http.getJson(stub.uiUrl() + "/api/metrics?service=payment&limit=1000").path("data");
+    assertThat(all).hasSize(3).allSatisfy(m -> {
+      assertThat(m.path("name").asText()).isEqualTo("access_log_dropped_lines");
+      assertThat(m.path("service").asText()).isEqualTo("payment");
+      assertThat(m.path("points")).hasSize(4);
+      // One process's counter only ever grows: no zig-zag of three processes merged.
+      long length = m.path("resource").path("sidecar.name").asText().length();
+      assertThat(m.path("points")).extracting(p -> p.path("value").asLong()).containsExactly(
+          length, 2 * length, 3 * length, 4 * length);
+    });
+    assertThat(all).extracting(m -> m.path("resource").path("sidecar.name").asText())
+        .containsExactlyInAnyOrder("metrics-proxy", "trace-injector", "log-forwarder");
+
+    JsonNode newestTwo = Http.getJson(stub.uiUrl() + "/api/metrics?service=payment&limit=1000&pointsPerSeries=2")
+        .path("data");
+    assertThat(newestTwo).allSatisfy(m -> assertThat(m.path("points")).extracting(p -> p.path("timeUnixNano").asLong())
+        .containsExactly(3L, 4L));
+    assertThat(Http.get(stub.uiUrl() + "/api/metrics?pointsPerSeries=0").statusCode()).isEqualTo(400);
   }
 
   @Test

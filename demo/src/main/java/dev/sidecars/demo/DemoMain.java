@@ -4,6 +4,7 @@ import dev.sidecars.demo.launch.ProcessGroup;
 import dev.sidecars.demo.launch.StartFailure;
 import dev.sidecars.runtime.config.ConfigException;
 import dev.sidecars.runtime.config.Settings;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -42,6 +43,16 @@ public final class DemoMain {
     if (leftovers > 0) {
       System.out.println("[demo] stopped " + leftovers + " processes an earlier run left behind");
     }
+    // Every fixed port at once, before anything starts: the cause comes first, not a child's last words.
+    List<PortBlock.Port> taken = PortBlock.taken(topology.fixedPorts(), InetAddress.getLoopbackAddress());
+    if (!taken.isEmpty()) {
+      PortBlock.report(taken, settings.portBase()).forEach(line -> System.err.println("[demo] " + line));
+      System.exit(1);
+      return;
+    }
+    System.out.println("[demo] starting " + (settings.otlpEndpoint().isPresent() ? "" : "the collector-stub, ")
+        + "two services and their sidecars " + (settings.portBase() == 0 ? "on free ports"
+        : "on ports " + settings.portBase() + "-" + (settings.portBase() + 99)) + ", in stages (about 10 s)");
     CountDownLatch stopped = new CountDownLatch(1);
     AtomicBoolean stopping = new AtomicBoolean();
     AtomicInteger status = new AtomicInteger();

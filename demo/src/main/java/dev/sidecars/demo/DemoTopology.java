@@ -86,6 +86,42 @@ public final class DemoTopology {
     return missing;
   }
 
+  /**
+   * The fixed ports this topology listens on, each with the variable that sets it and the process it is for;
+   * empty on free ports ({@code DEMO_PORT_BASE=0}).
+   */
+  public List<PortBlock.Port> fixedPorts() {
+    List<PortBlock.Port> ports = new ArrayList<>();
+    if (settings.portBase() == 0) {
+      return ports;
+    }
+    PORTS.entrySet().stream().sorted(Map.Entry.comparingByValue()).forEach(entry -> {
+      String process = entry.getKey().substring(0, entry.getKey().indexOf('/'));
+      String portName = entry.getKey().substring(process.length() + 1);
+      if (process.equals(COLLECTOR) && settings.otlpEndpoint().isPresent()) {
+        return;
+      }
+      ports.add(new PortBlock.Port(PORT_VARIABLES.get(portName), settings.port(entry.getValue()), owner(process)));
+    });
+    return ports;
+  }
+
+  /** {@code payment's metrics-proxy}, {@code the payment service}, {@code the collector-stub}. */
+  private static String owner(String process) {
+    if (process.equals(COLLECTOR)) {
+      return "the collector-stub";
+    }
+    for (String service : List.of(PAYMENT, FRAUD_CHECK)) {
+      if (process.equals(service)) {
+        return "the " + service + " service";
+      }
+      if (process.startsWith(service + "-")) {
+        return service + "'s " + process.substring(service.length() + 1);
+      }
+    }
+    return process;
+  }
+
   /** Starts every process into {@code group}; on failure nothing is left running (see {@link ProcessGroup}). */
   public Running start(ProcessGroup group) {
     String otlp;

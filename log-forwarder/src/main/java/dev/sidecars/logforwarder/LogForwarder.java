@@ -21,6 +21,7 @@ import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
 import io.opentelemetry.sdk.resources.Resource;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -97,6 +98,12 @@ public final class LogForwarder implements SidecarComponent {
   @Override
   public Map<String, Integer> ports() {
     return Map.of();
+  }
+
+  /** The lines read go out as OTLP logs whatever {@code OTEL_LOGS_EXPORTER} says (that is for its own logs). */
+  @Override
+  public Set<String> otlpSignals() {
+    return Set.of("logs");
   }
 
   @Override

@@ -140,8 +140,32 @@ class ShipperTest {
     Shipper shipper = new Shipper(sender, requests, queue, checkpoints,
         new Backoff(Duration.ofMillis(200), Duration.ofSeconds(3), new Random(3)), waits::add, metrics, 2);
     shipper.finish();
-    shipper.run(); // returns once the queue is empty
+    List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Logger log = java.util.logging.Logger.getLogger(Shipper.class.getName());
+    java.util.logging.Handler capture = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord record) {
+        logged.add(record.getMessage());
+      }
 
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    log.addHandler(capture);
+    try {
+      shipper.run(); // returns once the queue is empty
+    } finally {
+      log.removeHandler(capture);
+    }
+
+    // The user is told where the exports go, once when they start failing and once when they work again.
+    String endpoint = collector.otlpHttpUrl() + "/v1/logs";
+    assertThat(logged).containsExactly(
+        "export to " + endpoint + " failed (HTTP 503); reading pauses, retrying with back-off",
+        "collector at " + endpoint + " accepts logs again");
     assertThat(waits).hasSize(6);
     for (int attempt = 0; attempt < waits.size(); attempt++) {
       long ceiling = Math.min(3000, 200L << attempt);

@@ -1,7 +1,9 @@
 package dev.sidecars.runtime;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.ConsoleHandler;
 import java.util.logging.Formatter;
 import java.util.logging.Handler;
@@ -17,6 +19,14 @@ import java.util.logging.Logger;
  */
 public final class ConsoleLogging {
   private static final String[] CHATTY = {"org.xnio", "io.undertow", "org.jboss", "io.grpc.netty"};
+  /**
+   * The SDK's OTLP exporters: their failures are reported by the runtime instead, once, naming the endpoint
+   * (see {@code ExportFailureLog}); their own lines come back with {@code LOG_LEVEL=debug}.
+   */
+  private static final String[] REPORTED_BY_US = {"io.opentelemetry.exporter.otlp.internal"};
+  /** java.util.logging keeps loggers weakly: one collected and made again has forgotten its level. */
+  private static final List<Logger> CONFIGURED = new CopyOnWriteArrayList<>();
+  private static volatile Level threshold = Level.INFO;
 
   private ConsoleLogging() {}
 
@@ -32,10 +42,36 @@ public final class ConsoleLogging {
     handler.setFormatter(new OneLine());
     root.addHandler(handler);
     root.setLevel(jul);
-    Level libraries = jul.intValue() <= Level.FINE.intValue() ? jul : Level.WARNING;
+    threshold = jul;
+    boolean debug = jul.intValue() <= Level.FINE.intValue();
+    CONFIGURED.clear();
     for (String name : CHATTY) {
-      Logger.getLogger(name).setLevel(libraries);
+      configure(name, debug ? jul : Level.WARNING);
     }
+    for (String name : REPORTED_BY_US) {
+      configure(name, debug ? jul : Level.OFF);
+    }
+  }
+
+  private static void configure(String name, Level level) {
+    Logger logger = Logger.getLogger(name);
+    logger.setLevel(level);
+    CONFIGURED.add(logger);
+  }
+
+  /**
+   * Writes one line in the same format straight to standard error, when {@code level} passes {@code
+   * LOG_LEVEL}. For the stop sequence: once the JVM begins to shut down, its LogManager removes every handler,
+   * so what is logged then through java.util.logging is lost.
+   */
+  public static void print(Level level, String source, String message) {
+    if (level.intValue() < threshold.intValue()) {
+      return;
+    }
+    LogRecord record = new LogRecord(level, message);
+    record.setLoggerName(source);
+    System.err.print(new OneLine().format(record));
+    System.err.flush();
   }
 
   static Level toJul(String level) {

@@ -8,14 +8,18 @@ import dev.sidecars.runtime.lifecycle.Lifecycle;
 import dev.sidecars.runtime.telemetry.SidecarMeters;
 import dev.sidecars.runtime.telemetry.SidecarTelemetry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.opentelemetry.api.common.AttributeKey;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Starts a sidecar the same way for all of them: validate every variable, build telemetry, start the
- * component and the admin server, print the start line, and tie SIGTERM to the drain-then-flush stop
- * sequence.
+ * component and the admin server, print the start line (its ports and where its OTLP goes), and tie SIGTERM
+ * to the drain-then-flush stop sequence. A taken port is reported by its variable ({@link
+ * PortInUseException}).
  */
 public final class Sidecar implements AutoCloseable {
   /** The exit status for bad configuration. */
@@ -27,6 +31,7 @@ public final class Sidecar implements AutoCloseable {
   private final AdminServer admin;
   private final Lifecycle lifecycle;
   private final PrometheusMeterRegistry registry;
+  private final String otlp;
 
   private Sidecar(
       String name,
@@ -34,7 +39,9 @@ public final class Sidecar implements AutoCloseable {
       SidecarComponent component,
       AdminServer admin,
       Lifecycle lifecycle,
-      PrometheusMeterRegistry registry) {
+      PrometheusMeterRegistry registry,
+      String otlp) {
+    this.otlp = otlp;
     this.name = name;
     this.version = version;
     this.component = component;
@@ -51,6 +58,10 @@ public final class Sidecar implements AutoCloseable {
     } catch (ConfigException e) {
       e.problems().forEach(problem -> System.err.println(factory.name() + ": " + problem));
       System.exit(EXIT_BAD_CONFIG);
+      return;
+    } catch (PortInUseException e) {
+      System.err.println(factory.name() + ": failed to start: " + e.getMessage());
+      System.exit(1);
       return;
     } catch (Exception e) {
       System.err.println(factory.name() + ": failed to start: " + e);
@@ -80,21 +91,23 @@ public final class Sidecar implements AutoCloseable {
     SidecarTelemetry telemetry = SidecarTelemetry.create(factory.name(), version, env, shared.propagators());
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(SidecarMeters.PROMETHEUS_CONFIG);
     Lifecycle lifecycle = new Lifecycle(shared.shutdownGrace());
+    String owner = owner(factory.name(), telemetry);
     SidecarComponent component;
     try {
       component =
           factory.start(config, new SidecarContext(factory.name(), version, telemetry, registry,
               SidecarMeters.create(registry, telemetry.openTelemetry()), lifecycle, bind));
     } catch (Exception e) {
-      telemetry.shutdown(1000);
-      throw e;
+      release(telemetry);
+      throw portInUse(e, settings, owner);
     }
     Readiness componentReadiness = component.readiness();
     Readiness readiness =
         () -> lifecycle.isStopping() ? Optional.of("stopping") : componentReadiness.notReadyReason();
     AdminServer admin;
     try {
-      admin = AdminServer.start(bind, shared.adminPort(), registry, readiness, () -> lifecycle.exit(0));
+      admin = AdminServer.start(bind, shared.adminPort(), registry, readiness, () -> lifecycle.exit(0),
+          factory.name() + " " + version);
     } catch (RuntimeException e) {
       // Nothing will stop the component started above, so release it here (a taken admin port, say).
       try {
@@ -102,7 +115,10 @@ public final class Sidecar implements AutoCloseable {
       } catch (Exception closeFailure) {
         e.addSuppressed(closeFailure);
       }
-      telemetry.shutdown(1000);
+      release(telemetry);
+      if (PortInUseException.isBindFailure(e)) {
+        throw new PortInUseException("ADMIN_PORT", shared.adminPort(), owner, e);
+      }
       throw e;
     }
 
@@ -111,7 +127,40 @@ public final class Sidecar implements AutoCloseable {
         .onFlush("telemetry", budget -> telemetry.shutdown(Math.max(1, budget.toMillis())))
         .onClose("admin", budget -> admin.close())
         .onClose(factory.name(), budget -> component.close());
-    return new Sidecar(factory.name(), version, component, admin, lifecycle, registry);
+    Set<String> sent = new LinkedHashSet<>(telemetry.destinations().exported());
+    sent.addAll(component.otlpSignals());
+    return new Sidecar(factory.name(), version, component, admin, lifecycle, registry,
+        telemetry.destinations().describe(sent));
+  }
+
+  /** {@code checkout's metrics-proxy}, or {@code the metrics-proxy} when no service is named. */
+  private static String owner(String sidecar, SidecarTelemetry telemetry) {
+    String service = telemetry.resource().getAttribute(AttributeKey.stringKey("service.name"));
+    return service == null || service.startsWith("unknown_service") ? "the " + sidecar : service + "'s " + sidecar;
+  }
+
+  /**
+   * A component that failed to bind its port, as a {@link PortInUseException} naming the port's variable when
+   * the component reads exactly one besides {@code ADMIN_PORT} (bound after it); else {@code failure}.
+   */
+  private static Exception portInUse(Exception failure, Settings settings, String owner) {
+    Map<String, Integer> ports = new LinkedHashMap<>(settings.portsRead());
+    ports.remove("ADMIN_PORT");
+    if (PortInUseException.isBindFailure(failure) && ports.size() == 1) {
+      Map.Entry<String, Integer> port = ports.entrySet().iterator().next();
+      return new PortInUseException(port.getKey(), port.getValue(), owner, failure);
+    }
+    return failure;
+  }
+
+  /**
+   * Shuts the telemetry of a failed start down in the background: flushing to a collector that is away can
+   * take the SDK's exporters seconds, and the reason for the failure must be printed at once.
+   */
+  private static void release(SidecarTelemetry telemetry) {
+    Thread release = new Thread(() -> telemetry.shutdown(1000), "telemetry-release");
+    release.setDaemon(true);
+    release.start();
   }
 
   /**
@@ -138,9 +187,12 @@ public final class Sidecar implements AutoCloseable {
     return ports;
   }
 
-  /** The first line a sidecar prints: {@code metrics-proxy 0.1.0 listening on proxy=15001 admin=15090}. */
+  /**
+   * The first line a sidecar prints: {@code metrics-proxy 0.1.0 listening on proxy=15001 admin=15090, sending
+   * OTLP to http://localhost:4318 (http/protobuf)}.
+   */
   public String startLine() {
-    return StartLine.format(name, version, ports());
+    return StartLine.format(name, version, ports(), otlp);
   }
 
   public Lifecycle lifecycle() {

@@ -3,6 +3,7 @@ package dev.sidecars.runtime;
 import dev.sidecars.runtime.admin.Readiness;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 
 /** A running sidecar as the runtime sees it: its ports, its readiness, and how it drains. */
 public interface SidecarComponent {
@@ -17,4 +18,13 @@ public interface SidecarComponent {
 
   /** Releases what is left once telemetry has been flushed. */
   void close() throws Exception;
+
+  /**
+   * The OTLP signals ({@code traces}, {@code metrics}, {@code logs}) the component sends itself, besides what
+   * the SDK exports: the log-forwarder ships the lines it reads as logs, whatever {@code OTEL_LOGS_EXPORTER}
+   * says. The start line names where they go.
+   */
+  default Set<String> otlpSignals() {
+    return Set.of();
+  }
 }

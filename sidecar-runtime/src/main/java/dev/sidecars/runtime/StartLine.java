@@ -9,11 +9,13 @@ import java.util.regex.Pattern;
 
 /**
  * The first line every component of the suite prints once its ports are open, {@code metrics-proxy 0.1.0
- * listening on proxy=15001 admin=15090}: written by the components, read by whatever starts them on port 0
- * (tests, the demo launcher) to learn the ports they got.
+ * listening on proxy=15001 admin=15090}, optionally followed by a comma and more for people ({@code , sending
+ * OTLP to http://localhost:4318 (http/protobuf)}): written by the components, read by whatever starts them
+ * on port 0 (tests, the demo launcher) to learn the ports they got.
  */
 public final class StartLine {
   private static final String LISTENING = " listening on ";
+  private static final String DETAIL = ", ";
   private static final Pattern PORT = Pattern.compile("([a-z][a-z0-9-]*)=(\\d+)");
 
   private StartLine() {}
@@ -22,6 +24,11 @@ public final class StartLine {
     StringJoiner line = new StringJoiner(" ", name + " " + version + LISTENING, "");
     ports.forEach((port, number) -> line.add(port + "=" + number));
     return line.toString();
+  }
+
+  /** The start line with {@code detail} after the ports, e.g. where the component sends its telemetry. */
+  public static String format(String name, String version, Map<String, Integer> ports, String detail) {
+    return format(name, version, ports) + DETAIL + detail;
   }
 
   public static boolean isStartLine(String line) {
@@ -33,7 +40,9 @@ public final class StartLine {
     Map<String, Integer> ports = new LinkedHashMap<>();
     int from = line.indexOf(LISTENING);
     if (from >= 0) {
-      Matcher m = PORT.matcher(line.substring(from + LISTENING.length()));
+      String rest = line.substring(from + LISTENING.length());
+      int detail = rest.indexOf(DETAIL);
+      Matcher m = PORT.matcher(detail < 0 ? rest : rest.substring(0, detail));
       while (m.find()) {
         ports.put(m.group(1), Integer.parseInt(m.group(2)));
       }

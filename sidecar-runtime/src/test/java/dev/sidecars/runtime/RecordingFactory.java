@@ -2,6 +2,9 @@ package dev.sidecars.runtime;
 
 import dev.sidecars.runtime.admin.Readiness;
 import dev.sidecars.runtime.config.Settings;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +20,7 @@ import java.util.concurrent.TimeUnit;
 final class RecordingFactory implements SidecarFactory<RecordingFactory.Config> {
   static final String NAME = "recorder";
 
-  record Config(int limit) {}
+  record Config(int limit, int port) {}
 
   final List<String> events = new CopyOnWriteArrayList<>();
   final CountDownLatch drainStarted = new CountDownLatch(1);
@@ -38,12 +41,16 @@ final class RecordingFactory implements SidecarFactory<RecordingFactory.Config> 
 
   @Override
   public Config configure(Settings settings) {
-    return new Config(settings.integer("RECORDER_LIMIT", 10, 1, 100));
+    return new Config(settings.integer("RECORDER_LIMIT", 10, 1, 100), settings.port("RECORDER_PORT", 0));
   }
 
   @Override
-  public SidecarComponent start(Config config, SidecarContext context) {
+  public SidecarComponent start(Config config, SidecarContext context) throws IOException {
     this.context = context;
+    if (config.port() > 0) {
+      // Binds and lets go at once: only a taken port matters here.
+      new ServerSocket(config.port(), 1, InetAddress.getByName("127.0.0.1")).close();
+    }
     context.registry().counter("recorder.started", "limit", String.valueOf(config.limit())).increment();
     events.add("start");
     return new SidecarComponent() {

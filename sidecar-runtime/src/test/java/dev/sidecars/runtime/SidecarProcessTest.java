@@ -37,7 +37,7 @@ class SidecarProcessTest {
   private static final Duration WAIT = Duration.ofSeconds(30);
   private static final Duration GRACE = Duration.ofSeconds(10);
   private static final Pattern START_LINE =
-      Pattern.compile("^" + ExampleSidecarMain.NAME + " \\S+ listening on (\\S+=\\d+ ?)+$");
+      Pattern.compile("^" + ExampleSidecarMain.NAME + " \\S+ listening on (\\S+=\\d+ ?)+, sending no OTLP \\(.+\\)$");
   private static final Pattern ADMIN_PORT = Pattern.compile(" admin=(\\d+)");
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -161,6 +161,26 @@ class SidecarProcessTest {
     assertThat(exit).as("exit code (stderr: %s)", stderr).isZero();
     assertThat(stdout).containsSubsequence(stdout.get(0), "drained", "closed");
     assertThat(stopTook).isLessThan(GRACE);
+    // Said when the stop begins and when it ends, although the JVM's own logging is shut down by then.
+    assertThat(stderr).anySatisfy(line -> assertThat(line)
+        .endsWith(" INFO Lifecycle: stopping: draining 7.5s at most, then flushing telemetry"));
+    assertThat(stderr).anySatisfy(line -> assertThat(line).matches(".* INFO Lifecycle: stopped in \\d+ ms"));
+  }
+
+  @Test
+  void aTakenAdminPortIsNamedAtOnceAndExitsOne() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+      Map<String, String> env = goodEnv();
+      env.put("ADMIN_PORT", Integer.toString(taken.getLocalPort()));
+      env.put("SERVICE_NAME", "checkout");
+      launch(env);
+
+      int exit = awaitExit();
+
+      assertThat(exit).isEqualTo(1);
+      assertThat(stderr).contains(ExampleSidecarMain.NAME + ": failed to start: ADMIN_PORT " + taken.getLocalPort()
+          + " of checkout's " + ExampleSidecarMain.NAME + " is in use; set ADMIN_PORT to a free port, or to 0 for any free one");
+    }
   }
 
   @Test

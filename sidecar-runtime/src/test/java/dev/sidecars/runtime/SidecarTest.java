@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
 class SidecarTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern START_LINE =
-      Pattern.compile("^" + RecordingFactory.NAME + " \\S+ listening on (\\S+=\\d+ ?)+$");
+      Pattern.compile("^" + RecordingFactory.NAME + " \\S+ listening on (\\S+=\\d+ ?)+, sending no OTLP \\(.+\\)$");
 
   private final RecordingFactory factory = new RecordingFactory();
   private Sidecar sidecar;
@@ -76,6 +76,16 @@ class SidecarTest {
     assertThat(new AdminClient(port).get("/healthz").statusCode()).isEqualTo(200);
     assertThat(factory.context.bindAddress()).isEqualTo("127.0.0.1");
     assertThat(factory.context.name()).isEqualTo(RecordingFactory.NAME);
+  }
+
+  @Test
+  void startLineNamesWhereTheOtlpGoes() throws Exception {
+    sidecar = Sidecar.start(factory, env("OTEL_TRACES_EXPORTER", "otlp", "OTEL_METRICS_EXPORTER", "otlp",
+        "OTEL_METRIC_EXPORT_INTERVAL", "3600000", "OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"));
+
+    assertThat(sidecar.startLine())
+        .endsWith(" listening on admin=" + sidecar.ports().get("admin")
+            + ", sending OTLP traces and metrics to http://127.0.0.1:9 (http/protobuf)");
   }
 
   @Test
@@ -171,11 +181,24 @@ class SidecarTest {
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
       Throwable failure =
           catchThrowable(
-              () -> Sidecar.start(factory, env("ADMIN_PORT", String.valueOf(taken.getLocalPort()))));
+              () -> Sidecar.start(factory, env("ADMIN_PORT", String.valueOf(taken.getLocalPort()),
+                  "SERVICE_NAME", "checkout")));
 
-      assertThat(failure).isNotNull();
+      assertThat(failure).isInstanceOf(PortInUseException.class).hasMessage("ADMIN_PORT " + taken.getLocalPort()
+          + " of checkout's recorder is in use; set ADMIN_PORT to a free port, or to 0 for any free one");
       // Nothing else would ever stop a component whose sidecar failed to start.
       assertThat(factory.events).containsExactly("start", "close");
+    }
+  }
+
+  @Test
+  void aTakenPortOfTheComponentIsNamedByItsVariable() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      Throwable failure = catchThrowable(() -> Sidecar.start(factory, env("SERVICE_NAME", "",
+          "RECORDER_PORT", String.valueOf(taken.getLocalPort()))));
+
+      assertThat(failure).isInstanceOf(PortInUseException.class).hasMessage("RECORDER_PORT " + taken.getLocalPort()
+          + " of the recorder is in use; set RECORDER_PORT to a free port, or to 0 for any free one");
     }
   }
 }

@@ -21,6 +21,16 @@ class StartLineTest {
   }
 
   @Test
+  void theDetailForPeopleIsNotReadAsPorts() {
+    String line = StartLine.format("metrics-proxy", "0.1.0", Map.of("proxy", 15001),
+        "sending OTLP to http://collector:4318/?tenant=7 (http/protobuf)");
+
+    assertThat(line).isEqualTo(
+        "metrics-proxy 0.1.0 listening on proxy=15001, sending OTLP to http://collector:4318/?tenant=7 (http/protobuf)");
+    assertThat(StartLine.ports(line)).containsExactly(Map.entry("proxy", 15001));
+  }
+
+  @Test
   void otherLinesHaveNoPorts() {
     assertThat(StartLine.isStartLine("2026-11-25 INFO xnio version=3.8")).isFalse();
     assertThat(StartLine.isStartLine(null)).isFalse();

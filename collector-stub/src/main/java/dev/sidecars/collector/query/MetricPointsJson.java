@@ -8,30 +8,67 @@ import io.opentelemetry.proto.metrics.v1.HistogramDataPoint;
 import io.opentelemetry.proto.metrics.v1.Metric;
 import io.opentelemetry.proto.metrics.v1.NumberDataPoint;
 import io.opentelemetry.proto.metrics.v1.SummaryDataPoint;
+import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.resource.v1.Resource;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Stored metric points grouped back into metrics for the query API: one entry per service and metric
- * name, its points oldest first. Histogram buckets are given per bucket (not cumulative), each with its
- * upper bound {@code le}, the last one {@code "+Inf"}.
+ * Stored metric points grouped back into metrics for the query API: one entry per process (resource) and
+ * metric name, with the resource's attributes, its points oldest first. Each process is kept apart: three
+ * sidecars of one service export same-named counters, and merged they would read as one zig-zag series.
+ * Histogram buckets are given per bucket (not cumulative), each with its upper bound {@code le}, the last
+ * one {@code "+Inf"}.
  */
 final class MetricPointsJson {
   private MetricPointsJson() {}
 
+  /** All of {@code points}, grouped. */
   static List<Map<String, Object>> toJson(List<Received<Metric>> points) {
+    return toJson(points, Integer.MAX_VALUE);
+  }
+
+  /** {@code points} grouped, keeping the newest {@code perSeries} points of each series (attribute set). */
+  static List<Map<String, Object>> toJson(List<Received<Metric>> points, int perSeries) {
+    Map<Resource, String> resourceKeys = new IdentityHashMap<>();
     Map<String, Map<String, Object>> metrics = new LinkedHashMap<>();
     for (Received<Metric> r : points) {
       Metric m = r.item();
-      String key = r.service() + "\u0000" + m.getName();
+      String resource = resourceKeys.computeIfAbsent(r.resource(), res -> Json.write(AnyValues.toJson(
+          res.getAttributesList().stream().sorted(Comparator.comparing(KeyValue::getKey)).toList())));
+      String key = resource + "\u0000" + m.getName();
       Map<String, Object> metric = metrics.computeIfAbsent(key, k -> header(r));
       @SuppressWarnings("unchecked")
       List<Map<String, Object>> list = (List<Map<String, Object>>) metric.get("points");
       list.add(point(m));
     }
+    if (perSeries < Integer.MAX_VALUE) {
+      for (Map<String, Object> metric : metrics.values()) {
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> list = (List<Map<String, Object>>) metric.get("points");
+        metric.put("points", newestOfEachSeries(list, perSeries));
+      }
+    }
     return new ArrayList<>(metrics.values());
+  }
+
+  private static List<Map<String, Object>> newestOfEachSeries(List<Map<String, Object>> points, int perSeries) {
+    Map<Object, Integer> kept = new HashMap<>();
+    List<Map<String, Object>> newestFirst = new ArrayList<>();
+    for (int i = points.size() - 1; i >= 0; i--) {
+      Map<String, Object> point = points.get(i);
+      if (kept.merge(point.get("attributes"), 1, Integer::sum) <= perSeries) {
+        newestFirst.add(point);
+      }
+    }
+    Collections.reverse(newestFirst);
+    return newestFirst;
   }
 
   private static Map<String, Object> header(Received<Metric> r) {
@@ -39,6 +76,7 @@ final class MetricPointsJson {
     Map<String, Object> j = new LinkedHashMap<>();
     j.put("name", m.getName());
     j.put("service", r.service());
+    j.put("resource", AnyValues.toJson(r.resource().getAttributesList()));
     j.put("type", type(m));
     j.put("unit", m.getUnit());
     j.put("description", m.getDescription());

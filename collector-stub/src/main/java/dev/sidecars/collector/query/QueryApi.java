@@ -122,7 +122,8 @@ public final class QueryApi implements HttpHandler {
     } else if (path.equals("/api/metrics")) {
       only(method, Methods.GET);
       var points = store.metricPoints().newest(param(exchange, "service"), param(exchange, "name"), limit(exchange));
-      json(exchange, 200, Map.of("data", MetricPointsJson.toJson(points)));
+      json(exchange, 200, Map.of("data", MetricPointsJson.toJson(points, positive(exchange, "pointsPerSeries",
+          Integer.MAX_VALUE))));
     } else if (path.equals("/api/stats")) {
       only(method, Methods.GET);
       Map<String, Object> body = new LinkedHashMap<>(stats.snapshot());
@@ -249,19 +250,23 @@ public final class QueryApi implements HttpHandler {
   }
 
   private static int limit(HttpServerExchange exchange) throws BadRequest {
-    String value = param(exchange, "limit");
+    return positive(exchange, "limit", DEFAULT_LIMIT);
+  }
+
+  private static int positive(HttpServerExchange exchange, String name, int defaultValue) throws BadRequest {
+    String value = param(exchange, name);
     if (value == null) {
-      return DEFAULT_LIMIT;
+      return defaultValue;
     }
     try {
-      int limit = Integer.parseInt(value);
-      if (limit >= 1) {
-        return limit;
+      int number = Integer.parseInt(value);
+      if (number >= 1) {
+        return number;
       }
     } catch (NumberFormatException e) {
       // answered below
     }
-    throw new BadRequest(400, "limit must be a whole number of at least 1");
+    throw new BadRequest(400, name + " must be a whole number of at least 1");
   }
 
   private static void json(HttpServerExchange exchange, int status, Object body) {

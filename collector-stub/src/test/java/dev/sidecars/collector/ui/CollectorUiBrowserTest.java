@@ -21,7 +21,6 @@ import io.opentelemetry.context.Scope;
 import io.opentelemetry.exporter.otlp.http.logs.OtlpHttpLogRecordExporter;
 import io.opentelemetry.exporter.otlp.http.metrics.OtlpHttpMetricExporter;
 import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
-import io.opentelemetry.sdk.common.CompletableResultCode;
 import io.opentelemetry.sdk.logs.SdkLoggerProvider;
 import io.opentelemetry.sdk.logs.export.SimpleLogRecordProcessor;
 import io.opentelemetry.sdk.metrics.SdkMeterProvider;
@@ -42,7 +41,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -55,7 +53,6 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
-import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -76,7 +73,11 @@ class CollectorUiBrowserTest {
   private static final String LEAF_ATTRIBUTE = "payment.provider";
   private static final String LEAF_EVENT = "card.declined";
   private static final String LOG_BODY = "checkout started for cart 42";
-  private static final String HISTOGRAM = "ui.checkout.duration";
+  private static final String HISTOGRAM = "http.server.request.duration";
+  private static final String SHARED_COUNTER = "ui.test.shared";
+  private static final String ORDER_SERVICE = "ui-log-order";
+  private static final String ORPHAN_OPERATION = "late-child";
+  private static final int EXPORTS = 6;
 
   private static final By TRACE_ROW = By.cssSelector("[data-testid='trace-row']");
   private static final By ERROR_MARK = By.cssSelector("[data-testid='error-mark']");
@@ -88,12 +89,23 @@ class CollectorUiBrowserTest {
   private static final By LOG_TRACE_LINK = By.cssSelector("[data-testid='log-trace-link']");
   private static final By METRIC_CARD = By.cssSelector("[data-testid='metric-card']");
   private static final By HISTOGRAM_BAR = By.cssSelector("[data-testid='histogram-bar']");
+  private static final By METRIC_SERIES = By.cssSelector("[data-testid='metric-series']");
+  private static final By METRIC_PROCESS = By.cssSelector("[data-testid='metric-process']");
+  private static final By METRIC_SERVICE = By.cssSelector("[data-testid='metric-service']");
+  private static final By HIDDEN_OVERFLOW = By.cssSelector("[data-testid='hidden-overflow']");
+  private static final By SPARKLINE = By.cssSelector("[data-testid='sparkline']");
+  private static final By SPAN_KIND = By.cssSelector("[data-testid='span-kind']");
+  private static final By SPAN_PEER = By.cssSelector("[data-testid='span-peer']");
+  private static final By TRACE_ARRIVING = By.cssSelector("[data-testid='trace-arriving']");
+  private static final By ARRIVING_MARK = By.cssSelector("[data-testid='arriving-mark']");
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   private static CollectorStub stub;
   private static String traceId;
+  private static String demoTraceId;
+  private static String orphanTraceId;
   private static Path userDataDir;
   private static WebDriver driver;
 
@@ -102,6 +114,10 @@ class CollectorUiBrowserTest {
     requireBrowser();
     stub = CollectorStub.start(CollectorStubConfig.builder().otlpHttpPort(0).otlpGrpcPort(0).uiPort(0).build());
     traceId = sendTelemetry(stub.otlpHttpUrl());
+    demoTraceId = DemoTelemetry.sendPaymentTrace(stub.otlpHttpUrl());
+    orphanTraceId = DemoTelemetry.sendSpanWithoutItsParent(stub.otlpHttpUrl(), SERVICE, ORPHAN_OPERATION);
+    DemoTelemetry.sendLogsOutOfOrder(stub.otlpHttpUrl(), ORDER_SERVICE);
+    DemoTelemetry.sendOneCounterFromTwoProcesses(stub.otlpHttpUrl(), SERVICE, SHARED_COUNTER, EXPORTS);
     // The UI only renders what the query API answers, so wait on the API rather than on the page.
     await().atMost(TIMEOUT).untilAsserted(() -> {
       JsonNode trace = findTrace(api("/api/traces?service=" + SERVICE));
@@ -112,6 +128,12 @@ class CollectorUiBrowserTest {
         assertThat(api("/api/logs?traceId=" + traceId).path("data")).isNotEmpty());
     await().atMost(TIMEOUT).untilAsserted(() ->
         assertThat(api("/api/metrics?service=" + SERVICE).path("data").findValuesAsText("name")).contains(HISTOGRAM));
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      assertThat(api("/api/traces/" + demoTraceId).path("data").path(0).path("spans")).hasSize(3);
+      assertThat(api("/api/logs?service=" + ORDER_SERVICE).path("data")).hasSize(3);
+      assertThat(api("/api/metrics?service=" + SERVICE + "&name=" + SHARED_COUNTER + "&limit=1000").path("data")
+          .findValues("points")).hasSize(2).allSatisfy(points -> assertThat(points.size()).isGreaterThanOrEqualTo(EXPORTS));
+    });
 
     userDataDir = Files.createTempDirectory("collector-ui-chromium");
     driver = startChrome(userDataDir);
@@ -178,11 +200,42 @@ class CollectorUiBrowserTest {
     rows.get(2).click();
     WebElement details = waitFor("span details", () -> first(SPAN_DETAILS));
     assertThat(details.getText()).contains(LEAF_ATTRIBUTE).contains("acme-pay").contains(LEAF_EVENT);
+  }
 
-    Path png = Path.of("target", "ui-screenshots", "waterfall.png");
-    Files.createDirectories(png.getParent());
-    Files.write(png, ((TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES));
-    assertThat(Files.size(png)).as("screenshot size of %s", png).isGreaterThan(8 * 1024);
+  /**
+   * The demo's trace as the sidecars record it: each row says which side of the call it is, and the CLIENT
+   * row whom it calls; a trace that is complete is not marked as arriving. Its picture is the one README.md
+   * shows (see {@link #screenshot}).
+   */
+  @Test
+  void waterfallRowsShowTheSpanKindAndThePeerServiceCalled() throws IOException {
+    driver.get(stub.uiUrl() + "/#/trace/" + demoTraceId);
+
+    List<WebElement> rows = waitFor("3 span rows", () -> {
+      List<WebElement> found = driver.findElements(SPAN_ROW);
+      return found.size() == 3 ? found : null;
+    });
+    assertThat(rows).extracting(r -> r.findElement(SPAN_KIND).getText()).containsExactly("SERVER", "CLIENT", "SERVER");
+    assertThat(rows.get(0).getText()).contains("payment").contains("POST /payments");
+    assertThat(rows.get(1).findElement(SPAN_PEER).getText()).isEqualTo("→ fraud-check");
+    assertThat(rows.get(0).findElements(SPAN_PEER)).as("a SERVER span calls nobody").isEmpty();
+    assertThat(rows.get(2).getText()).contains("fraud-check").contains("POST /check");
+    assertThat(driver.findElements(TRACE_ARRIVING)).as("a complete trace of minutes ago").isEmpty();
+
+    screenshot(driver.findElement(By.id("view")));
+  }
+
+  @Test
+  void aTraceWhoseParentSpanHasNotArrivedIsMarkedStillArriving() {
+    driver.get(stub.uiUrl() + "/#/traces?service=" + SERVICE);
+    WebElement row = waitFor("trace row of " + ORPHAN_OPERATION, () -> driver.findElements(TRACE_ROW).stream()
+        .filter(r -> orphanTraceId.equals(r.getDomAttribute("data-trace-id"))).findFirst().orElse(null));
+    assertThat(row.findElement(ARRIVING_MARK).getText()).isEqualTo("still arriving");
+
+    driver.get(stub.uiUrl() + "/#/trace/" + orphanTraceId);
+    WebElement badge = waitFor("the arriving badge", () -> first(TRACE_ARRIVING));
+    assertThat(badge.getText()).isEqualTo("still arriving");
+    assertThat(badge.getDomAttribute("title")).contains("parent has not arrived");
   }
 
   @Test
@@ -198,6 +251,63 @@ class CollectorUiBrowserTest {
     row.findElement(LOG_TRACE_LINK).click();
     waitUntil("the trace's URL", () -> driver.getCurrentUrl().contains("#/trace/" + traceId));
     waitUntil("3 span rows", () -> driver.findElements(SPAN_ROW).size() == 3);
+  }
+
+  /** Sent as 2, 1, 3 (by time): shown 3, 2, 1, newest at the top, whatever the order they arrived in. */
+  @Test
+  void logsAreSortedByTheirTimeNewestFirst() {
+    driver.get(stub.uiUrl() + "/#/logs?service=" + ORDER_SERVICE);
+
+    List<WebElement> rows = waitFor("3 log rows", () -> {
+      List<WebElement> found = driver.findElements(LOG_ROW);
+      return found.size() == 3 ? found : null;
+    });
+    assertThat(rows).extracting(WebElement::getText).satisfiesExactly(
+        first -> assertThat(first).contains("written third"),
+        second -> assertThat(second).contains("written second"),
+        third -> assertThat(third).contains("written first"));
+    assertThat(first(By.cssSelector("[data-testid='scope']")).getText()).contains("newest first");
+  }
+
+  /**
+   * Two processes of one service export a counter of the same name: one card names the service, each
+   * process keeps its own series with enough points for a sparkline, and the empty overflow series is
+   * hidden.
+   */
+  @Test
+  void metricsKeepEachProcessApartWithItsHistoryAndHideEmptyOverflowSeries() {
+    driver.get(stub.uiUrl() + "/#/metrics?service=" + SERVICE);
+
+    WebElement card = waitFor("metric card " + SHARED_COUNTER, () -> card(SHARED_COUNTER));
+    assertThat(card.findElement(METRIC_SERVICE).getText()).isEqualTo(SERVICE);
+    List<WebElement> series = card.findElements(METRIC_SERIES);
+    assertThat(series).as("one series per process; the empty _OVERFLOW one hidden").hasSize(2);
+    assertThat(series).extracting(x -> x.findElement(METRIC_PROCESS).getText())
+        .containsExactlyInAnyOrder("metrics-proxy", "trace-injector");
+    assertThat(card.getText()).doesNotContain("_OVERFLOW");
+    assertThat(card.findElement(HIDDEN_OVERFLOW).getText()).startsWith("1 empty overflow series hidden");
+    for (WebElement one : series) {
+      assertThat(Integer.parseInt(one.findElement(SPARKLINE).getDomAttribute("data-points")))
+          .as("points in the sparkline of %s (each export, and the last at close)", one.getText())
+          .isEqualTo(EXPORTS + 1);
+    }
+  }
+
+  /** Under "All services" every card names its service, and request duration comes first, errors on top. */
+  @Test
+  void allServicesNameTheServiceOnEachCardAndShowRequestDurationFirst() {
+    driver.get(stub.uiUrl() + "/#/metrics");
+
+    List<WebElement> cards = waitFor("metric cards", () -> {
+      List<WebElement> found = driver.findElements(METRIC_CARD);
+      return found.size() >= 3 && card(SHARED_COUNTER) != null ? found : null;
+    });
+    assertThat(cards).allSatisfy(c -> assertThat(c.findElement(METRIC_SERVICE).getText()).isNotBlank());
+    assertThat(cards.get(0).getDomAttribute("data-metric-name")).isEqualTo(HISTOGRAM);
+    List<WebElement> series = cards.get(0).findElements(METRIC_SERIES);
+    assertThat(series.get(0).getDomAttribute("data-error")).as("the 503s first").isEqualTo("true");
+    assertThat(series.get(0).getText()).contains("503");
+    assertThat(series.get(1).getDomAttribute("data-error")).isEqualTo("false");
   }
 
   @Test
@@ -225,6 +335,29 @@ class CollectorUiBrowserTest {
     await(what).atMost(TIMEOUT).pollInterval(Duration.ofMillis(100))
         .ignoreExceptionsInstanceOf(StaleElementReferenceException.class)
         .until(condition);
+  }
+
+  private static WebElement card(String metric) {
+    return driver.findElements(METRIC_CARD).stream()
+        .filter(c -> metric.equals(c.getDomAttribute("data-metric-name"))).findFirst().orElse(null);
+  }
+
+  /**
+   * Writes the picture of {@code element} to target/ui-screenshots/trace-waterfall.png, and with {@code
+   * -Dui.screenshot.docs=true} over docs/images/trace-waterfall.png, the one README.md shows: it is only
+   * ever replaced by what this test sees, and only when asked, so a run does not dirty the checkout.
+   */
+  private static void screenshot(WebElement element) throws IOException {
+    byte[] png = element.getScreenshotAs(OutputType.BYTES);
+    Path target = Path.of("target", "ui-screenshots", "trace-waterfall.png");
+    Files.createDirectories(target.getParent());
+    Files.write(target, png);
+    assertThat(png.length).as("screenshot size").isBetween(8 * 1024, 200 * 1024);
+    if (Boolean.getBoolean("ui.screenshot.docs")) {
+      Path docs = Path.of("..", "docs", "images", "trace-waterfall.png");
+      Files.createDirectories(docs.getParent());
+      Files.write(docs, png);
+    }
   }
 
   private static WebElement first(By by) {
@@ -326,26 +459,25 @@ class CollectorUiBrowserTest {
             .setBody(LOG_BODY)
             .setAttribute(AttributeKey.stringKey("cart.id"), "42")
             .emit();
-        Attributes route = Attributes.of(AttributeKey.stringKey("http.route"), "/checkout");
+        Attributes route = Attributes.of(AttributeKey.stringKey("http.route"), "/checkout",
+            AttributeKey.longKey("http.response.status_code"), 200L);
         histogram.record(7.5, route);
         histogram.record(12, route);
         histogram.record(40, route);
+        histogram.record(90, Attributes.of(AttributeKey.stringKey("http.route"), "/checkout",
+            AttributeKey.longKey("http.response.status_code"), 503L));
       } finally {
         root.end();
       }
-      awaitSuccess(tracerProvider.forceFlush(), "span export");
-      awaitSuccess(loggerProvider.forceFlush(), "log export");
-      awaitSuccess(meterProvider.forceFlush(), "metric export");
+      DemoTelemetry.awaitSuccess(tracerProvider.forceFlush(), "span export");
+      DemoTelemetry.awaitSuccess(loggerProvider.forceFlush(), "log export");
+      DemoTelemetry.awaitSuccess(meterProvider.forceFlush(), "metric export");
       return root.getSpanContext().getTraceId();
     } finally {
       tracerProvider.close();
       loggerProvider.close();
       meterProvider.close();
     }
-  }
-
-  private static void awaitSuccess(CompletableResultCode result, String what) {
-    assertThat(result.join(TIMEOUT.toSeconds(), TimeUnit.SECONDS).isSuccess()).as(what).isTrue();
   }
 
   private static JsonNode api(String pathAndQuery) throws IOException, InterruptedException {

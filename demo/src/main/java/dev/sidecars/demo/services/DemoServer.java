@@ -149,8 +149,9 @@ public final class DemoServer {
     }
   }
 
+  /** Sends one JSON value and a newline, so that {@code curl} leaves the prompt on a line of its own. */
   public static void respondJson(HttpExchange exchange, int status, String json) throws IOException {
-    respond(exchange, status, "application/json", json.getBytes(StandardCharsets.UTF_8));
+    respond(exchange, status, "application/json", (json + "\n").getBytes(StandardCharsets.UTF_8));
   }
 
   public static String sha256(byte[] bytes) {

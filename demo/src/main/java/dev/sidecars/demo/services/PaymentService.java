@@ -1,5 +1,6 @@
 package dev.sidecars.demo.services;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
 import dev.sidecars.runtime.config.Settings;
 import java.io.IOException;
@@ -7,7 +8,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -16,8 +16,9 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * The payment service of the demo: {@code POST /payments} asks fraud-check about the payment and answers
- * 201 with the verdict, or 502 when fraud-check cannot answer. It knows nothing of OpenTelemetry: it only
+ * The payment service of the demo: {@code POST /payments} with a JSON object such as {@code {"amount":12.50}}
+ * asks fraud-check about the payment and answers 201 with the verdict and the trace id, 400 when the body is
+ * not such an object, or 502 when fraud-check cannot answer. It knows nothing of OpenTelemetry: it only
  * forwards the {@code traceparent}, {@code tracestate} and {@code baggage} headers it received, and calls
  * fraud-check through its trace-injector on {@code localhost}.
  *
@@ -56,30 +57,38 @@ public final class PaymentService {
     TraceHeaders trace = TraceHeaders.from(exchange.getRequestHeaders());
     byte[] body = DemoServer.readBody(exchange);
     String paymentId = UUID.randomUUID().toString();
-    String digest = DemoServer.sha256(body);
-    log.write("INFO", "payment received", trace, Map.of("payment_id", paymentId, "request_bytes", body.length));
-
-    HttpRequest.Builder call = HttpRequest.newBuilder(fraudCheck).timeout(Duration.ofSeconds(10))
-        .header("Content-Type", contentType(exchange))
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body));
-    trace.copyTo(call);
     Map<String, Object> answer = new LinkedHashMap<>();
-    answer.put("payment_id", paymentId);
     // Handy for the reader of the demo: the trace to look up in the UI.
     trace.traceId().ifPresent(id -> answer.put("trace_id", id));
-    answer.put("request_sha256", digest);
-    answer.put("request_bytes", body.length);
+    // The digest is for the end-to-end tests, which check that no hop changed a byte: logged, not answered.
+    log.write("INFO", "payment received", trace,
+        Map.of("payment_id", paymentId, "request_bytes", body.length, "request_sha256", DemoServer.sha256(body)));
+    String refusal = refusal(body);
+    if (refusal != null) {
+      answer.put("status", "refused");
+      answer.put("error", refusal);
+      log.write("WARN", "payment refused: " + refusal, trace, Map.of("payment_id", paymentId));
+      DemoServer.respondJson(exchange, 400, Json.object(answer));
+      return;
+    }
+    answer.put("payment_id", paymentId);
+
+    HttpRequest.Builder call = HttpRequest.newBuilder(fraudCheck).timeout(Duration.ofSeconds(10))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    trace.copyTo(call);
     try {
       HttpResponse<byte[]> fraud = client.send(call.build(), HttpResponse.BodyHandlers.ofByteArray());
-      String fraudBody = new String(fraud.body(), StandardCharsets.UTF_8);
       if (fraud.statusCode() == 200) {
+        JsonNode verdict = JsonBody.object(fraud.body());
         // What fraud-check said it sent, against what arrived: the egress path must not change a byte.
         boolean intact = fraud.headers().firstValue(DemoServer.BODY_DIGEST)
             .map(sent -> sent.equals(DemoServer.sha256(fraud.body()))).orElse(false);
         answer.put("status", "accepted");
-        answer.put("fraud_check", new Json.Raw(fraudBody));
-        answer.put("fraud_check_answer_intact", intact);
-        log.write("INFO", "payment accepted", trace, Map.of("payment_id", paymentId));
+        answer.put("verdict", verdict.path("verdict").asText());
+        answer.put("score", verdict.path("score").asInt());
+        log.write("INFO", "payment accepted", trace, Map.of("payment_id", paymentId,
+            "verdict", verdict.path("verdict").asText(), "fraud_check_answer_intact", intact));
         DemoServer.respondJson(exchange, 201, Json.object(answer));
         return;
       }
@@ -88,6 +97,9 @@ public final class PaymentService {
       answer.put("upstream_status", fraud.statusCode());
       fraud.headers().firstValue("x-sidecar-error").ifPresent(e -> answer.put("upstream_sidecar_error", e));
       fraud.headers().firstValue("x-sidecar-circuit").ifPresent(c -> answer.put("upstream_circuit", c));
+    } catch (JsonBody.NotAnObject e) {
+      answer.put("status", "failed");
+      answer.put("error", "fraud-check's answer is not a verdict: " + e.getMessage());
     } catch (IOException e) {
       answer.put("status", "failed");
       answer.put("error", "fraud-check unreachable: " + e);
@@ -100,8 +112,18 @@ public final class PaymentService {
     DemoServer.respondJson(exchange, 502, Json.object(answer));
   }
 
-  private static String contentType(HttpExchange exchange) {
-    String type = exchange.getRequestHeaders().getFirst("Content-Type");
-    return type == null ? "application/octet-stream" : type;
+  /** Why the body is not a payment, or null when it is one: a JSON object with a positive {@code amount}. */
+  static String refusal(byte[] body) {
+    JsonNode payment;
+    try {
+      payment = JsonBody.object(body);
+    } catch (JsonBody.NotAnObject e) {
+      return e.getMessage() + "; send a JSON object such as {\"amount\":12.50}";
+    }
+    JsonNode amount = payment.path("amount");
+    if (!amount.isNumber() || amount.asDouble() <= 0) {
+      return "\"amount\" must be a positive number, e.g. {\"amount\":12.50}";
+    }
+    return null;
   }
 }

@@ -10,4 +10,9 @@ public interface LogSender {
 
   /** Releases connections and threads. */
   void shutdown();
+
+  /** Where it sends, for the log: the OTLP endpoint. */
+  default String endpoint() {
+    return "the collector";
+  }
 }

@@ -232,6 +232,11 @@ public final class OtlpHttpLogSender implements LogSender {
     }
   }
 
+  @Override
+  public String endpoint() {
+    return endpoint.toString();
+  }
+
   /** Closes the connection of an export that outlived its timeout. */
   private static final class Deadline implements Runnable {
     private final HttpURLConnection connection;

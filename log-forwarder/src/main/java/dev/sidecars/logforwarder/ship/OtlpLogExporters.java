@@ -1,5 +1,6 @@
 package dev.sidecars.logforwarder.ship;
 
+import dev.sidecars.runtime.telemetry.OtlpDestinations;
 import io.opentelemetry.exporter.otlp.http.logs.OtlpHttpLogRecordExporter;
 import io.opentelemetry.exporter.otlp.internal.OtlpLogRecordExporterProvider;
 import io.opentelemetry.exporter.otlp.logs.OtlpGrpcLogRecordExporter;
@@ -28,7 +29,8 @@ public final class OtlpLogExporters {
     if (OtlpHttpLogSender.isHttpProtobuf(config)) {
       return OtlpHttpLogSender.create(config, userAgent, exportsInFlight);
     }
-    return new SdkLogSender(create(config), resource, scope, timeout(config));
+    return new SdkLogSender(create(config), resource, scope, timeout(config),
+        OtlpDestinations.from(config).of("logs").endpoint());
   }
 
   /** The exporter, without SDK retries; throws the SDK's ConfigurationException for bad values. */

@@ -31,9 +31,12 @@ public final class SdkLogSender implements LogSender {
   private final Resource resource;
   private final InstrumentationScopeInfo scope;
   private final Duration timeout;
+  private final String endpoint;
 
-  public SdkLogSender(LogRecordExporter exporter, Resource resource, InstrumentationScopeInfo scope, Duration timeout) {
+  public SdkLogSender(LogRecordExporter exporter, Resource resource, InstrumentationScopeInfo scope, Duration timeout,
+      String endpoint) {
     this.exporter = exporter;
+    this.endpoint = endpoint;
     this.resource = resource;
     this.scope = scope;
     this.timeout = timeout;
@@ -48,6 +51,11 @@ public final class SdkLogSender implements LogSender {
       throw new InterruptedException();
     }
     return new SendResult(ExportOutcome.of(result), 0, Optional.empty(), ExportOutcome.describe(result));
+  }
+
+  @Override
+  public String endpoint() {
+    return endpoint;
   }
 
   private LogRecordData data(LogRecord r) {

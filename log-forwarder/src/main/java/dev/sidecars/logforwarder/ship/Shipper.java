@@ -256,13 +256,13 @@ public final class Shipper implements Runnable {
           if (rejected > 0) {
             metrics.recordsRejected.increment(rejected);
             if (partialLogged.compareAndSet(false, true)) {
-              log.warning("collector accepted a batch of " + records + " records but rejected " + rejected
+              log.warning("collector at " + sender.endpoint() + " accepted a batch of " + records + " records but rejected " + rejected
                   + " of them (partial success" + (result.description().isEmpty() ? "" : ": " + result.description())
                   + "); not sent again, counted in log_forwarder_records_rejected_total (logged once)");
             }
           }
           if (failing.compareAndSet(true, false)) {
-            log.info("collector accepts logs again");
+            log.info("collector at " + sender.endpoint() + " accepts logs again");
           }
           return true;
         }
@@ -270,7 +270,7 @@ public final class Shipper implements Runnable {
           metrics.recordsRejected.increment(records);
           metrics.sendsRejected.increment();
           if (rejectionLogged.compareAndSet(false, true)) {
-            log.warning("collector refused a batch of " + records + " records (" + result.description()
+            log.warning("collector at " + sender.endpoint() + " refused a batch of " + records + " records (" + result.description()
                 + "); skipped, counted in log_forwarder_records_rejected_total (logged once)");
           }
           return true;
@@ -296,7 +296,8 @@ public final class Shipper implements Runnable {
             wait = result.retryAfter().get(); // the collector said when: not earlier
           }
           if (failing.compareAndSet(false, true)) {
-            log.warning("export failed (" + result.description() + "); reading pauses, retrying with back-off");
+            log.warning("export to " + sender.endpoint() + " failed (" + result.description()
+                + "); reading pauses, retrying with back-off");
           }
           sleeper.sleep(wait);
         }

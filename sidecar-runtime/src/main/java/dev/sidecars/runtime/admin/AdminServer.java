@@ -14,13 +14,15 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
  * The admin port every sidecar has: {@code /healthz}, {@code /readyz}, {@code /metrics} (Prometheus
- * text 0.0.4, or OpenMetrics when the scraper asks for it) and {@code POST /shutdown} from loopback, never
- * through a proxy.
+ * text 0.0.4, or OpenMetrics when the scraper asks for it), {@code POST /shutdown} from loopback, never
+ * through a proxy, and {@code /} listing them.
  */
 public final class AdminServer implements AutoCloseable {
   static final String TEXT_004 = "text/plain; version=0.0.4; charset=utf-8";
@@ -34,19 +36,43 @@ public final class AdminServer implements AutoCloseable {
     this.port = ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
   }
 
-  /**
-   * Starts listening now.
-   *
-   * @param readiness the component's own check; {@code /readyz} also turns 503 once {@code stopping} says so
-   * @param onShutdown what {@code POST /shutdown} runs (the lifecycle's exit)
-   */
+  /** One endpoint, as {@code /} lists it. */
+  record Endpoint(String method, String path, String answer) {}
+
+  /** What {@code /} lists, in this order. */
+  static final List<Endpoint> ENDPOINTS = List.of(
+      new Endpoint("GET", "/metrics",
+          "Prometheus text format 0.0.4; OpenMetrics 1.0 when Accept asks for application/openmetrics-text"),
+      new Endpoint("GET", "/healthz", "200 while the process is alive"),
+      new Endpoint("GET", "/readyz", "200 when ready to work, else 503 with the reason"),
+      new Endpoint("POST", "/shutdown", "202, then the same stop as SIGTERM (from loopback only, not through a proxy)"),
+      new Endpoint("GET", "/", "this list; JSON when Accept asks for application/json"));
+
+  /** Starts listening now, titling {@code /} with the admin port's sidecar as {@code admin}. */
   public static AdminServer start(
       String host,
       int port,
       PrometheusMeterRegistry registry,
       Readiness readiness,
       Runnable onShutdown) {
-    HttpHandler handler = new Routes(registry, readiness, onShutdown);
+    return start(host, port, registry, readiness, onShutdown, "admin");
+  }
+
+  /**
+   * Starts listening now.
+   *
+   * @param readiness the component's own check; {@code /readyz} also turns 503 once {@code stopping} says so
+   * @param onShutdown what {@code POST /shutdown} runs (the lifecycle's exit)
+   * @param title who this admin port belongs to, for {@code /}: e.g. {@code metrics-proxy 0.1.0}
+   */
+  public static AdminServer start(
+      String host,
+      int port,
+      PrometheusMeterRegistry registry,
+      Readiness readiness,
+      Runnable onShutdown,
+      String title) {
+    HttpHandler handler = new Routes(registry, readiness, onShutdown, title);
     Undertow server =
         Undertow.builder()
             .setIoThreads(1)
@@ -79,11 +105,13 @@ public final class AdminServer implements AutoCloseable {
     private final PrometheusMeterRegistry registry;
     private final Readiness readiness;
     private final Runnable onShutdown;
+    private final String title;
 
-    Routes(PrometheusMeterRegistry registry, Readiness readiness, Runnable onShutdown) {
+    Routes(PrometheusMeterRegistry registry, Readiness readiness, Runnable onShutdown, String title) {
       this.registry = registry;
       this.readiness = readiness;
       this.onShutdown = onShutdown;
+      this.title = title;
     }
 
     @Override
@@ -116,8 +144,32 @@ public final class AdminServer implements AutoCloseable {
             shutdown(exchange);
           }
         }
-        default -> json(exchange, 404, "{\"error\":\"not found\"}");
+        case "/", "" -> {
+          if (allow(exchange, method, Methods.GET, Methods.HEAD)) {
+            index(exchange);
+          }
+        }
+        default -> json(exchange, 404, "{\"error\":\"not found; GET / lists the endpoints\"}");
       }
+    }
+
+    /** The endpoints, as text for a person with curl, or as JSON for a program that asks for it. */
+    private void index(HttpServerExchange exchange) throws JsonProcessingException {
+      String accept = exchange.getRequestHeaders().getFirst(Headers.ACCEPT);
+      if (accept != null && accept.contains("application/json")) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("title", title);
+        body.put("endpoints", ENDPOINTS);
+        json(exchange, 200, Json.MAPPER.writeValueAsString(body));
+        return;
+      }
+      StringBuilder text = new StringBuilder(title).append(": admin endpoints\n");
+      for (Endpoint e : ENDPOINTS) {
+        text.append(String.format("  %-4s %-9s  %s%n", e.method(), e.path(), e.answer()));
+      }
+      exchange.setStatusCode(200);
+      exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain; charset=utf-8");
+      exchange.getResponseSender().send(text.toString(), StandardCharsets.UTF_8);
     }
 
     private void metrics(HttpServerExchange exchange) throws IOException {

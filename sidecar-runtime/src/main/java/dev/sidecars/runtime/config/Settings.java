@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -30,6 +31,7 @@ public final class Settings {
   private final Function<String, String> lookup;
   private final List<String> problems = new ArrayList<>();
   private final Set<String> namesRead = new LinkedHashSet<>();
+  private final Map<String, Integer> portsRead = new LinkedHashMap<>();
 
   private Settings(Function<String, String> lookup) {
     this.lookup = lookup;
@@ -67,7 +69,9 @@ public final class Settings {
   }
 
   public int port(String name, int defaultValue) {
-    return integer(name, defaultValue, 0, 65535, "a port number 0-65535 (0 picks a free port)");
+    int port = integer(name, defaultValue, 0, 65535, "a port number 0-65535 (0 picks a free port)");
+    portsRead.put(name, port);
+    return port;
   }
 
   public int integer(String name, int defaultValue, int min, int max) {
@@ -200,6 +204,11 @@ public final class Settings {
    */
   public Set<String> namesRead() {
     return Collections.unmodifiableSet(namesRead);
+  }
+
+  /** Every port read with {@link #port}, by variable, as chosen (the default when unset): to name a taken one. */
+  public Map<String, Integer> portsRead() {
+    return Collections.unmodifiableMap(portsRead);
   }
 
   /** Records a problem found by a caller's own check, in the same one-line shape. */

@@ -1,5 +1,6 @@
 package dev.sidecars.runtime.lifecycle;
 
+import dev.sidecars.runtime.ConsoleLogging;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -8,7 +9,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * The stop sequence every component shares: stop being ready, drain in-flight work, flush telemetry,
@@ -16,7 +16,6 @@ import java.util.logging.Logger;
  * the process then exits 0.
  */
 public final class Lifecycle {
-  private static final Logger log = Logger.getLogger(Lifecycle.class.getName());
   private static final Duration MAX_FLUSH_RESERVE = Duration.ofSeconds(5);
 
   /** One step of the stop sequence; it should return by {@code budget}, and is abandoned after it. */
@@ -83,11 +82,29 @@ public final class Lifecycle {
     return stopped;
   }
 
+  /** What is kept of the grace period for the telemetry flush: a quarter, at most 5 s. */
+  private static Duration flushReserve(Duration grace) {
+    return grace.dividedBy(4).compareTo(MAX_FLUSH_RESERVE) < 0 ? grace.dividedBy(4) : MAX_FLUSH_RESERVE;
+  }
+
+  /**
+   * The line a stop begins with, e.g. {@code stopping: draining 15s at most, then flushing telemetry} for a
+   * grace period of 20 s, so whoever stopped the process knows what it waits for.
+   */
+  public static String stoppingMessage(Duration grace) {
+    return "stopping: draining " + seconds(grace.minus(flushReserve(grace))) + " at most, then flushing telemetry";
+  }
+
+  private static String seconds(Duration d) {
+    return java.math.BigDecimal.valueOf(d.toMillis(), 3).stripTrailingZeros().toPlainString() + "s";
+  }
+
   private void runStopSequence() {
     long start = System.nanoTime();
     long end = start + grace.toNanos();
-    Duration reserve = grace.dividedBy(4).compareTo(MAX_FLUSH_RESERVE) < 0 ? grace.dividedBy(4) : MAX_FLUSH_RESERVE;
-    long drainEnd = end - reserve.toNanos();
+    long drainEnd = end - flushReserve(grace).toNanos();
+    // Straight to standard error: once the JVM shuts down, records logged through java.util.logging are lost.
+    ConsoleLogging.print(Level.INFO, "Lifecycle", stoppingMessage(grace));
     List<NamedStep> d;
     List<NamedStep> f;
     List<NamedStep> c;
@@ -101,7 +118,8 @@ public final class Lifecycle {
       f.forEach(step -> runStep(step, end));
       c.forEach(step -> runStep(step, end));
     } finally {
-      log.info(() -> "stopped in " + Duration.ofNanos(System.nanoTime() - start).toMillis() + " ms");
+      ConsoleLogging.print(Level.INFO, "Lifecycle",
+          "stopped in " + Duration.ofNanos(System.nanoTime() - start).toMillis() + " ms");
       stopped.complete(null);
     }
   }
@@ -125,9 +143,11 @@ public final class Lifecycle {
     try {
       done.get(budget.toMillis() + 50, TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
-      log.warning(() -> "stop step '" + step.name() + "' did not finish within " + budget.toMillis() + " ms; abandoned");
+      ConsoleLogging.print(Level.WARNING, "Lifecycle",
+          "stop step '" + step.name() + "' did not finish within " + budget.toMillis() + " ms; abandoned");
     } catch (ExecutionException e) {
-      log.log(Level.WARNING, "stop step '" + step.name() + "' failed", e.getCause());
+      ConsoleLogging.print(Level.WARNING, "Lifecycle", "stop step '" + step.name() + "' failed ("
+          + (e.getCause().getCause() != null ? e.getCause().getCause() : e.getCause()) + ")");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -149,7 +169,7 @@ public final class Lifecycle {
                   } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                   } catch (ExecutionException | TimeoutException e) {
-                    log.warning("stop sequence overran the grace period; exiting anyway");
+                    ConsoleLogging.print(Level.WARNING, "Lifecycle", "stop sequence overran the grace period; exiting anyway");
                   }
                   System.out.flush();
                   System.err.flush();

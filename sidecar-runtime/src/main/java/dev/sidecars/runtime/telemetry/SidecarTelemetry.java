@@ -56,15 +56,17 @@ public final class SidecarTelemetry implements AutoCloseable {
   private final OpenTelemetrySdk sdk;
   private final Resource resource;
   private final ConfigProperties config;
+  private final OtlpDestinations destinations;
   private final String sidecarName;
   private final String sidecarVersion;
   private final Propagation propagation;
 
-  private SidecarTelemetry(OpenTelemetrySdk sdk, Resource resource, ConfigProperties config, String sidecarName,
-      String sidecarVersion, Propagation propagation) {
+  private SidecarTelemetry(OpenTelemetrySdk sdk, Resource resource, ConfigProperties config,
+      OtlpDestinations destinations, String sidecarName, String sidecarVersion, Propagation propagation) {
     this.sdk = sdk;
     this.resource = resource;
     this.config = config;
+    this.destinations = destinations;
     this.sidecarName = sidecarName;
     this.sidecarVersion = sidecarVersion;
     this.propagation = propagation;
@@ -110,13 +112,28 @@ public final class SidecarTelemetry implements AutoCloseable {
                     finalConfig.set(config);
                     return merged;
                   })
+              // Export failures reported once per run of failures, naming the endpoint (see ExportFailureLog).
+              .addSpanExporterCustomizer((exporter, config) -> isOtlp(exporter)
+                  ? ExportFailureLog.spans(exporter, OtlpDestinations.from(config).of("traces").endpoint())
+                  : exporter)
+              .addMetricExporterCustomizer((exporter, config) -> isOtlp(exporter)
+                  ? ExportFailureLog.metrics(exporter, OtlpDestinations.from(config).of("metrics").endpoint())
+                  : exporter)
+              .addLogRecordExporterCustomizer((exporter, config) -> isOtlp(exporter)
+                  ? ExportFailureLog.logs(exporter, OtlpDestinations.from(config).of("logs").endpoint())
+                  : exporter)
               .build()
               .getOpenTelemetrySdk();
-      return new SidecarTelemetry(
-          sdk, finalResource.get(), finalConfig.get(), sidecarName, sidecarVersion, Propagation.of(propagators));
+      return new SidecarTelemetry(sdk, finalResource.get(), finalConfig.get(), OtlpDestinations.from(finalConfig.get()),
+          sidecarName, sidecarVersion, Propagation.of(propagators));
     } catch (ConfigurationException e) {
       throw new ConfigException(List.of(toEnvironmentNames(e.getMessage())));
     }
+  }
+
+  /** The SDK's OTLP exporters, not a console or other exporter a user may have chosen. */
+  private static boolean isOtlp(Object exporter) {
+    return exporter.getClass().getName().startsWith("io.opentelemetry.exporter.otlp.");
   }
 
   /** {@code OTEL_FOO_BAR} becomes {@code otel.foo.bar}, as the SDK reads it. */
@@ -199,6 +216,11 @@ public final class SidecarTelemetry implements AutoCloseable {
    */
   public ConfigProperties config() {
     return config;
+  }
+
+  /** Where each signal goes over OTLP, as the SDK's exporters resolved it. */
+  public OtlpDestinations destinations() {
+    return destinations;
   }
 
   public OpenTelemetry openTelemetry() {

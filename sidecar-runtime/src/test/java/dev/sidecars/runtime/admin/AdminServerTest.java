@@ -147,4 +147,26 @@ class AdminServerTest {
     assertThat(client.get("/nope").statusCode()).isEqualTo(404);
     assertThat(client.get("/metrics/extra").statusCode()).isEqualTo(404);
   }
+
+  @Test
+  void rootListsEveryEndpointAsTextAndAsJsonAndEachListedOneAnswers() throws Exception {
+    HttpResponse<String> text = client.get("/");
+
+    assertThat(text.statusCode()).isEqualTo(200);
+    assertThat(text.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/plain"));
+    assertThat(text.body()).startsWith("admin: admin endpoints\n")
+        .contains("GET  /metrics ", "GET  /healthz ", "GET  /readyz ", "POST /shutdown ");
+
+    HttpResponse<String> json = client.get("/", "Accept", "application/json");
+    JsonNode index = JSON.readTree(json.body());
+    assertThat(index.path("endpoints")).hasSize(5);
+    for (JsonNode endpoint : index.path("endpoints")) {
+      assertThat(text.body()).contains(endpoint.path("path").asText() + " ").contains(endpoint.path("answer").asText());
+      if (endpoint.path("method").asText().equals("GET")) {
+        assertThat(client.get(endpoint.path("path").asText()).statusCode())
+            .as("GET %s", endpoint.path("path").asText()).isEqualTo(200);
+      }
+    }
+    assertThat(client.get("/nope").body()).contains("GET / lists the endpoints");
+  }
 }

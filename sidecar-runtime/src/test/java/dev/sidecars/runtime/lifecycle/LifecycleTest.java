@@ -157,4 +157,14 @@ class LifecycleTest {
     assertThat(ran).containsExactly("drain", "flush", "close");
     assertThat(stopped).isCompletedWithValue(null);
   }
+
+  @Test
+  void theStopSaysHowLongItDrainsBeforeFlushing() {
+    assertThat(Lifecycle.stoppingMessage(Duration.ofSeconds(20)))
+        .isEqualTo("stopping: draining 15s at most, then flushing telemetry");
+    assertThat(Lifecycle.stoppingMessage(Duration.ofSeconds(10)))
+        .isEqualTo("stopping: draining 7.5s at most, then flushing telemetry");
+    assertThat(Lifecycle.stoppingMessage(Duration.ofMinutes(1)))
+        .isEqualTo("stopping: draining 55s at most, then flushing telemetry");
+  }
 }
