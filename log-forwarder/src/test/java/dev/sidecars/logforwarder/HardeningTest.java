@@ -46,12 +46,19 @@ class HardeningTest {
     return -1;
   }
 
-  private static void deleteTree(Path dir) throws IOException {
-    try (Stream<Path> all = Files.walk(dir)) {
-      for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
+  /**
+   * Deletes {@code dir} and everything in it. The running forwarder may write a positions file into it
+   * between the walk and the last delete, so the walk is repeated until one pass empties it.
+   */
+  private static void deleteTree(Path dir) {
+    await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
+      try (Stream<Path> all = Files.walk(dir)) {
+        for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
       }
-    }
+      return true;
+    });
   }
 
   private static SidecarProcess started(Map<String, String> env) {
