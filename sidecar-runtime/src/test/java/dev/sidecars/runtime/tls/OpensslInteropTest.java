@@ -9,9 +9,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
@@ -21,10 +18,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -33,13 +29,12 @@ import org.junit.jupiter.api.io.TempDir;
  * kinds of client, ALPN, and the TLS 1.2 floor.
  */
 class OpensslInteropTest {
-  private static final EventLoopGroup GROUP = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private static final String REQUEST = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 
   @TempDir Path dir;
   private final HandshakeFailures failures = new HandshakeFailures(new SimpleMeterRegistry(), System::nanoTime);
   private TlsMaterialSource source;
-  private TlsTestServer server;
+  @RegisterExtension final TlsTestServers servers = new TlsTestServers();
 
   @BeforeEach
   void writeFiles() {
@@ -50,21 +45,8 @@ class OpensslInteropTest {
         new SimpleMeterRegistry(), Clock.systemUTC());
   }
 
-  @AfterEach
-  void stop() {
-    if (server != null) {
-      server.close();
-    }
-  }
-
-  @AfterAll
-  static void stopGroup() {
-    GROUP.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-  }
-
   private int start(ServerTlsConfig.Mode mode) throws InterruptedException {
-    server = new TlsTestServer(GROUP, ServerTls.create(mode, source, failures, Duration.ofSeconds(10)));
-    return server.port();
+    return servers.start(ServerTls.create(mode, source, failures, Duration.ofSeconds(10)));
   }
 
   /** Runs s_client with {@code stdin} as what it sends; returns everything it printed. */

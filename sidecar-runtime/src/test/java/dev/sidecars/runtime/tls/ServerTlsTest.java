@@ -7,9 +7,6 @@ import static org.awaitility.Awaitility.await;
 import dev.sidecars.testing.tls.TestCa;
 import dev.sidecars.testing.tls.TestCertificate;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -25,10 +22,9 @@ import java.time.Clock;
 import java.time.Duration;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -43,13 +39,12 @@ class ServerTlsTest {
   static final TestCa STRANGER_CA = TestCa.create("stranger-ca");
   static final TestCertificate SERVER = CA.leaf().uri(PAYMENT).dns("localhost").ip("127.0.0.1").issue();
   static final TestCertificate CLIENT = CA.leaf().uri(CHECKOUT).issue();
-  private static final EventLoopGroup GROUP = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
 
   @TempDir Path dir;
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
   private final HandshakeFailures failures = new HandshakeFailures(meters, System::nanoTime);
   private TlsMaterialSource source;
-  private TlsTestServer server;
+  @RegisterExtension final TlsTestServers servers = new TlsTestServers();
 
   @BeforeEach
   void writeFiles() {
@@ -59,25 +54,12 @@ class ServerTlsTest {
         meters, Clock.systemUTC());
   }
 
-  @AfterEach
-  void stop() {
-    if (server != null) {
-      server.close();
-    }
-  }
-
-  @AfterAll
-  static void stopGroup() {
-    GROUP.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
-  }
-
   private int start(ServerTlsConfig.Mode mode) throws InterruptedException {
     return start(mode, Duration.ofSeconds(10));
   }
 
   private int start(ServerTlsConfig.Mode mode, Duration handshakeTimeout) throws InterruptedException {
-    server = new TlsTestServer(GROUP, ServerTls.create(mode, source, failures, handshakeTimeout));
-    return server.port();
+    return servers.start(ServerTls.create(mode, source, failures, handshakeTimeout));
   }
 
   static HttpResponse<String> get(String url, SSLContext tls, HttpClient.Version version, String... headers)
@@ -190,8 +172,7 @@ class ServerTlsTest {
         assertThat(drain(partial.getInputStream())).as(mode + ": closed by the server").isTrue();
       }
       awaitCount(HandshakeFailureReason.TIMEOUT, before + 2);
-      server.close();
-      server = null;
+      servers.stopAll();
     }
   }
 

@@ -15,10 +15,7 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
@@ -41,9 +38,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -52,24 +48,11 @@ import org.junit.jupiter.api.io.TempDir;
  * client-side failure counted by reason.
  */
 class UpstreamTlsTest {
-  private static final EventLoopGroup GROUP = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
 
   @TempDir Path dir;
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
   private final HandshakeFailures failures = new HandshakeFailures(meters, System::nanoTime);
-  private TlsTestServer server;
-
-  @AfterEach
-  void stop() {
-    if (server != null) {
-      server.close();
-    }
-  }
-
-  @AfterAll
-  static void stopGroup() {
-    GROUP.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-  }
+  @RegisterExtension final TlsTestServers servers = new TlsTestServers();
 
   private int startServer(ServerTlsConfig.Mode mode, TestCertificate certificate) throws Exception {
     Path sub = dir.resolve("server-" + System.nanoTime());
@@ -79,9 +62,8 @@ class UpstreamTlsTest {
     TlsMaterialSource material = TlsMaterialSource.load(
         TlsFiles.of(sub.resolve("tls.crt"), sub.resolve("tls.key"), sub.resolve("ca.crt")), new SimpleMeterRegistry(),
         Clock.systemUTC());
-    server = new TlsTestServer(GROUP, ServerTls.create(mode, material, new HandshakeFailures(new SimpleMeterRegistry(),
+    return servers.start(ServerTls.create(mode, material, new HandshakeFailures(new SimpleMeterRegistry(),
         System::nanoTime), Duration.ofSeconds(10)));
-    return server.port();
   }
 
   private TlsMaterialSource clientMaterial(TestCertificate own, dev.sidecars.testing.tls.TestCa trusted) throws Exception {
@@ -108,7 +90,7 @@ class UpstreamTlsTest {
   private Outcome call(UpstreamTls tls, UpstreamTls.Destination destination, int port) throws Exception {
     AtomicReference<Future<Channel>> handshake = new AtomicReference<>();
     CompletableFuture<String> body = new CompletableFuture<>();
-    Channel channel = new Bootstrap().group(GROUP).channel(NioSocketChannel.class)
+    Channel channel = new Bootstrap().group(TlsTestServers.GROUP).channel(NioSocketChannel.class)
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
@@ -180,11 +162,11 @@ class UpstreamTlsTest {
     int stranger = startServer(ServerTlsConfig.Mode.TLS, STRANGER_CA.leaf().dns("localhost").issue());
     assertThat(call(tls, UpstreamTls.Destination.of("localhost", stranger), stranger).failure()).isNotNull();
     awaitCount(HandshakeFailureReason.UNTRUSTED, 1);
-    server.close();
+    servers.stopAll();
     int expired = startServer(ServerTlsConfig.Mode.TLS, CA.leaf().dns("localhost").expired().issue());
     assertThat(call(tls, UpstreamTls.Destination.of("localhost", expired), expired).failure()).isNotNull();
     awaitCount(HandshakeFailureReason.EXPIRED, 1);
-    server.close();
+    servers.stopAll();
     int early = startServer(ServerTlsConfig.Mode.TLS, CA.leaf().dns("localhost").notYetValid().issue());
     assertThat(call(tls, UpstreamTls.Destination.of("localhost", early), early).failure()).isNotNull();
     awaitCount(HandshakeFailureReason.NOT_YET_VALID, 1);
