@@ -113,8 +113,9 @@ final class Discovery implements Runnable {
       while (!stopped) {
         long now = clockNanos.getAsLong();
         if (now >= nextScan) {
-          scan();
-          nextScan = clockNanos.getAsLong() + rescan.toNanos();
+          // A directory watched only now may have gained entries between the walk and the watch (a tree made
+          // with mkdir -p): walk again until no new directory turns up.
+          nextScan = scan() ? now : clockNanos.getAsLong() + rescan.toNanos();
           continue;
         }
         if (watcher == null) {
@@ -163,8 +164,11 @@ final class Discovery implements Runnable {
     }
   }
 
-  /** Expands the globs: hands over each new file, opened, then every match; watches every directory found. */
-  void scan() {
+  /**
+   * Expands the globs: hands over each new file, opened, then every match; watches every directory found.
+   * Returns true when a directory was watched for the first time.
+   */
+  boolean scan() {
     long started = clockNanos.getAsLong();
     Set<Path> directories = new LinkedHashSet<>();
     Map<Object, LogPaths.Found> found = paths.scan(directories);
@@ -176,10 +180,11 @@ final class Discovery implements Runnable {
     handedOver.retainAll(found.keySet());
     handedOver.removeAll(followed);
     handles.forgetUnreadableExcept(found.values());
-    watch(directories);
+    boolean newlyWatched = watch(directories);
     out.add(new Scan(found, initial, started));
     initial = false;
     wake.run();
+    return newlyWatched;
   }
 
   private void handOver(LogPaths.Found f) {
@@ -187,10 +192,11 @@ final class Discovery implements Runnable {
     out.add(new Seen(f, channel, initial, clockNanos.getAsLong()));
   }
 
-  private void watch(Set<Path> directories) {
+  private boolean watch(Set<Path> directories) {
     if (watcher == null) {
-      return;
+      return false;
     }
+    boolean newlyWatched = false;
     for (Iterator<Map.Entry<Path, WatchKey>> it = watched.entrySet().iterator(); it.hasNext(); ) {
       if (!it.next().getValue().isValid()) {
         it.remove(); // the directory went away; registered again if it comes back
@@ -200,11 +206,13 @@ final class Discovery implements Runnable {
       if (!watched.containsKey(dir)) {
         try {
           watched.put(dir, dir.register(watcher, StandardWatchEventKinds.ENTRY_CREATE));
+          newlyWatched = true;
         } catch (IOException | RuntimeException e) {
           log.log(Level.FINE, "cannot watch " + dir + "; the periodic scan covers it", e);
         }
       }
     }
+    return newlyWatched;
   }
 
   /** Handles one directory's notifications; true when some were lost (overflow) or a directory appeared. */

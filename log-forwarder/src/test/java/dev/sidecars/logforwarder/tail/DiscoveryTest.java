@@ -6,16 +6,21 @@ import static org.awaitility.Awaitility.await;
 import dev.sidecars.logforwarder.LogForwarderMetrics;
 import dev.sidecars.logforwarder.checkpoint.CheckpointStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CopyOnWriteArraySet;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,7 +33,18 @@ class DiscoveryTest {
   private static final Duration NEVER = Duration.ofHours(1);
 
   @TempDir Path logs;
-  private final Set<Object> followed = ConcurrentHashMap.newKeySet();
+  /** Runs once when discovery checks whether the key is followed (between a walk and the watches it adds). */
+  private final Map<Object, Runnable> onFollowedCheck = new ConcurrentHashMap<>();
+  private final Set<Object> followed = new CopyOnWriteArraySet<>() {
+    @Override
+    public boolean contains(Object key) {
+      Runnable hook = onFollowedCheck.remove(key);
+      if (hook != null) {
+        hook.run();
+      }
+      return super.contains(key);
+    }
+  };
   private final List<Object> found = new CopyOnWriteArrayList<>();
   private Discovery discovery;
   private Thread thread;
@@ -94,6 +110,31 @@ class DiscoveryTest {
     Path file = dir.resolve("app.log");
     Files.writeString(file, "hello\n");
     assertThat(awaitSeen(file).channel()).isNotNull();
+  }
+
+  /**
+   * A directory that appears in a new directory between the walk of it and the watch on it (mkdir -p, a
+   * tree moved in) raises no notification: a second walk after the watch finds it. The hook runs at the
+   * exact moment between the two: when the walk's first file is checked against the followed ones.
+   */
+  @Test
+  void aDirectoryMadeBetweenTheWalkOfItsParentAndTheWatchOnItIsStillFound(@TempDir Path staging) throws Exception {
+    Path first = Files.createDirectories(staging.resolve("pod-1")).resolve("first.log");
+    Files.writeString(first, "first\n");
+    Object firstKey = LogPaths.fileKey(first);
+    Path late = logs.resolve("pod-1/late/app.log");
+    start("**/*.log", 10);
+    onFollowedCheck.put(firstKey, () -> {
+      try {
+        Files.createDirectories(late.getParent());
+        Files.writeString(late, "made after the walk\n");
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    });
+    Files.move(staging.resolve("pod-1"), logs.resolve("pod-1"), StandardCopyOption.ATOMIC_MOVE);
+    awaitSeen(logs.resolve("pod-1/first.log"));
+    assertThat(awaitSeen(late).channel()).isNotNull();
   }
 
   @Test
