@@ -49,6 +49,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
   private boolean closeAfterExchange;
   private ChannelFuture lastWrite;
   private long resumedAt;
+  private StreamWatcher watcher;
 
   DownstreamHandler(ProxyServer server, boolean http2) {
     this.server = server;
@@ -172,7 +173,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     ServerExchange ex = current;
     if (ex != null) {
-      ex.downstreamWritable(ctx.channel().isWritable());
+      ex.downstreamWritable(isWritable());
     }
     ctx.fireChannelWritabilityChanged();
   }
@@ -181,13 +182,28 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
   public void channelActive(ChannelHandlerContext ctx) throws Exception {
     if (http2) {
       Http2StreamChannel stream = (Http2StreamChannel) ctx.channel();
-      // A client's RST_STREAM reaches the exchange even while this stream is paused.
-      ResetWatcher.watch(stream, () -> {
-        ServerExchange ex = current;
-        if (ex != null) {
-          ex.downstreamClosed();
-        }
-      });
+      // A client's RST_STREAM reaches the exchange even while this stream is paused, and so does its
+      // flow-control window running out (the client reads slowly) or opening again.
+      watcher = StreamWatcher.of(stream);
+      if (watcher != null) {
+        watcher.watch(stream, new StreamWatcher.Listener() {
+          @Override
+          public void reset() {
+            ServerExchange ex = current;
+            if (ex != null) {
+              ex.downstreamClosed();
+            }
+          }
+
+          @Override
+          public void writabilityChanged() {
+            ServerExchange ex = current;
+            if (ex != null) {
+              ex.downstreamWritable(isWritable());
+            }
+          }
+        });
+      }
     }
     super.channelActive(ctx);
   }
@@ -271,7 +287,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
   }
 
   boolean isWritable() {
-    return ctx.channel().isWritable();
+    return watcher == null ? ctx.channel().isWritable() : watcher.isWritable((Http2StreamChannel) ctx.channel());
   }
 
   void write(Object msg, boolean flush) {

@@ -48,7 +48,7 @@ final class Http2Upstream {
             .encoderEnforceMaxConcurrentStreams(true)
             .validateHeaders(true)
             .build(),
-        new ResetWatcher(),
+        new StreamWatcher(),
         new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
   }
 
@@ -111,8 +111,9 @@ final class Http2Upstream {
   }
 
   /** One stream of the connection, carrying one exchange. */
-  static final class Stream extends UpstreamStream {
+  static final class Stream extends UpstreamStream implements StreamWatcher.Listener {
     private Http2StreamChannel channel;
+    private StreamWatcher watcher;
     private boolean ended;
 
     @Override
@@ -136,7 +137,7 @@ final class Http2Upstream {
 
     @Override
     boolean isWritable() {
-      return channel.isWritable();
+      return watcher == null ? channel.isWritable() : watcher.isWritable(channel);
     }
 
     @Override
@@ -163,15 +164,28 @@ final class Http2Upstream {
       channel.close();
     }
 
-    /** Once the stream has an id (its HEADERS went out): the upstream's RST reaches the relay even when paused. */
+    /**
+     * Once the stream has an id (its HEADERS went out): the upstream's RST reaches the relay even when
+     * paused, and so does its flow-control window running out.
+     */
     @Override
     void headWritten() {
-      if (channel.stream().id() > 0) {
-        ResetWatcher.watch(channel, this::reset);
+      watcher = StreamWatcher.of(channel);
+      if (watcher != null) {
+        watcher.watch(channel, this);
       }
     }
 
-    private void reset() {
+    @Override
+    public void writabilityChanged() {
+      Relay r = relay();
+      if (r != null) {
+        r.upstreamWritable(isWritable());
+      }
+    }
+
+    @Override
+    public void reset() {
       Relay r = relay();
       bind(null);
       if (r != null) {
@@ -200,10 +214,7 @@ final class Http2Upstream {
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-          Relay r = relay();
-          if (r != null) {
-            r.upstreamWritable(ctx.channel().isWritable());
-          }
+          writabilityChanged();
         }
 
         @Override

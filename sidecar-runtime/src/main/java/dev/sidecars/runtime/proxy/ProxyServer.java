@@ -40,7 +40,7 @@ import java.util.concurrent.TimeUnit;
  * <p>A connection's pipeline: {@link ConnectionTimer}, then (TLS later: an {@code SslHandler} and an
  * ALPN handler choosing between the same two pipelines) Netty's {@code CleartextHttp2ServerUpgradeHandler},
  * which leaves either {@code HttpServerCodec} + the exchange handler (HTTP/1.1), or {@code Http2FrameCodec}
- * + {@link ResetWatcher} + {@code Http2MultiplexHandler}, whose stream channels each get {@code
+ * + {@link StreamWatcher} + {@code Http2MultiplexHandler}, whose stream channels each get {@code
  * Http2StreamFrameToHttpObjectCodec} + the same exchange handler (HTTP/2).
  */
 public final class ProxyServer implements AutoCloseable {
@@ -71,6 +71,7 @@ public final class ProxyServer implements AutoCloseable {
   /** An {@code Upgrade: h2c} request is read whole before the switch: its body may be this large at most. */
   static final int MAX_UPGRADE_BODY_BYTES = 64 * 1024;
   private static final AsciiString H2C = AsciiString.cached("h2c");
+  private static final String EXCHANGES = "exchanges";
 
   private final Settings settings;
   private final ExchangeHandler root;
@@ -131,7 +132,7 @@ public final class ProxyServer implements AutoCloseable {
     HttpServerCodec http1 = http1Codec();
     HttpServerUpgradeHandler upgrade = new HttpServerUpgradeHandler(http1,
         protocol -> AsciiString.contentEquals(H2C, protocol)
-            ? new Http2ServerUpgradeCodec(http2Codec(), new ResetWatcher(), multiplexer())
+            ? new Http2ServerUpgradeCodec(http2Codec(), new StreamWatcher(), multiplexer())
             : null,
         MAX_UPGRADE_BODY_BYTES) {
       @Override
@@ -144,10 +145,13 @@ public final class ProxyServer implements AutoCloseable {
     pipeline.addLast("h2c", new CleartextHttp2ServerUpgradeHandler(http1, upgrade, new ChannelInitializer<Channel>() {
       @Override
       protected void initChannel(Channel ch) {
-        ch.pipeline().addLast(http2Codec(), new ResetWatcher(), multiplexer());
+        // In place of the upgrade handler, before the exchange handler (which then leaves: see DownstreamHandler).
+        ch.pipeline().addBefore(EXCHANGES, null, http2Codec())
+            .addBefore(EXCHANGES, null, new StreamWatcher())
+            .addBefore(EXCHANGES, null, multiplexer());
       }
     }));
-    pipeline.addLast("exchanges", new DownstreamHandler(this, false));
+    pipeline.addLast(EXCHANGES, new DownstreamHandler(this, false));
   }
 
   private HttpServerCodec http1Codec() {
