@@ -1,5 +1,6 @@
 package dev.sidecars.runtime.proxy;
 
+import dev.sidecars.runtime.http.ResponseFlag;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -135,7 +136,16 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     current = null;
-    if (http2 || tunnel) {
+    if (http2) {
+      // Whatever the stream still holds is read (and dropped) so it can end; one left unfinished is reset.
+      pauses = 0;
+      ctx.channel().config().setAutoRead(true);
+      if (!ex.requestComplete() || ex.flag() == ResponseFlag.CLIENT_DISCONNECTED) {
+        ctx.close();
+      }
+      return;
+    }
+    if (tunnel) {
       return;
     }
     if (ex.closesConnection() || closeAfterExchange || !ctx.channel().isActive()) {
