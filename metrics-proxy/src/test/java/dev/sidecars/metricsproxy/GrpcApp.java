@@ -132,6 +132,11 @@ final class GrpcApp implements AutoCloseable {
     return "http://127.0.0.1:" + port();
   }
 
+  /** Stops gracefully, as grpc-java does on a rolling restart: GOAWAY, running calls go on to their end. */
+  void drain() {
+    server.shutdown();
+  }
+
   /** Stops at once: running calls break off (the app dies mid-stream). */
   void kill() {
     server.shutdownNow();

@@ -127,6 +127,20 @@ class GrpcStreamsTest {
     assertThat(closed.get(10, TimeUnit.SECONDS).isOk()).isFalse();
   }
 
+  /** The app's GOAWAY (a graceful restart) ends no running stream on the proxy's shared connection to it. */
+  @Test
+  void anAppsGracefulShutdownLetsItsRunningStreamsFinish() throws Exception {
+    CompletableFuture<List<byte[]>> running = CompletableFuture.supplyAsync(() -> {
+      List<byte[]> got = new ArrayList<>();
+      ClientCalls.blockingServerStreamingCall(channel, GrpcApp.COUNT, CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS),
+          GrpcApp.count(20, 100, 100)).forEachRemaining(got::add);
+      return got;
+    });
+    await().atMost(Duration.ofSeconds(10)).until(() -> proxy.admin("/metrics", null).body().contains("http_server_active_requests 1"));
+    app.drain();
+    assertThat(running.get(30, TimeUnit.SECONDS)).hasSize(20);
+  }
+
   @Test
   void aDrainLetsRunningStreamsFinish() throws Exception {
     // 20 messages 100 ms apart: running when the proxy is told to stop.
