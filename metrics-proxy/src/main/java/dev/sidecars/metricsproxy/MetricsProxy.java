@@ -29,9 +29,6 @@ import java.util.Optional;
  * multiplexed h2c connections.
  */
 final class MetricsProxy implements SidecarComponent {
-  /** How long connecting to the app may take before the request is answered 502 (Envoy's default). */
-  static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
-
   private final MetricsProxyConfig config;
   private final ProxyEventLoops loops;
   private final ProxyServer server;
@@ -60,7 +57,7 @@ final class MetricsProxy implements SidecarComponent {
       accessLog = AccessLog.entriesTo(accessLogWriter);
     }
     ProxyEventLoops loops = new ProxyEventLoops(config.ioThreads(), "metrics-proxy-io");
-    UpstreamClient client = new UpstreamClient(loops, CONNECT_TIMEOUT, config.idleTimeout());
+    UpstreamClient client = new UpstreamClient(loops, UpstreamClient.DEFAULT_CONNECT_TIMEOUT, config.idleTimeout());
     Endpoint app = new Endpoint(config.target().getHost(), config.target().getPort());
     ExchangeHandler forward = new Forwarder(client, Forwarder.to(app, config.targetProtocol()), config.upstreamTimeout());
     ExchangeHandler guarded = new ExchangeGuard(

@@ -14,6 +14,9 @@ import java.util.Map;
  * idle timeout (the upstream may be closing it).
  */
 public final class UpstreamClient {
+  /** How long connecting may take before the exchange is answered 502 (Envoy's default connect timeout). */
+  public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
+
   /** The largest response status line and headers read from an upstream. */
   static final int MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
 
