@@ -74,7 +74,7 @@ final class MetricsProxy implements SidecarComponent {
     try {
       server = ProxyServer.start(new ProxyServer.Settings(context.bindAddress(), config.proxyPort(), config.maxHeaderBytes(),
           config.requestHeaderTimeout(), config.idleTimeout()), drain, loops);
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // a taken port comes as Netty's BindException
       loops.close();
       throw e;
     }

@@ -51,7 +51,11 @@ class Http2Test {
   }
 
   private void start(String... env) {
-    backend = new TestBackend(0, true);
+    start(true, env);
+  }
+
+  private void start(boolean appSpeaksH2c, String... env) {
+    backend = new TestBackend(0, appSpeaksH2c);
     Map<String, String> base = new HashMap<>(collector.otelEnvironment());
     base.put("OTEL_SERVICE_NAME", SERVICE);
     base.put("OTEL_TRACES_EXPORTER", "otlp");
@@ -107,6 +111,22 @@ class Http2Test {
       HttpResponse<String> http11 = proxy.get("/echo?via=http11");
       assertThat(http11.statusCode()).isEqualTo(200);
       assertThat(http11.version()).isEqualTo(HttpClient.Version.HTTP_1_1);
+      assertThat(backend.seen.getLast().protocol()).isEqualTo("HTTP/1.1");
+    }
+  }
+
+  /**
+   * With {@code auto}, an HTTP/2 client (the JDK's client upgrades by default) still reaches an app that
+   * speaks HTTP/1.1 only: the app refuses the h2c preface, and the request, not sent yet, goes as HTTP/1.1.
+   */
+  @Test
+  void anHttp2ClientReachesAnHttp11OnlyAppWithAuto() throws Exception {
+    start(false);
+    for (int i = 0; i < 3; i++) {
+      HttpResponse<String> response = HTTP2.send(HttpRequest.newBuilder(proxy.uri("/echo"))
+          .POST(HttpRequest.BodyPublishers.ofString("body " + i)).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(response.body()).isEqualTo("body " + i);
       assertThat(backend.seen.getLast().protocol()).isEqualTo("HTTP/1.1");
     }
   }

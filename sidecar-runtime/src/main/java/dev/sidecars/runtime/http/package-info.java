@@ -1,7 +1,12 @@
 /**
- * Building blocks of a transparent, observed HTTP proxy hop, shared by the ingress proxy (metrics-proxy)
- * and the egress proxy (trace-injector). Undertow's own {@code ProxyHandler} and pooled {@code
- * LoadBalancingProxyClient} do the proxying; these handlers wrap it. A proxy composes them outside-in:
+ * Building blocks of a transparent, observed HTTP proxy hop. {@link dev.sidecars.runtime.http.HttpTelemetry},
+ * {@link dev.sidecars.runtime.http.HttpMetrics}, {@link dev.sidecars.runtime.http.AccessLog}, {@link
+ * dev.sidecars.runtime.http.CircuitBreaker}, {@link dev.sidecars.runtime.http.ConcurrencyLimit} and {@link
+ * dev.sidecars.runtime.http.ResponseFlag} serve both proxies, whatever their data plane: metrics-proxy runs
+ * on the Netty data plane of {@code dev.sidecars.runtime.proxy}.
+ *
+ * <p>The rest wraps Undertow's own {@code ProxyHandler} and pooled {@code LoadBalancingProxyClient}, as
+ * trace-injector still does until it moves to the Netty data plane. A proxy composes them outside-in:
  *
  * <pre>{@code
  * ProxyHandler proxy = ObservedProxyClient.proxyHandler(

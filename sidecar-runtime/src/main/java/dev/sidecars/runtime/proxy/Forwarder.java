@@ -77,11 +77,12 @@ public final class Forwarder implements ExchangeHandler {
     }
     request.setProtocolVersion(HttpVersion.HTTP_1_1);
     forwardedHeaders(exchange, headers);
-    Attempt attempt = new Attempt(exchange);
+    boolean fallBack = destination.protocol() == UpstreamProtocol.AUTO;
+    Attempt attempt = new Attempt(exchange, client, destination.endpoint(), fallBack);
     if (timeoutNanos > 0) {
       attempt.timer = exchange.eventLoop().schedule(attempt::timedOut, timeoutNanos, TimeUnit.NANOSECONDS);
     }
-    client.acquire(destination.endpoint(), http2, exchange.eventLoop(), attempt);
+    client.acquire(destination.endpoint(), http2, fallBack, exchange.eventLoop(), attempt);
   }
 
   /** {@code X-Forwarded-For} appended to; {@code -Proto}, {@code -Host}, {@code -Port}, {@code -Server} kept when present. */
@@ -112,12 +113,18 @@ public final class Forwarder implements ExchangeHandler {
   /** One exchange waiting for, then bound to, its upstream stream. */
   private static final class Attempt implements UpstreamPool.Waiter {
     private final ServerExchange exchange;
+    private final UpstreamClient client;
+    private final Endpoint endpoint;
+    private final boolean fallBack;
     private ScheduledFuture<?> timer;
     private Relay relay;
     private boolean timedOut;
 
-    Attempt(ServerExchange exchange) {
+    Attempt(ServerExchange exchange, UpstreamClient client, Endpoint endpoint, boolean fallBack) {
       this.exchange = exchange;
+      this.client = client;
+      this.endpoint = endpoint;
+      this.fallBack = fallBack;
     }
 
     @Override
@@ -138,6 +145,11 @@ public final class Forwarder implements ExchangeHandler {
 
     @Override
     public void failed(Throwable cause) {
+      if (cause instanceof UpstreamPool.H2cRefused && fallBack && !timedOut && !exchange.isComplete()) {
+        // TARGET_PROTOCOL=auto and an app that speaks HTTP/1.1 only: nothing was sent, so it goes as HTTP/1.1.
+        client.acquire(endpoint, false, false, exchange.eventLoop(), this);
+        return;
+      }
       if (timer != null) {
         timer.cancel(false);
       }

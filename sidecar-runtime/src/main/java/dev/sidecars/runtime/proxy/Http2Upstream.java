@@ -11,6 +11,7 @@ import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
@@ -52,12 +53,26 @@ final class Http2Upstream {
         new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
   }
 
-  /** Joins the pool's bookkeeping: GOAWAY and close take it out. */
-  void start() {
+  /**
+   * Joins the pool's bookkeeping (GOAWAY and close take it out) and tells {@code ready} once: {@code true}
+   * when the upstream's first SETTINGS came, {@code false} when the connection closed before.
+   */
+  void start(java.util.function.Consumer<Boolean> ready) {
     channel.pipeline().addLast("connection", new ChannelInboundHandlerAdapter() {
+      private boolean settled;
+
+      private void settle(boolean value) {
+        if (!settled) {
+          settled = true;
+          ready.accept(value);
+        }
+      }
+
       @Override
       public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof Http2GoAwayFrame) {
+        if (msg instanceof Http2SettingsFrame) {
+          settle(true);
+        } else if (msg instanceof Http2GoAwayFrame) {
           // Streams up to its last-stream-id run on; new ones go to another connection.
           goingAway = true;
           pool.closed(Http2Upstream.this);
@@ -67,6 +82,7 @@ final class Http2Upstream {
 
       @Override
       public void channelInactive(ChannelHandlerContext ctx) {
+        settle(false);
         pool.closed(Http2Upstream.this);
       }
 

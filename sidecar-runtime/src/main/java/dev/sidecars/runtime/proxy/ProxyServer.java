@@ -170,6 +170,8 @@ public final class ProxyServer implements AutoCloseable {
             .maxFrameSize(MAX_FRAME_BYTES)
             .maxHeaderListSize(settings.maxHeaderBytes()))
         .validateHeaders(true)
+        // Rapid reset (CVE-2023-44487): a client resetting more streams than this is disconnected.
+        .decoderEnforceMaxRstFramesPerWindow(200, 30)
         .build();
   }
 

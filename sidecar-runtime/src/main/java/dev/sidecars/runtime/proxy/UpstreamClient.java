@@ -40,15 +40,18 @@ public final class UpstreamClient {
     this.idleNanos = idleTimeout.toNanos() / 2;
   }
 
-  /** A stream to {@code endpoint} for an exchange running on {@code loop} (called on it). */
-  void acquire(Endpoint endpoint, boolean http2, EventLoop loop, UpstreamPool.Waiter waiter) {
+  /**
+   * A stream to {@code endpoint} for an exchange running on {@code loop} (called on it); with {@code
+   * fallBack}, HTTP/1.1 when the endpoint was found not to speak h2c.
+   */
+  void acquire(Endpoint endpoint, boolean http2, boolean fallBack, EventLoop loop, UpstreamPool.Waiter waiter) {
     Map<Endpoint, UpstreamPool> byEndpoint = pools.get();
     UpstreamPool pool = byEndpoint.get(endpoint);
     if (pool == null) {
       pool = new UpstreamPool(endpoint, loop, this);
       byEndpoint.put(endpoint, pool);
     }
-    pool.acquire(http2, waiter);
+    pool.acquire(http2, fallBack, waiter);
   }
 
   ByteBufAllocator allocator() {

@@ -24,6 +24,21 @@ import java.util.List;
 final class UpstreamPool {
   /** h2c connections per event loop and endpoint before streams queue for the upstream's limit. */
   static final int MAX_HTTP2_CONNECTIONS = 4;
+  /** After an upstream refused h2c, how long {@code auto} sends it HTTP/1.1 before trying h2c again. */
+  static final long H2C_REFUSED_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+
+  /**
+   * The upstream closed an h2c connection before its SETTINGS came: it does not speak HTTP/2 (an HTTP/1.1
+   * server answers the preface with an error). Nothing was sent on a stream, so the exchange may go on over
+   * HTTP/1.1.
+   */
+  static final class H2cRefused extends java.io.IOException {
+    private static final long serialVersionUID = 1L;
+
+    H2cRefused(String endpoint) {
+      super(endpoint + " does not speak h2c (closed before its SETTINGS)");
+    }
+  }
 
   /** What waits for an upstream stream. */
   interface Waiter {
@@ -38,6 +53,7 @@ final class UpstreamPool {
   private final ArrayDeque<Http1Upstream> idle = new ArrayDeque<>();
   private final List<Http2Upstream> http2 = new ArrayList<>(2);
   private List<Waiter> waitingForHttp2;
+  private long h2cRefusedAt;
 
   UpstreamPool(Endpoint endpoint, EventLoop loop, UpstreamClient client) {
     this.endpoint = endpoint;
@@ -45,8 +61,11 @@ final class UpstreamPool {
     this.client = client;
   }
 
-  void acquire(boolean h2, Waiter waiter) {
-    if (h2) {
+  /** @param fallBack whether an upstream known not to speak h2c gets HTTP/1.1 instead ({@code auto}) */
+  void acquire(boolean h2, boolean fallBack, Waiter waiter) {
+    if (h2 && fallBack && h2cRefusedAt != 0 && System.nanoTime() - h2cRefusedAt < H2C_REFUSED_NANOS) {
+      acquireHttp1(waiter);
+    } else if (h2) {
       acquireHttp2(waiter);
     } else {
       acquireHttp1(waiter);
@@ -113,16 +132,27 @@ final class UpstreamPool {
     waitingForHttp2 = new ArrayList<>(2);
     waitingForHttp2.add(waiter);
     connect(true).addListener((ChannelFuture f) -> {
-      List<Waiter> waiting = waitingForHttp2;
-      waitingForHttp2 = null;
       if (!f.isSuccess()) {
+        List<Waiter> waiting = waitingForHttp2;
+        waitingForHttp2 = null;
         waiting.forEach(w -> w.failed(f.cause()));
         return;
       }
+      // Streams open once the upstream's SETTINGS came: then it speaks HTTP/2, and its limits are known.
       Http2Upstream c = new Http2Upstream(f.channel(), this);
-      http2.add(c);
-      c.start();
-      waiting.forEach(w -> openStream(c, w));
+      c.start(ready -> {
+        List<Waiter> waiting = waitingForHttp2;
+        waitingForHttp2 = null;
+        if (ready) {
+          h2cRefusedAt = 0;
+          http2.add(c);
+          waiting.forEach(w -> openStream(c, w));
+        } else {
+          h2cRefusedAt = System.nanoTime();
+          H2cRefused refused = new H2cRefused(endpoint.authority());
+          waiting.forEach(w -> w.failed(refused));
+        }
+      });
     });
   }
 
