@@ -111,7 +111,7 @@ public final class Propagation {
     this.owned = List.copyOf(headers);
     List<AsciiString> ascii = new ArrayList<>();
     for (String field : fields) {
-      AsciiString name = AsciiString.cached(field.toLowerCase(Locale.ROOT));
+      AsciiString name = AsciiString.cached(field);
       if (!ascii.contains(name)) {
         ascii.add(name);
       }
@@ -253,6 +253,13 @@ public final class Propagation {
       if (!HeaderSyntax.isToken(name) || !HeaderSyntax.isFieldValue(value)) {
         return;
       }
+      // A line the request already has keeps its name as sent (as Undertow's headers do).
+      for (String present : headers.names()) {
+        if (present.equalsIgnoreCase(name)) {
+          headers.set(present, value);
+          return;
+        }
+      }
       headers.set(name, value);
       return;
     }
@@ -386,19 +393,13 @@ public final class Propagation {
       if (carrier == null) {
         return null;
       }
-      java.util.Iterator<String> values = carrier.valueStringIterator(key);
-      if (!values.hasNext()) {
+      String first = carrier.get(key);
+      if (first == null) {
         return null;
       }
-      String first = values.next();
-      if (!values.hasNext()) {
-        return first;
-      }
-      StringBuilder joined = new StringBuilder(first);
-      while (values.hasNext()) {
-        joined.append(',').append(values.next());
-      }
-      return joined.toString();
+      // Repeated lines in the order they came (the value iterator gives the latest first).
+      List<String> values = carrier.getAll(key);
+      return values.size() == 1 ? first : String.join(",", values);
     }
   }
 }
