@@ -130,20 +130,22 @@ class GrpcStreamsTest {
   /** The app's GOAWAY (a graceful restart) ends no running stream on the proxy's shared connection to it. */
   @Test
   void anAppsGracefulShutdownLetsItsRunningStreamsFinish() throws Exception {
-    CompletableFuture<List<byte[]>> running = CompletableFuture.supplyAsync(() -> {
-      List<byte[]> got = new ArrayList<>();
-      ClientCalls.blockingServerStreamingCall(channel, GrpcApp.COUNT, CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS),
-          GrpcApp.count(20, 100, 100)).forEachRemaining(got::add);
-      return got;
-    });
-    await().atMost(Duration.ofSeconds(10)).until(() -> proxy.admin("/metrics", null).body().contains("http_server_active_requests 1"));
+    CompletableFuture<List<byte[]>> running = slowStreamRunning();
     app.drain();
     assertThat(running.get(30, TimeUnit.SECONDS)).hasSize(20);
   }
 
   @Test
   void aDrainLetsRunningStreamsFinish() throws Exception {
-    // 20 messages 100 ms apart: running when the proxy is told to stop.
+    CompletableFuture<List<byte[]>> running = slowStreamRunning();
+    CompletableFuture<Void> stopped = CompletableFuture.runAsync(proxy::close);
+    assertThat(running.get(30, TimeUnit.SECONDS)).hasSize(20);
+    stopped.get(30, TimeUnit.SECONDS);
+    proxy = null;
+  }
+
+  /** A stream of 20 messages 100 ms apart, once it runs through the proxy; completes with what came. */
+  private CompletableFuture<List<byte[]>> slowStreamRunning() {
     CompletableFuture<List<byte[]>> running = CompletableFuture.supplyAsync(() -> {
       List<byte[]> got = new ArrayList<>();
       ClientCalls.blockingServerStreamingCall(channel, GrpcApp.COUNT, CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS),
@@ -151,9 +153,6 @@ class GrpcStreamsTest {
       return got;
     });
     await().atMost(Duration.ofSeconds(10)).until(() -> proxy.admin("/metrics", null).body().contains("http_server_active_requests 1"));
-    CompletableFuture<Void> stopped = CompletableFuture.runAsync(proxy::close);
-    assertThat(running.get(30, TimeUnit.SECONDS)).hasSize(20);
-    stopped.get(30, TimeUnit.SECONDS);
-    proxy = null;
+    return running;
   }
 }

@@ -11,7 +11,6 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
-import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.trace.v1.Span;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -87,7 +86,7 @@ class Http2Test {
         "http2-settings");
 
     Span span = collector.awaitSpans(SERVICE, 2).get(1).item();
-    assertThat(attributes(span)).containsEntry("network.protocol.version", "2")
+    assertThat(TelemetryTest.attributes(span)).containsEntry("network.protocol.version", "2")
         .containsEntry("http.route", "/echo").containsEntry("http.response.status_code", "200");
   }
 
@@ -165,14 +164,5 @@ class Http2Test {
         Map.of("TARGET_PROTOCOL", "h3", "ADMIN_PORT", "0", "PROXY_PORT", "0"), Duration.ofSeconds(30));
     assertThat(result.exitCode()).isEqualTo(2);
     assertThat(result.stderr()).contains("metrics-proxy: TARGET_PROTOCOL=\"h3\": expected auto, http1 or h2c");
-  }
-
-  private static Map<String, String> attributes(Span span) {
-    Map<String, String> out = new HashMap<>();
-    for (KeyValue kv : span.getAttributesList()) {
-      var v = kv.getValue();
-      out.put(kv.getKey(), v.hasIntValue() ? Long.toString(v.getIntValue()) : v.getStringValue());
-    }
-    return out;
   }
 }

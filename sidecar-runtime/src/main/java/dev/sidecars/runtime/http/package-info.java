@@ -9,11 +9,10 @@
  * trace-injector still does until it moves to the Netty data plane. A proxy composes them outside-in:
  *
  * <pre>{@code
- * ProxyHandler proxy = ObservedProxyClient.proxyHandler(
- *     new LoadBalancingProxyClient()
- *         .addHost(targetUri, null, null, OptionMap.create(Options.TCP_NODELAY, true))
- *         .setConnectionsPerThread(maxInFlightPerIoThread), // no queue: a full pool answers 503
- *     upstreamTimeout);
+ * ProxyHandler proxy = ProxyHandler.builder()
+ *     .setProxyClient(new ObservedProxyClient(ObservedProxyClient.pooledClient(connectionsPerThread, maxWaiting)
+ *         .addHost(targetUri, null, null, ObservedProxyClient.UPSTREAM_OPTIONS)))
+ *     .setMaxRequestTime(upstreamTimeoutMillis).setMaxConnectionRetries(0).build();
  * HttpHandler guarded = new UpstreamGuard(proxy,
  *     new CircuitBreaker(5, Duration.ofSeconds(5), System::nanoTime), new ConcurrencyLimit(max),
  *     new UpstreamGuard.Limits(maxHeaderBytes, maxRequestBytes, bodyTimeout));

@@ -206,7 +206,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
           }
 
           @Override
-          public void writabilityChanged() {
+          public void flowControlChanged() {
             ServerExchange ex = current;
             if (ex != null) {
               ex.downstreamWritable(isWritable());

@@ -5,7 +5,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpClientCodec;
-import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import java.util.logging.Level;
@@ -34,6 +33,7 @@ final class Http1Upstream extends UpstreamStream {
     channel.pipeline().addLast("exchange", new Handler());
   }
 
+  @Override
   Channel channel() {
     return channel;
   }
@@ -46,30 +46,6 @@ final class Http1Upstream extends UpstreamStream {
   /** Lent to a new exchange. */
   void lent() {
     keepAlive = true;
-  }
-
-  @Override
-  void write(HttpObject msg, boolean flush) {
-    if (flush) {
-      channel.writeAndFlush(msg, channel.voidPromise());
-    } else {
-      channel.write(msg, channel.voidPromise());
-    }
-  }
-
-  @Override
-  void flush() {
-    channel.flush();
-  }
-
-  @Override
-  boolean isWritable() {
-    return channel.isWritable();
-  }
-
-  @Override
-  void setAutoRead(boolean autoRead) {
-    channel.config().setAutoRead(autoRead);
   }
 
   @Override
@@ -117,28 +93,18 @@ final class Http1Upstream extends UpstreamStream {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-      Relay r = relay();
-      if (r != null) {
-        r.upstreamReadComplete();
-      }
+      readComplete();
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-      Relay r = relay();
-      if (r != null) {
-        r.upstreamWritable(ctx.channel().isWritable());
-      }
+      writabilityChanged();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
       pool.closed(Http1Upstream.this);
-      Relay r = relay();
-      bind(null);
-      if (r != null) {
-        r.upstreamClosed();
-      }
+      closed();
     }
 
     @Override

@@ -4,7 +4,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
-import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
@@ -138,27 +137,13 @@ final class Http2Upstream {
     }
 
     @Override
-    void write(HttpObject msg, boolean flush) {
-      if (flush) {
-        channel.writeAndFlush(msg, channel.voidPromise());
-      } else {
-        channel.write(msg, channel.voidPromise());
-      }
-    }
-
-    @Override
-    void flush() {
-      channel.flush();
+    Channel channel() {
+      return channel;
     }
 
     @Override
     boolean isWritable() {
       return watcher == null ? channel.isWritable() : watcher.isWritable(channel);
-    }
-
-    @Override
-    void setAutoRead(boolean autoRead) {
-      channel.config().setAutoRead(autoRead);
     }
 
     @Override
@@ -193,20 +178,13 @@ final class Http2Upstream {
     }
 
     @Override
-    public void writabilityChanged() {
-      Relay r = relay();
-      if (r != null) {
-        r.upstreamWritable(isWritable());
-      }
+    public void flowControlChanged() {
+      writabilityChanged();
     }
 
     @Override
     public void reset() {
-      Relay r = relay();
-      bind(null);
-      if (r != null) {
-        r.upstreamClosed();
-      }
+      closed();
       channel.close();
     }
 
@@ -222,10 +200,7 @@ final class Http2Upstream {
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
-          Relay r = relay();
-          if (r != null) {
-            r.upstreamReadComplete();
-          }
+          readComplete();
         }
 
         @Override
@@ -235,10 +210,10 @@ final class Http2Upstream {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-          Relay r = relay();
-          bind(null);
-          if (r != null && !ended) {
-            r.upstreamClosed();
+          if (ended) {
+            bind(null);
+          } else {
+            closed();
           }
         }
 

@@ -31,7 +31,7 @@ final class StreamWatcher extends ChannelInboundHandlerAdapter {
     void reset();
 
     /** The stream's flow-control window ran out or opened again: look at {@link #isWritable} anew. */
-    void writabilityChanged();
+    void flowControlChanged();
   }
 
   private final IntObjectMap<Listener> listeners = new IntObjectHashMap<>(); // event loop only
@@ -87,7 +87,7 @@ final class StreamWatcher extends ChannelInboundHandlerAdapter {
         && event.stream() != null) {
       Listener listener = listeners.get(event.stream().id());
       if (listener != null) {
-        listener.writabilityChanged();
+        listener.flowControlChanged();
       }
     }
     ctx.fireUserEventTriggered(evt);

@@ -1,6 +1,7 @@
 package dev.sidecars.runtime.proxy;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpObject;
 
 /**
@@ -32,16 +33,57 @@ abstract class UpstreamStream {
 
   abstract boolean isHttp2();
 
-  /** Writes part of the request (owned by this stream from now on). */
-  abstract void write(HttpObject msg, boolean flush);
+  /** The connection (HTTP/1.1) or stream channel (HTTP/2) the exchange runs on. */
+  abstract Channel channel();
 
-  abstract void flush();
+  /** Writes part of the request (owned by this stream from now on). */
+  final void write(HttpObject msg, boolean flush) {
+    Channel ch = channel();
+    if (flush) {
+      ch.writeAndFlush(msg, ch.voidPromise());
+    } else {
+      ch.write(msg, ch.voidPromise());
+    }
+  }
+
+  final void flush() {
+    channel().flush();
+  }
 
   /** Whether the upstream takes more request now. */
-  abstract boolean isWritable();
+  boolean isWritable() {
+    return channel().isWritable();
+  }
 
   /** Pauses (or resumes) reading the upstream's response. */
-  abstract void setAutoRead(boolean autoRead);
+  final void setAutoRead(boolean autoRead) {
+    channel().config().setAutoRead(autoRead);
+  }
+
+  /** The upstream's read batch is over: the relay flushes what it passed to the client. */
+  final void readComplete() {
+    Relay r = relay;
+    if (r != null) {
+      r.upstreamReadComplete();
+    }
+  }
+
+  /** The upstream takes more request again (or not). */
+  final void writabilityChanged() {
+    Relay r = relay;
+    if (r != null) {
+      r.upstreamWritable(isWritable());
+    }
+  }
+
+  /** The connection or stream closed, or was reset, before the exchange let go of it. */
+  final void closed() {
+    Relay r = relay;
+    relay = null;
+    if (r != null) {
+      r.upstreamClosed();
+    }
+  }
 
   /**
    * Cuts the exchange mid-way: an HTTP/1.1 connection is closed (the upstream sees its request end early,
