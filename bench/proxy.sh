@@ -32,9 +32,10 @@
 # start of the same jar first (ready, then SIGTERM); --no-cds starts it without (the figures before
 # 2026-11-26 08:00 UTC, whose "ready ms" was therefore slower than the image's).
 #
-# --bare (ingress only): the hop is Undertow's reverse proxy alone, set up as metrics-proxy sets it up but
-#   with none of its handlers (bench.jar's BareUndertowProxy), started the same way: the floor the proxy
-#   library sets under metrics-proxy's figures. Compare a --bare run with a default one.
+# --bare (ingress only): the hop is the proxies' Netty data plane alone (listener, pooled client, forwarder),
+#   set up as metrics-proxy sets it up but with none of its decorators (bench.jar's BareNettyProxy), started
+#   the same way: the floor the data plane sets under metrics-proxy's figures. Compare a --bare run with a
+#   default one.
 #
 # Usage: bench/proxy.sh [--mode=ingress|egress] [--rate=1000] [--duration=20] [--warmup=40]
 #                       [--max-duration=10] [--connections=10] [--no-cds] [--bare]
@@ -85,7 +86,7 @@ if $BARE; then
   [[ $MODE == ingress ]] || { echo "--bare is for --mode=ingress" >&2; exit 2; }
   BENCH_JAR="${BENCH_JAR:-$ROOT/bench/target/bench.jar}"
   [[ -f "$BENCH_JAR" ]] || (cd "$ROOT" && mvn -B -ntp -q -pl bench -am package -DskipTests)
-  HOP=bare-undertow HOP_MAIN=(-cp "$BENCH_JAR" dev.sidecars.bench.BareUndertowProxy)
+  HOP=bare-netty HOP_MAIN=(-cp "$BENCH_JAR" dev.sidecars.bench.BareNettyProxy)
 fi
 STUB_JAR="${STUB_JAR:-$ROOT/collector-stub/target/collector-stub.jar}"
 CLK_TCK="$(getconf CLK_TCK)"

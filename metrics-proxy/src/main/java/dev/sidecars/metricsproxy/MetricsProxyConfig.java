@@ -3,6 +3,7 @@ package dev.sidecars.metricsproxy;
 import dev.sidecars.runtime.config.Settings;
 import dev.sidecars.runtime.http.HttpMetrics;
 import dev.sidecars.runtime.http.RouteTemplates;
+import dev.sidecars.runtime.proxy.UpstreamProtocol;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
@@ -12,6 +13,7 @@ import java.util.Optional;
 record MetricsProxyConfig(
     int proxyPort,
     URI target,
+    UpstreamProtocol targetProtocol,
     RouteTemplates routes,
     Duration upstreamTimeout,
     Optional<String> readinessPath,
@@ -35,6 +37,7 @@ record MetricsProxyConfig(
   static MetricsProxyConfig from(Settings settings) {
     int port = settings.port("PROXY_PORT", DEFAULT_PROXY_PORT);
     URI target = target(settings);
+    UpstreamProtocol targetProtocol = protocol(settings);
     RouteTemplates routes = routes(settings);
     Duration upstreamTimeout = settings.duration("UPSTREAM_TIMEOUT", Duration.ofSeconds(30));
     Optional<String> readinessPath = settings.optional("READINESS_PATH");
@@ -54,7 +57,7 @@ record MetricsProxyConfig(
     boolean accessLog = settings.bool("ACCESS_LOG", true);
     int seriesLimit = settings.integer("METRIC_SERIES_LIMIT", HttpMetrics.DEFAULT_SERIES_LIMIT, 1, 1_000_000);
     int ioThreads = settings.integer("PROXY_IO_THREADS", Math.max(1, Runtime.getRuntime().availableProcessors()), 1, 256);
-    return new MetricsProxyConfig(port, target, routes, upstreamTimeout, readinessPath, readinessInterval, drainDelay,
+    return new MetricsProxyConfig(port, target, targetProtocol, routes, upstreamTimeout, readinessPath, readinessInterval, drainDelay,
         maxConcurrent, maxRequestBytes, maxHeaderBytes, headerTimeout, bodyTimeout, idleTimeout, breakerFailures, breakerOpen,
         accessLog, seriesLimit, ioThreads);
   }
@@ -73,6 +76,14 @@ record MetricsProxyConfig(
     }
     settings.problem("TARGET_URL", value, "an http URL with a host and no path, such as http://127.0.0.1:8080");
     return URI.create("http://127.0.0.1:8080");
+  }
+
+  private static UpstreamProtocol protocol(Settings settings) {
+    String value = settings.string("TARGET_PROTOCOL", UpstreamProtocol.AUTO.text());
+    return UpstreamProtocol.parse(value).orElseGet(() -> {
+      settings.problem("TARGET_PROTOCOL", value, "auto, http1 or h2c");
+      return UpstreamProtocol.AUTO;
+    });
   }
 
   private static RouteTemplates routes(Settings settings) {

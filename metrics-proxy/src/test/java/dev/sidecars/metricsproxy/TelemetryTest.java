@@ -252,7 +252,8 @@ class TelemetryTest {
     return line.toString();
   }
 
-  private static Map<String, String> attributes(Span span) {
+  /** A span's attributes as text, numbers in decimal. */
+  static Map<String, String> attributes(Span span) {
     Map<String, String> out = new HashMap<>();
     for (KeyValue kv : span.getAttributesList()) {
       var v = kv.getValue();

@@ -34,7 +34,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class TestBackend implements AutoCloseable {
   /** One request as the app saw it. */
-  record Seen(String method, String uri, String query, Map<String, List<String>> headers, byte[] body) {
+  record Seen(String method, String uri, String query, Map<String, List<String>> headers, byte[] body, String protocol) {
     String header(String name) {
       List<String> values = headers.get(name.toLowerCase());
       return values == null ? null : values.get(0);
@@ -52,7 +52,13 @@ final class TestBackend implements AutoCloseable {
   }
 
   TestBackend(int port) {
+    this(port, false);
+  }
+
+  /** With {@code http2}, the app also speaks h2c (prior knowledge and {@code Upgrade: h2c}) on its port. */
+  TestBackend(int port, boolean http2) {
     server = Undertow.builder()
+        .setServerOption(io.undertow.UndertowOptions.ENABLE_HTTP2, http2)
         .setIoThreads(2)
         .setWorkerThreads(16)
         .setServerOption(io.undertow.UndertowOptions.MAX_ENTITY_SIZE, -1L)
@@ -75,7 +81,7 @@ final class TestBackend implements AutoCloseable {
             .addPrefixPath("/stream", this::stream)
             .addPrefixPath("/fail", exchange -> {
               seen.add(new Seen(exchange.getRequestMethod().toString(), exchange.getRequestURI(), exchange.getQueryString(),
-                  headers(exchange.getRequestHeaders()), new byte[0]));
+                  headers(exchange.getRequestHeaders()), new byte[0], exchange.getProtocol().toString()));
               exchange.setStatusCode(500);
               exchange.getResponseSender().send("boom");
             })
@@ -110,7 +116,7 @@ final class TestBackend implements AutoCloseable {
       throw e;
     }
     seen.add(new Seen(exchange.getRequestMethod().toString(), exchange.getRequestURI(), exchange.getQueryString(),
-        headers(exchange.getRequestHeaders()), body));
+        headers(exchange.getRequestHeaders()), body, exchange.getProtocol().toString()));
     var query = exchange.getQueryParameters();
     if (query.containsKey("status")) {
       exchange.setStatusCode(Integer.parseInt(query.get("status").getFirst()));
@@ -136,7 +142,7 @@ final class TestBackend implements AutoCloseable {
   private void slow(HttpServerExchange exchange) {
     long ms = Long.parseLong(exchange.getQueryParameters().getOrDefault("ms", new ArrayDeque1("1000")).getFirst());
     seen.add(new Seen(exchange.getRequestMethod().toString(), exchange.getRequestURI(), exchange.getQueryString(),
-        headers(exchange.getRequestHeaders()), new byte[0]));
+        headers(exchange.getRequestHeaders()), new byte[0], exchange.getProtocol().toString()));
     exchange.dispatch(() -> exchange.getIoThread().executeAfter(() -> {
       exchange.getResponseSender().send("slow " + ms);
     }, ms, TimeUnit.MILLISECONDS));

@@ -10,7 +10,6 @@ import io.undertow.server.handlers.proxy.ProxyCallback;
 import io.undertow.server.handlers.proxy.ProxyClient;
 import io.undertow.server.handlers.proxy.ProxyConnection;
 import io.undertow.server.handlers.proxy.ProxyHandler;
-import io.undertow.predicate.Predicates;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
@@ -40,22 +39,6 @@ public final class ObservedProxyClient implements ProxyClient {
 
   public ObservedProxyClient(ProxyClient delegate) {
     this.delegate = delegate;
-  }
-
-  /**
-   * Undertow's {@link ProxyHandler} over {@code client}, set up as a transparent sidecar hop: the whole
-   * exchange bounded by {@code upstreamTimeout} (zero: unbounded; on expiry it answers 504), no retries
-   * (a sidecar must not multiply requests), the Host header kept, and {@code X-Forwarded-For} appended to.
-   */
-  public static ProxyHandler proxyHandler(ProxyClient client, Duration upstreamTimeout) {
-    return ProxyHandler.builder()
-        .setProxyClient(new ObservedProxyClient(client))
-        .setMaxRequestTime((int) Math.min(Integer.MAX_VALUE, upstreamTimeout.toMillis()))
-        .setMaxConnectionRetries(0)
-        .setIdempotentRequestPredicate(Predicates.falsePredicate())
-        .setRewriteHostHeader(false)
-        .setReuseXForwarded(true)
-        .build();
   }
 
   /** Options of every upstream host: Nagle's algorithm would hold a small request back for a delayed ACK. */

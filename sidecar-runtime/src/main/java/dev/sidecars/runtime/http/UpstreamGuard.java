@@ -13,7 +13,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The resilience handler in front of a proxy handler (normally {@link ObservedProxyClient#proxyHandler}).
+ * The resilience handler in front of Undertow's {@code ProxyHandler} over an {@link ObservedProxyClient}
+ * (trace-injector; metrics-proxy's data plane has {@code dev.sidecars.runtime.proxy.ExchangeGuard}).
  * Before forwarding it refuses, with the right status and a {@link ResponseFlag}:
  *
  * <ul>

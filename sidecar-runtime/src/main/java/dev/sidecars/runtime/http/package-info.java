@@ -1,14 +1,18 @@
 /**
- * Building blocks of a transparent, observed HTTP proxy hop, shared by the ingress proxy (metrics-proxy)
- * and the egress proxy (trace-injector). Undertow's own {@code ProxyHandler} and pooled {@code
- * LoadBalancingProxyClient} do the proxying; these handlers wrap it. A proxy composes them outside-in:
+ * Building blocks of a transparent, observed HTTP proxy hop. {@link dev.sidecars.runtime.http.HttpTelemetry},
+ * {@link dev.sidecars.runtime.http.HttpMetrics}, {@link dev.sidecars.runtime.http.AccessLog}, {@link
+ * dev.sidecars.runtime.http.CircuitBreaker}, {@link dev.sidecars.runtime.http.ConcurrencyLimit} and {@link
+ * dev.sidecars.runtime.http.ResponseFlag} serve both proxies, whatever their data plane: metrics-proxy runs
+ * on the Netty data plane of {@code dev.sidecars.runtime.proxy}.
+ *
+ * <p>The rest wraps Undertow's own {@code ProxyHandler} and pooled {@code LoadBalancingProxyClient}, as
+ * trace-injector still does until it moves to the Netty data plane. A proxy composes them outside-in:
  *
  * <pre>{@code
- * ProxyHandler proxy = ObservedProxyClient.proxyHandler(
- *     new LoadBalancingProxyClient()
- *         .addHost(targetUri, null, null, OptionMap.create(Options.TCP_NODELAY, true))
- *         .setConnectionsPerThread(maxInFlightPerIoThread), // no queue: a full pool answers 503
- *     upstreamTimeout);
+ * ProxyHandler proxy = ProxyHandler.builder()
+ *     .setProxyClient(new ObservedProxyClient(ObservedProxyClient.pooledClient(connectionsPerThread, maxWaiting)
+ *         .addHost(targetUri, null, null, ObservedProxyClient.UPSTREAM_OPTIONS)))
+ *     .setMaxRequestTime(upstreamTimeoutMillis).setMaxConnectionRetries(0).build();
  * HttpHandler guarded = new UpstreamGuard(proxy,
  *     new CircuitBreaker(5, Duration.ofSeconds(5), System::nanoTime), new ConcurrencyLimit(max),
  *     new UpstreamGuard.Limits(maxHeaderBytes, maxRequestBytes, bodyTimeout));

@@ -11,6 +11,8 @@ import io.opentelemetry.context.propagation.TextMapPropagator;
 import io.opentelemetry.context.propagation.TextMapSetter;
 import io.opentelemetry.extension.trace.propagation.OtTracePropagator;
 import io.opentelemetry.sdk.trace.IdGenerator;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.HttpString;
@@ -49,6 +51,10 @@ public final class Propagation {
       HttpString.tryFromString(TraceContextPropagator.TRACEPARENT),
       HttpString.tryFromString(TraceContextPropagator.TRACESTATE),
       HttpString.tryFromString("baggage"));
+  private static final List<AsciiString> COMBINED_ASCII = List.of(
+      AsciiString.cached(TraceContextPropagator.TRACEPARENT),
+      AsciiString.cached(TraceContextPropagator.TRACESTATE),
+      AsciiString.cached("baggage"));
   /** Every B3 header, whichever B3 form is configured: none of them may go on stale. */
   private static final List<String> B3_HEADERS =
       List.of("b3", "X-B3-TraceId", "X-B3-SpanId", "X-B3-ParentSpanId", "X-B3-Sampled", "X-B3-Flags");
@@ -64,6 +70,10 @@ public final class Propagation {
   private final Map<String, HttpString> headerNames = new HashMap<>();
   private final boolean jaegerBaggage;
   private final TextMapSetter<HeaderMap> setter = this::set;
+  /** The same names for Netty's headers (the proxies' data plane). */
+  private final List<AsciiString> ownedNames;
+  private final Map<String, AsciiString> asciiNames = new HashMap<>();
+  private final TextMapSetter<HttpHeaders> nettySetter = this::set;
 
   private Propagation(List<String> names, IdGenerator ids) {
     this.names = List.copyOf(names);
@@ -99,6 +109,15 @@ public final class Propagation {
       headerNames.put(field, header);
     }
     this.owned = List.copyOf(headers);
+    List<AsciiString> ascii = new ArrayList<>();
+    for (String field : fields) {
+      AsciiString name = AsciiString.cached(field);
+      if (!ascii.contains(name)) {
+        ascii.add(name);
+      }
+      asciiNames.put(field, name);
+    }
+    this.ownedNames = List.copyOf(ascii);
     this.jaegerBaggage = names.contains("jaeger");
   }
 
@@ -152,6 +171,18 @@ public final class Propagation {
     return propagator.extract(Context.root(), headers, Getter.INSTANCE);
   }
 
+  /** As {@link #extract(HeaderMap)}, for Netty's headers (HTTP/1.1 and HTTP/2 requests alike). */
+  public Context extract(HttpHeaders headers) {
+    for (int i = 0; i < COMBINED_ASCII.size(); i++) {
+      AsciiString name = COMBINED_ASCII.get(i);
+      List<String> values = headers.getAll(name);
+      if (values.size() > 1) {
+        headers.set(name, String.join(",", values));
+      }
+    }
+    return propagator.extract(Context.root(), headers, NettyGetter.INSTANCE);
+  }
+
   /**
    * The span the next hop is to see as its parent: {@code span} when it has a context of its own.
    * With no span processor (say {@code OTEL_TRACES_EXPORTER=none}) the SDK hands out a no-op tracer,
@@ -194,6 +225,52 @@ public final class Propagation {
     propagator.inject(context, headers, setter);
   }
 
+  /** As {@link #inject(Context, HeaderMap)}, for Netty's headers. */
+  public void inject(Context context, HttpHeaders headers) {
+    for (int i = 0; i < ownedNames.size(); i++) {
+      headers.remove(ownedNames.get(i));
+    }
+    if (jaegerBaggage) {
+      List<String> stale = null;
+      for (String name : headers.names()) {
+        if (isJaegerBaggage(name)) {
+          if (stale == null) {
+            stale = new ArrayList<>();
+          }
+          stale.add(name);
+        }
+      }
+      if (stale != null) {
+        stale.forEach(headers::remove);
+      }
+    }
+    propagator.inject(context, headers, nettySetter);
+  }
+
+  private void set(HttpHeaders headers, String name, String value) {
+    AsciiString header = asciiNames.get(name);
+    if (header == null) {
+      if (!HeaderSyntax.isToken(name) || !HeaderSyntax.isFieldValue(value)) {
+        return;
+      }
+      // A line the request already has keeps its name as sent (as Undertow's headers do).
+      for (String present : headers.names()) {
+        if (present.equalsIgnoreCase(name)) {
+          headers.set(present, value);
+          return;
+        }
+      }
+      headers.set(name, value);
+      return;
+    }
+    headers.set(header, value);
+  }
+
+  private static boolean isJaegerBaggage(String name) {
+    return name.regionMatches(true, 0, JAEGER_BAGGAGE_PREFIX, 0, JAEGER_BAGGAGE_PREFIX.length())
+        || name.equalsIgnoreCase(JAEGER_BAGGAGE_HEADER);
+  }
+
   private void set(HeaderMap headers, String name, String value) {
     HttpString header = headerNames.get(name);
     if (header == null) {
@@ -210,9 +287,7 @@ public final class Propagation {
   private static void removeJaegerBaggage(HeaderMap headers) {
     List<HttpString> stale = null;
     for (HttpString name : headers.getHeaderNames()) {
-      String text = name.toString();
-      if (text.regionMatches(true, 0, JAEGER_BAGGAGE_PREFIX, 0, JAEGER_BAGGAGE_PREFIX.length())
-          || text.equalsIgnoreCase(JAEGER_BAGGAGE_HEADER)) {
+      if (isJaegerBaggage(name.toString())) {
         if (stale == null) {
           stale = new ArrayList<>();
         }
@@ -301,6 +376,30 @@ public final class Propagation {
         return null;
       }
       return values.size() == 1 ? values.getFirst() : String.join(",", values);
+    }
+  }
+
+  /** As {@link Getter}, for Netty's headers: repeated lines come back joined with commas. */
+  private enum NettyGetter implements TextMapGetter<HttpHeaders> {
+    INSTANCE;
+
+    @Override
+    public Iterable<String> keys(HttpHeaders carrier) {
+      return carrier.names();
+    }
+
+    @Override
+    public String get(HttpHeaders carrier, String key) {
+      if (carrier == null) {
+        return null;
+      }
+      String first = carrier.get(key);
+      if (first == null) {
+        return null;
+      }
+      // Repeated lines in the order they came (the value iterator gives the latest first).
+      List<String> values = carrier.getAll(key);
+      return values.size() == 1 ? first : String.join(",", values);
     }
   }
 }

@@ -1,0 +1,168 @@
+package dev.sidecars.metricsproxy;
+
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.MethodDescriptor.MethodType;
+import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.ServerCalls;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A real gRPC app (grpc-java, its Netty transport, h2c) behind the proxy in tests, with methods of every
+ * stream shape built from hand-made descriptors and a byte[] marshaller: {@code Echo} (unary, with a custom
+ * trailer), {@code Count} (server streaming: {@code count} messages of {@code size} bytes, {@code pauseMs}
+ * apart), {@code Endless} (streams until cancelled) and {@code Stall} (client streaming that never reads, so
+ * the upload stalls on flow control). Cancellations seen are counted.
+ */
+final class GrpcApp implements AutoCloseable {
+  static final String SERVICE = "test.Streams";
+  static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+    @Override
+    public InputStream stream(byte[] value) {
+      return new ByteArrayInputStream(value);
+    }
+
+    @Override
+    public byte[] parse(InputStream stream) {
+      try {
+        return stream.readAllBytes();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  };
+  static final MethodDescriptor<byte[], byte[]> ECHO = method("Echo", MethodType.UNARY);
+  static final MethodDescriptor<byte[], byte[]> COUNT = method("Count", MethodType.SERVER_STREAMING);
+  static final MethodDescriptor<byte[], byte[]> ENDLESS = method("Endless", MethodType.SERVER_STREAMING);
+  static final MethodDescriptor<byte[], byte[]> STALL = method("Stall", MethodType.CLIENT_STREAMING);
+  static final Metadata.Key<String> CUSTOM_TRAILER = Metadata.Key.of("x-custom-trailer", Metadata.ASCII_STRING_MARSHALLER);
+
+  final AtomicInteger cancelled = new AtomicInteger();
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+  private final Server server;
+
+  GrpcApp() throws IOException {
+    ServerServiceDefinition service = ServerServiceDefinition.builder(SERVICE)
+        .addMethod(ECHO, new EchoHandler())
+        .addMethod(COUNT, ServerCalls.asyncServerStreamingCall((request, out) -> {
+          ByteBuffer spec = ByteBuffer.wrap(request);
+          int count = spec.getInt();
+          int size = spec.getInt();
+          int pauseMs = spec.getInt();
+          send(out, count, size, pauseMs, 0);
+        }))
+        .addMethod(ENDLESS, ServerCalls.asyncServerStreamingCall((request, out) -> {
+          ServerCallStreamObserver<byte[]> stream = (ServerCallStreamObserver<byte[]>) out;
+          stream.setOnCancelHandler(cancelled::incrementAndGet);
+          endless(stream);
+        }))
+        .addMethod(STALL, ServerCalls.asyncClientStreamingCall(out -> {
+          // Never asks for a message: the client's upload stalls once the windows are full.
+          ServerCallStreamObserver<byte[]> call = (ServerCallStreamObserver<byte[]>) out;
+          call.disableAutoRequest();
+          call.setOnCancelHandler(cancelled::incrementAndGet);
+          return new io.grpc.stub.StreamObserver<byte[]>() {
+            @Override
+            public void onNext(byte[] value) {}
+
+            @Override
+            public void onError(Throwable t) {}
+
+            @Override
+            public void onCompleted() {}
+          };
+        }))
+        .build();
+    server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(service).build().start();
+  }
+
+  private static MethodDescriptor<byte[], byte[]> method(String name, MethodType type) {
+    return MethodDescriptor.newBuilder(BYTES, BYTES).setType(type)
+        .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, name)).build();
+  }
+
+  static byte[] count(int count, int size, int pauseMs) {
+    return ByteBuffer.allocate(12).putInt(count).putInt(size).putInt(pauseMs).array();
+  }
+
+  private void send(io.grpc.stub.StreamObserver<byte[]> out, int count, int size, int pauseMs, int sent) {
+    if (sent == count) {
+      out.onCompleted();
+      return;
+    }
+    byte[] message = new byte[size];
+    Arrays.fill(message, (byte) sent);
+    out.onNext(message);
+    if (pauseMs > 0) {
+      timer.schedule(() -> send(out, count, size, pauseMs, sent + 1), pauseMs, TimeUnit.MILLISECONDS);
+    } else {
+      send(out, count, size, 0, sent + 1);
+    }
+  }
+
+  private void endless(ServerCallStreamObserver<byte[]> stream) {
+    if (stream.isCancelled()) {
+      return;
+    }
+    stream.onNext(new byte[1024]);
+    timer.schedule(() -> endless(stream), 20, TimeUnit.MILLISECONDS);
+  }
+
+  int port() {
+    return server.getPort();
+  }
+
+  String url() {
+    return "http://127.0.0.1:" + port();
+  }
+
+  /** Stops gracefully, as grpc-java does on a rolling restart: GOAWAY, running calls go on to their end. */
+  void drain() {
+    server.shutdown();
+  }
+
+  /** Stops at once: running calls break off (the app dies mid-stream). */
+  void kill() {
+    server.shutdownNow();
+  }
+
+  @Override
+  public void close() {
+    server.shutdownNow();
+    timer.shutdownNow();
+  }
+
+  /** Unary echo whose trailers carry {@code x-custom-trailer: t-<length>}. */
+  private static final class EchoHandler implements ServerCallHandler<byte[], byte[]> {
+    @Override
+    public ServerCall.Listener<byte[]> startCall(ServerCall<byte[], byte[]> call, Metadata headers) {
+      call.request(1);
+      return new ServerCall.Listener<>() {
+        @Override
+        public void onMessage(byte[] message) {
+          call.sendHeaders(new Metadata());
+          call.sendMessage(message);
+          Metadata trailers = new Metadata();
+          trailers.put(CUSTOM_TRAILER, "t-" + message.length);
+          call.close(Status.OK, trailers);
+        }
+      };
+    }
+  }
+}

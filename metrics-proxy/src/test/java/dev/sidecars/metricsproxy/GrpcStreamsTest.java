@@ -1,0 +1,158 @@
+package dev.sidecars.metricsproxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.MetadataUtils;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * HTTP/2 streams through metrics-proxy between a real gRPC client (prior knowledge) and a real gRPC app:
+ * messages and trailers pass, a cancel on either side reaches the other (a stream stalled on flow control
+ * included), and a drain lets running streams finish after GOAWAY. (gRPC-specific behaviour, such as
+ * deadlines and answers in gRPC form, is not the proxy's yet: these are plain HTTP/2 semantics.)
+ */
+class GrpcStreamsTest {
+  private GrpcApp app;
+  private ProxyUnderTest proxy;
+  private ManagedChannel channel;
+
+  @BeforeEach
+  void start() throws Exception {
+    app = new GrpcApp();
+    proxy = ProxyUnderTest.start(Map.of("TARGET_URL", app.url(), "DRAIN_DELAY", "0s", "SHUTDOWN_GRACE", "20s"));
+    channel = NettyChannelBuilder.forAddress("127.0.0.1", proxy.port()).usePlaintext().build();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    if (proxy != null) {
+      proxy.close();
+    }
+    app.close();
+  }
+
+  @Test
+  void messagesAndTrailersPassByteForByte() {
+    byte[] message = new byte[100 * 1024];
+    new Random(5).nextBytes(message);
+    AtomicReference<Metadata> headers = new AtomicReference<>();
+    AtomicReference<Metadata> trailers = new AtomicReference<>();
+    byte[] echoed = ClientCalls.blockingUnaryCall(channel.newCall(GrpcApp.ECHO,
+            CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS)),
+        message);
+    assertThat(echoed).isEqualTo(message);
+    ClientCalls.blockingUnaryCall(
+        io.grpc.ClientInterceptors.intercept(channel, MetadataUtils.newCaptureMetadataInterceptor(headers, trailers)),
+        GrpcApp.ECHO, CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), new byte[7]);
+    assertThat(trailers.get().get(GrpcApp.CUSTOM_TRAILER)).isEqualTo("t-7");
+
+    Iterator<byte[]> stream = ClientCalls.blockingServerStreamingCall(channel, GrpcApp.COUNT,
+        CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS), GrpcApp.count(200, 8 * 1024, 0));
+    int received = 0;
+    while (stream.hasNext()) {
+      byte[] next = stream.next();
+      assertThat(next).hasSize(8 * 1024).containsOnly((byte) received);
+      received++;
+    }
+    assertThat(received).isEqualTo(200);
+  }
+
+  @Test
+  void aClientCancelReachesTheApp() {
+    ClientCall<byte[], byte[]> call = channel.newCall(GrpcApp.ENDLESS, CallOptions.DEFAULT);
+    Iterator<byte[]> stream = ClientCalls.blockingServerStreamingCall(call, new byte[0]);
+    for (int i = 0; i < 3; i++) {
+      assertThat(stream.next()).hasSize(1024);
+    }
+    call.cancel("done reading", null);
+    await().atMost(Duration.ofSeconds(10)).until(() -> app.cancelled.get() == 1);
+  }
+
+  @Test
+  void cancellingAnUploadStalledOnFlowControlReachesTheApp() {
+    ClientCall<byte[], byte[]> call = channel.newCall(GrpcApp.STALL, CallOptions.DEFAULT);
+    CompletableFuture<Status> closed = new CompletableFuture<>();
+    call.start(new ClientCall.Listener<>() {
+      @Override
+      public void onClose(Status status, Metadata trailers) {
+        closed.complete(status);
+      }
+    }, new Metadata());
+    // 3.2 MiB, far beyond the windows of the app, the proxy and the client: the upload stalls.
+    for (int i = 0; i < 200; i++) {
+      call.sendMessage(new byte[16 * 1024]);
+    }
+    await().pollDelay(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5)).until(() -> !closed.isDone());
+    assertThat(call.isReady()).isFalse();
+    call.cancel("giving up", null);
+    await().atMost(Duration.ofSeconds(10)).until(() -> app.cancelled.get() == 1);
+    assertThat(closed.join().getCode()).isEqualTo(Status.Code.CANCELLED);
+  }
+
+  @Test
+  void anAppDyingMidStreamReachesTheClientAtOnce() throws Exception {
+    ClientCall<byte[], byte[]> call = channel.newCall(GrpcApp.ENDLESS, CallOptions.DEFAULT);
+    CompletableFuture<Status> closed = new CompletableFuture<>();
+    call.start(new ClientCall.Listener<>() {
+      @Override
+      public void onClose(Status status, Metadata trailers) {
+        closed.complete(status);
+      }
+    }, new Metadata());
+    call.request(Integer.MAX_VALUE);
+    call.sendMessage(new byte[0]);
+    call.halfClose();
+    await().atMost(Duration.ofSeconds(10)).until(() -> app.cancelled.get() == 0 && !closed.isDone());
+    app.kill();
+    assertThat(closed.get(10, TimeUnit.SECONDS).isOk()).isFalse();
+  }
+
+  /** The app's GOAWAY (a graceful restart) ends no running stream on the proxy's shared connection to it. */
+  @Test
+  void anAppsGracefulShutdownLetsItsRunningStreamsFinish() throws Exception {
+    CompletableFuture<List<byte[]>> running = slowStreamRunning();
+    app.drain();
+    assertThat(running.get(30, TimeUnit.SECONDS)).hasSize(20);
+  }
+
+  @Test
+  void aDrainLetsRunningStreamsFinish() throws Exception {
+    CompletableFuture<List<byte[]>> running = slowStreamRunning();
+    CompletableFuture<Void> stopped = CompletableFuture.runAsync(proxy::close);
+    assertThat(running.get(30, TimeUnit.SECONDS)).hasSize(20);
+    stopped.get(30, TimeUnit.SECONDS);
+    proxy = null;
+  }
+
+  /** A stream of 20 messages 100 ms apart, once it runs through the proxy; completes with what came. */
+  private CompletableFuture<List<byte[]>> slowStreamRunning() {
+    CompletableFuture<List<byte[]>> running = CompletableFuture.supplyAsync(() -> {
+      List<byte[]> got = new ArrayList<>();
+      ClientCalls.blockingServerStreamingCall(channel, GrpcApp.COUNT, CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS),
+          GrpcApp.count(20, 100, 100)).forEachRemaining(got::add);
+      return got;
+    });
+    await().atMost(Duration.ofSeconds(10)).until(() -> proxy.admin("/metrics", null).body().contains("http_server_active_requests 1"));
+    return running;
+  }
+}

@@ -1,0 +1,193 @@
+package dev.sidecars.runtime.http;
+
+import dev.sidecars.runtime.propagation.Propagation;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanBuilder;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * What a proxy records per exchange, whatever serves it: one span, one set of {@link HttpMetrics}
+ * measurements and one {@link AccessLog} line. The HTTP server at hand reads the request's values and
+ * headers and calls {@link #start}, then {@link Recording#finish} once the exchange is over; both proxies'
+ * servers (Undertow's {@link HttpTelemetryHandler}, the Netty data plane's telemetry decorator) go through
+ * here, so spans, metrics and log lines are the same whichever served them.
+ *
+ * <p>The span's kind and the metrics' names follow {@link HttpMetrics#side()}: SERVER for an ingress proxy
+ * (labelled by route), CLIENT for an egress proxy (labelled by the upstream it picked). Server spans are
+ * errors on 5xx, client spans on 4xx and 5xx, as the conventions say.
+ */
+public final class HttpTelemetry {
+  private static final AttributeKey<String> METHOD = AttributeKey.stringKey("http.request.method");
+  private static final AttributeKey<String> METHOD_ORIGINAL = AttributeKey.stringKey("http.request.method_original");
+  private static final AttributeKey<String> PATH = AttributeKey.stringKey("url.path");
+  private static final AttributeKey<String> SCHEME = AttributeKey.stringKey("url.scheme");
+  private static final AttributeKey<String> ROUTE = AttributeKey.stringKey("http.route");
+  private static final AttributeKey<Long> STATUS = AttributeKey.longKey("http.response.status_code");
+  private static final AttributeKey<String> SERVER_ADDRESS = AttributeKey.stringKey("server.address");
+  private static final AttributeKey<Long> SERVER_PORT = AttributeKey.longKey("server.port");
+  private static final AttributeKey<String> CLIENT_ADDRESS = AttributeKey.stringKey("client.address");
+  private static final AttributeKey<String> USER_AGENT = AttributeKey.stringKey("user_agent.original");
+  private static final AttributeKey<String> PROTOCOL_VERSION = AttributeKey.stringKey("network.protocol.version");
+  private static final AttributeKey<String> ERROR_TYPE = AttributeKey.stringKey("error.type");
+  private static final AttributeKey<Long> REQUEST_SIZE = AttributeKey.longKey("http.request.body.size");
+  private static final AttributeKey<Long> RESPONSE_SIZE = AttributeKey.longKey("http.response.body.size");
+
+  private final Tracer tracer;
+  private final Propagation propagation;
+  private final HttpMetrics metrics;
+  private final RouteTemplates routes;
+  private final AccessLog accessLog;
+  private final SpanKind kind;
+
+  /**
+   * @param routes the route templates (server side; ignored on the client side)
+   * @param accessLog where lines go, or {@link AccessLog#off()}
+   */
+  public HttpTelemetry(Tracer tracer, Propagation propagation, HttpMetrics metrics, RouteTemplates routes, AccessLog accessLog) {
+    this.tracer = tracer;
+    this.propagation = propagation;
+    this.metrics = metrics;
+    this.routes = routes;
+    this.accessLog = accessLog;
+    this.kind = metrics.side() == HttpMetrics.Side.SERVER ? SpanKind.SERVER : SpanKind.CLIENT;
+  }
+
+  /** The propagation formats the caller extracts the parent with and injects the span's context in. */
+  public Propagation propagation() {
+    return propagation;
+  }
+
+  /** What the request said, as the server read it. */
+  public record Request(
+      String method,
+      String path,
+      String scheme,
+      String protocolVersion,
+      String serverAddress,
+      int serverPort,
+      String clientAddress,
+      String userAgent) {}
+
+  /**
+   * Starts the span, the child of {@code parent} (the context the request carried), and counts the
+   * exchange as active. The caller injects {@link Recording#context()} into the request it passes on.
+   */
+  public Recording start(Request request, Context parent, long startNanos) {
+    String rawMethod = request.method();
+    String method = HttpMethods.normalize(rawMethod);
+    Optional<String> route = kind == SpanKind.SERVER ? routes.match(request.path()) : Optional.empty();
+    String spanMethod = method.equals(HttpMethods.OTHER) ? "HTTP" : method;
+    SpanBuilder builder =
+        tracer
+            .spanBuilder(route.map(r -> spanMethod + " " + r).orElse(spanMethod))
+            .setSpanKind(kind)
+            .setParent(parent)
+            .setAttribute(METHOD, method)
+            .setAttribute(PATH, request.path())
+            .setAttribute(SCHEME, request.scheme())
+            .setAttribute(PROTOCOL_VERSION, request.protocolVersion());
+    if (method.equals(HttpMethods.OTHER)) {
+      builder.setAttribute(METHOD_ORIGINAL, rawMethod);
+    }
+    route.ifPresent(r -> builder.setAttribute(ROUTE, r));
+    if (kind == SpanKind.SERVER) {
+      builder.setAttribute(SERVER_ADDRESS, request.serverAddress()).setAttribute(SERVER_PORT, (long) request.serverPort());
+      if (request.clientAddress() != null) {
+        builder.setAttribute(CLIENT_ADDRESS, request.clientAddress());
+      }
+    }
+    if (request.userAgent() != null) {
+      builder.setAttribute(USER_AGENT, request.userAgent());
+    }
+    Span span = propagation.hop(builder.startSpan(), parent);
+    metrics.started();
+    return new Recording(request, span, parent.with(span), route.orElse(RouteTemplates.UNMATCHED), startNanos);
+  }
+
+  /** One exchange being recorded. */
+  public final class Recording {
+    private final Request request;
+    private final Span span;
+    private final Context context;
+    private final String route;
+    private final long startNanos;
+
+    private Recording(Request request, Span span, Context context, String route, long startNanos) {
+      this.request = request;
+      this.span = span;
+      this.context = context;
+      this.route = route;
+      this.startNanos = startNanos;
+    }
+
+    /** The parent context with this exchange's span: what the next hop continues. */
+    public Context context() {
+      return context;
+    }
+
+    public void recordException(Throwable e) {
+      span.recordException(e);
+    }
+
+    /**
+     * Ends the span, records the metrics (with the span's context current, for exemplars) and writes the
+     * access-log line.
+     *
+     * @param flag why the proxy answered itself, or {@code null}
+     * @param target the upstream picked (client side), or {@code null}
+     * @param bytesIn request body bytes, or -1 when unknown
+     * @param upstreamNanos time since the upstream connection was obtained, or -1 when there was none
+     */
+    public void finish(int status, ResponseFlag flag, String target, long bytesIn, long bytesOut, long endNanos, long upstreamNanos) {
+      long duration = endNanos - startNanos;
+      String label = kind == SpanKind.SERVER ? route : target != null ? target : RouteTemplates.UNMATCHED;
+      span.setAttribute(STATUS, (long) status);
+      if (bytesIn >= 0) {
+        span.setAttribute(REQUEST_SIZE, bytesIn);
+      }
+      span.setAttribute(RESPONSE_SIZE, bytesOut);
+      if (kind == SpanKind.CLIENT && target != null) {
+        span.setAttribute(SERVER_ADDRESS, target);
+      }
+      boolean error = status >= 500 || (kind == SpanKind.CLIENT && status >= 400);
+      if (flag != null && flag.isUpstreamFailure() || error) {
+        span.setAttribute(ERROR_TYPE, flag != null ? flag.errorType() : Integer.toString(status));
+        span.setStatus(StatusCode.ERROR);
+      }
+      try (Scope ignored = context.makeCurrent()) {
+        metrics.record(request.method(), status, label, duration, bytesIn, bytesOut);
+      } finally {
+        metrics.finished();
+        span.end();
+      }
+      if (accessLog.enabled()) {
+        SpanContext sc = span.getSpanContext();
+        accessLog.log(
+            new AccessLog.Entry(
+                Instant.now(),
+                request.method(),
+                request.path(),
+                kind == SpanKind.SERVER ? "route" : "upstream",
+                label,
+                status,
+                flag,
+                duration / 1e6,
+                upstreamNanos / 1e6,
+                bytesIn,
+                bytesOut,
+                sc.isValid() ? sc.getTraceId() : null,
+                sc.isValid() ? sc.getSpanId() : null,
+                request.clientAddress(),
+                request.userAgent()));
+      }
+    }
+  }
+}

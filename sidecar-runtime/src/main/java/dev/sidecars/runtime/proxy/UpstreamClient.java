@@ -1,0 +1,68 @@
+package dev.sidecars.runtime.proxy;
+
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.FastThreadLocal;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A proxy's connections to its upstreams: per endpoint and per event loop a {@link UpstreamPool} (keep-alive
+ * HTTP/1.1 connections, multiplexed h2c connections), so an exchange is forwarded on the thread that read it.
+ * Connecting gives up after the connect timeout; an idle HTTP/1.1 connection is not reused after half the
+ * idle timeout (the upstream may be closing it).
+ */
+public final class UpstreamClient {
+  /** How long connecting may take before the exchange is answered 502 (Envoy's default connect timeout). */
+  public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
+
+  /** The largest response status line and headers read from an upstream. */
+  static final int MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
+
+  private final ByteBufAllocator allocator;
+  private final int connectTimeoutMillis;
+  private final long idleNanos;
+  private final FastThreadLocal<Map<Endpoint, UpstreamPool>> pools = new FastThreadLocal<>() {
+    @Override
+    protected Map<Endpoint, UpstreamPool> initialValue() {
+      return new HashMap<>();
+    }
+  };
+
+  /**
+   * @param connectTimeout how long connecting may take before the exchange fails (refused)
+   * @param idleTimeout idle HTTP/1.1 connections are not reused after half of it
+   */
+  public UpstreamClient(ProxyEventLoops loops, Duration connectTimeout, Duration idleTimeout) {
+    this.allocator = loops.allocator();
+    this.connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis());
+    this.idleNanos = idleTimeout.toNanos() / 2;
+  }
+
+  /**
+   * A stream to {@code endpoint} for an exchange running on {@code loop} (called on it); with {@code
+   * fallBack}, HTTP/1.1 when the endpoint was found not to speak h2c.
+   */
+  void acquire(Endpoint endpoint, boolean http2, boolean fallBack, EventLoop loop, UpstreamPool.Waiter waiter) {
+    Map<Endpoint, UpstreamPool> byEndpoint = pools.get();
+    UpstreamPool pool = byEndpoint.get(endpoint);
+    if (pool == null) {
+      pool = new UpstreamPool(endpoint, loop, this);
+      byEndpoint.put(endpoint, pool);
+    }
+    pool.acquire(http2, fallBack, waiter);
+  }
+
+  ByteBufAllocator allocator() {
+    return allocator;
+  }
+
+  int connectTimeoutMillis() {
+    return connectTimeoutMillis;
+  }
+
+  long idleNanos() {
+    return idleNanos;
+  }
+}

@@ -1,0 +1,192 @@
+package dev.sidecars.runtime.proxy;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.util.concurrent.Future;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The connections of one event loop to one upstream endpoint: idle keep-alive HTTP/1.1 connections (one
+ * lent per exchange, a new one opened when none is idle) and h2c connections (streams on the first one with
+ * room, another opened when all are at the upstream's stream limit, up to {@link #MAX_HTTP2_CONNECTIONS};
+ * beyond that streams wait for room on the least busy). Used on its event loop only, so it takes no lock.
+ */
+final class UpstreamPool {
+  /** h2c connections per event loop and endpoint before streams queue for the upstream's limit. */
+  static final int MAX_HTTP2_CONNECTIONS = 4;
+  /** After an upstream refused h2c, how long {@code auto} sends it HTTP/1.1 before trying h2c again. */
+  static final long H2C_REFUSED_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+
+  /**
+   * The upstream closed an h2c connection before its SETTINGS came: it does not speak HTTP/2 (an HTTP/1.1
+   * server answers the preface with an error). Nothing was sent on a stream, so the exchange may go on over
+   * HTTP/1.1.
+   */
+  static final class H2cRefused extends java.io.IOException {
+    private static final long serialVersionUID = 1L;
+
+    H2cRefused(String endpoint) {
+      super(endpoint + " does not speak h2c (closed before its SETTINGS)");
+    }
+  }
+
+  /** What waits for an upstream stream. */
+  interface Waiter {
+    void ready(UpstreamStream stream);
+
+    void failed(Throwable cause);
+  }
+
+  private final Endpoint endpoint;
+  private final EventLoop loop;
+  private final UpstreamClient client;
+  private final ArrayDeque<Http1Upstream> idle = new ArrayDeque<>();
+  private final List<Http2Upstream> http2 = new ArrayList<>(2);
+  private List<Waiter> waitingForHttp2;
+  private long h2cRefusedAt;
+
+  UpstreamPool(Endpoint endpoint, EventLoop loop, UpstreamClient client) {
+    this.endpoint = endpoint;
+    this.loop = loop;
+    this.client = client;
+  }
+
+  /** @param fallBack whether an upstream known not to speak h2c gets HTTP/1.1 instead ({@code auto}) */
+  void acquire(boolean h2, boolean fallBack, Waiter waiter) {
+    if (h2 && fallBack && h2cRefusedAt != 0 && System.nanoTime() - h2cRefusedAt < H2C_REFUSED_NANOS) {
+      acquireHttp1(waiter);
+    } else if (h2) {
+      acquireHttp2(waiter);
+    } else {
+      acquireHttp1(waiter);
+    }
+  }
+
+  private void acquireHttp1(Waiter waiter) {
+    long now = System.nanoTime();
+    for (Http1Upstream c; (c = idle.pollLast()) != null; ) {
+      if (c.channel().isActive() && now - c.idleSince < client.idleNanos()) {
+        c.lent();
+        waiter.ready(c);
+        return;
+      }
+      c.channel().close(); // idle too long: the upstream may be closing it just now
+    }
+    connect(false).addListener((ChannelFuture f) -> {
+      if (f.isSuccess()) {
+        Http1Upstream c = new Http1Upstream(f.channel(), this);
+        c.lent();
+        waiter.ready(c);
+      } else {
+        waiter.failed(f.cause());
+      }
+    });
+  }
+
+  void release(Http1Upstream connection) {
+    connection.idleSince = System.nanoTime();
+    idle.addLast(connection);
+  }
+
+  void closed(Http1Upstream connection) {
+    idle.remove(connection);
+  }
+
+  void closed(Http2Upstream connection) {
+    http2.remove(connection);
+  }
+
+  private void acquireHttp2(Waiter waiter) {
+    Http2Upstream best = null;
+    for (int i = 0; i < http2.size(); i++) {
+      Http2Upstream c = http2.get(i);
+      if (!c.usable()) {
+        continue;
+      }
+      if (c.hasRoom()) {
+        openStream(c, waiter);
+        return;
+      }
+      if (best == null || c.activeStreams() < best.activeStreams()) {
+        best = c;
+      }
+    }
+    if (waitingForHttp2 != null) {
+      waitingForHttp2.add(waiter); // a connection is on its way
+      return;
+    }
+    if (best != null && http2.size() >= MAX_HTTP2_CONNECTIONS) {
+      openStream(best, waiter); // waits in the connection for the upstream's limit
+      return;
+    }
+    waitingForHttp2 = new ArrayList<>(2);
+    waitingForHttp2.add(waiter);
+    connect(true).addListener((ChannelFuture f) -> {
+      if (!f.isSuccess()) {
+        List<Waiter> waiting = waitingForHttp2;
+        waitingForHttp2 = null;
+        waiting.forEach(w -> w.failed(f.cause()));
+        return;
+      }
+      // Streams open once the upstream's SETTINGS came: then it speaks HTTP/2, and its limits are known.
+      Http2Upstream c = new Http2Upstream(f.channel(), this);
+      c.start(ready -> {
+        List<Waiter> waiting = waitingForHttp2;
+        waitingForHttp2 = null;
+        if (ready) {
+          h2cRefusedAt = 0;
+          http2.add(c);
+          waiting.forEach(w -> openStream(c, w));
+        } else {
+          h2cRefusedAt = System.nanoTime();
+          H2cRefused refused = new H2cRefused(endpoint.authority());
+          waiting.forEach(w -> w.failed(refused));
+        }
+      });
+    });
+  }
+
+  private void openStream(Http2Upstream connection, Waiter waiter) {
+    Http2Upstream.Stream stream = new Http2Upstream.Stream();
+    connection.openStream(stream).addListener((Future<Http2StreamChannel> f) -> {
+      if (f.isSuccess()) {
+        waiter.ready(stream);
+      } else {
+        waiter.failed(f.cause());
+      }
+    });
+  }
+
+  private ChannelFuture connect(boolean h2) {
+    return new Bootstrap()
+        .group(loop)
+        .channel(NioSocketChannel.class)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.ALLOCATOR, client.allocator())
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, client.connectTimeoutMillis())
+        .handler(new ChannelInitializer<Channel>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            if (h2) {
+              Http2Upstream.initPipeline(ch);
+            } else {
+              ch.pipeline().addLast("http1-codec", new HttpClientCodec(new HttpDecoderConfig()
+                  .setMaxInitialLineLength(UpstreamClient.MAX_RESPONSE_HEAD_BYTES)
+                  .setMaxHeaderSize(UpstreamClient.MAX_RESPONSE_HEAD_BYTES)
+                  .setMaxChunkSize(64 * 1024), false, false));
+            }
+          }
+        })
+        .connect(endpoint.address());
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The proxies' data plane on Netty: one listener for HTTP/1.1 and cleartext HTTP/2, a pooled client to
+ * upstreams, and a chain of decorators around a forwarder, where an HTTP/1.1 exchange and an HTTP/2
+ * stream look the same. A proxy composes it outside-in:
+ *
+ * <pre>{@code
+ * ProxyEventLoops loops = new ProxyEventLoops(ioThreads, "my-proxy-io");
+ * UpstreamClient client = new UpstreamClient(loops, UpstreamClient.DEFAULT_CONNECT_TIMEOUT, idleTimeout);
+ * ExchangeHandler forward = new Forwarder(client, Forwarder.to(new Endpoint(host, port), UpstreamProtocol.AUTO),
+ *     upstreamTimeout);
+ * ExchangeHandler guarded = new ExchangeGuard(forward, breaker, limit, new ExchangeGuard.Limits(...));
+ * ExchangeHandler observed = new TelemetryHandler(guarded, new HttpTelemetry(tracer, propagation, metrics, routes, log));
+ * Drain drain = new Drain(observed, lifecycle::isStopping);
+ * ProxyServer server = ProxyServer.start(new ProxyServer.Settings(...), drain, loops);
+ * }</pre>
+ *
+ * <ul>
+ *   <li>{@link dev.sidecars.runtime.proxy.ProxyExchange} is what a decorator sees: the request head
+ *       (mutable until forwarded), protocol version, client address, the outcome ({@code ResponseFlag},
+ *       upstream time, target), hooks on the response head, the request body and the end, and the
+ *       proxy's own answers ({@code respond}, {@code fail}). Everything runs on the exchange's event loop.
+ *   <li>{@link dev.sidecars.runtime.proxy.Forwarder} ends the chain. Its {@link
+ *       dev.sidecars.runtime.proxy.Forwarder.Router} picks the {@link dev.sidecars.runtime.proxy.Endpoint}
+ *       and {@link dev.sidecars.runtime.proxy.UpstreamProtocol} per exchange: an egress proxy routes by
+ *       path prefix, {@code Host} or absolute form there, balances among endpoints (one {@code
+ *       Endpoint} each; the client pools per endpoint and event loop) and answers refusals itself
+ *       (return {@code null} after {@code exchange.respond}).
+ *   <li>Decorators go around it: gRPC answers (a response-head listener turning the proxy's own 5xx into
+ *       {@code 200} + {@code grpc-status}), {@code grpc-timeout} deadlines (a timer on {@code
+ *       eventLoop()} calling {@code fail}), RPC telemetry (the response trailers at the end) plug in as
+ *       further {@link dev.sidecars.runtime.proxy.ExchangeHandler}s.
+ *   <li>TLS goes into {@link dev.sidecars.runtime.proxy.ProxyServer}'s connection pipeline, before the
+ *       cleartext switch (an {@code SslHandler} and an ALPN handler installing the same HTTP/1.1 or HTTP/2
+ *       handlers), and into the upstream pool's connect for {@code https} upstreams.
+ * </ul>
+ */
+package dev.sidecars.runtime.proxy;
