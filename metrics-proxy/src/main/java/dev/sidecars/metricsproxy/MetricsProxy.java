@@ -14,6 +14,8 @@ import dev.sidecars.runtime.proxy.Endpoint;
 import dev.sidecars.runtime.proxy.ExchangeGuard;
 import dev.sidecars.runtime.proxy.ExchangeHandler;
 import dev.sidecars.runtime.proxy.Forwarder;
+import dev.sidecars.runtime.proxy.GrpcAnswers;
+import dev.sidecars.runtime.proxy.GrpcDeadline;
 import dev.sidecars.runtime.proxy.ProxyEventLoops;
 import dev.sidecars.runtime.proxy.ProxyServer;
 import dev.sidecars.runtime.proxy.TelemetryHandler;
@@ -25,8 +27,8 @@ import java.util.Optional;
 
 /**
  * The running ingress proxy: a {@link ProxyServer} (HTTP/1.1 and h2c on one port) whose handler chain is
- * the drain, telemetry, the guard, then the forwarder to the app over pooled keep-alive HTTP/1.1 and
- * multiplexed h2c connections.
+ * gRPC answers, the drain, telemetry, the guard, the gRPC deadline, then the forwarder to the app over
+ * pooled keep-alive HTTP/1.1 and multiplexed h2c connections.
  */
 final class MetricsProxy implements SidecarComponent {
   private final MetricsProxyConfig config;
@@ -60,8 +62,9 @@ final class MetricsProxy implements SidecarComponent {
     UpstreamClient client = new UpstreamClient(loops, UpstreamClient.DEFAULT_CONNECT_TIMEOUT, config.idleTimeout());
     Endpoint app = new Endpoint(config.target().getHost(), config.target().getPort());
     ExchangeHandler forward = new Forwarder(client, Forwarder.to(app, config.targetProtocol()), config.upstreamTimeout());
+    ExchangeHandler deadline = new GrpcDeadline(forward, config.upstreamTimeout());
     ExchangeHandler guarded = new ExchangeGuard(
-        forward,
+        deadline,
         new CircuitBreaker(config.breakerFailures(), config.breakerOpen(), System::nanoTime),
         config.maxConcurrentRequests() > 0 ? new ConcurrencyLimit(config.maxConcurrentRequests()) : null,
         new ExchangeGuard.Limits(config.maxHeaderBytes(), config.maxRequestBytes(), config.requestBodyTimeout()));
@@ -70,10 +73,12 @@ final class MetricsProxy implements SidecarComponent {
     // Outermost, so the 503s after the drain delay close their connections too (and are not counted as
     // the app's traffic), and keep-alive clients reconnect elsewhere.
     Drain drain = new Drain(observed, context.lifecycle()::isStopping);
+    // Around everything, so every answer of the proxy's own to a gRPC client is in gRPC's form.
+    ExchangeHandler root = new GrpcAnswers(drain);
     ProxyServer server;
     try {
       server = ProxyServer.start(new ProxyServer.Settings(context.bindAddress(), config.proxyPort(), config.maxHeaderBytes(),
-          config.requestHeaderTimeout(), config.idleTimeout()), drain, loops);
+          config.requestHeaderTimeout(), config.idleTimeout()), root, loops);
     } catch (Exception e) { // a taken port comes as Netty's BindException
       loops.close();
       throw e;
