@@ -7,7 +7,9 @@ import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
@@ -75,6 +77,20 @@ class GrpcStreamsTest {
       received++;
     }
     assertThat(received).isEqualTo(200);
+  }
+
+  /** An answer that is only a head (grpc-java's UNIMPLEMENTED for an unknown method) stays one: its status arrives. */
+  @Test
+  void aTrailersOnlyAnswerOfTheAppPassesWithItsStatus() {
+    MethodDescriptor<byte[], byte[]> missing = MethodDescriptor.newBuilder(GrpcApp.BYTES, GrpcApp.BYTES)
+        .setType(MethodDescriptor.MethodType.UNARY).setFullMethodName("test.Streams/Missing").build();
+    try {
+      ClientCalls.blockingUnaryCall(channel, missing, CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), new byte[1]);
+      throw new AssertionError("the call succeeded");
+    } catch (StatusRuntimeException e) {
+      assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNIMPLEMENTED);
+      assertThat(e.getStatus().getDescription()).isEqualTo("Method not found: test.Streams/Missing");
+    }
   }
 
   @Test

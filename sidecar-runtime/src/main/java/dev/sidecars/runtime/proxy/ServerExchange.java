@@ -500,6 +500,18 @@ final class ServerExchange implements ProxyExchange {
     }
   }
 
+  /** A whole response without body or trailers from the upstream: one head that ends the response (HTTP/2: END_STREAM on HEADERS). */
+  void sendFullResponse(FullHttpResponse response) {
+    if (complete || responseStarted) {
+      response.release();
+      return;
+    }
+    sendResponseHead(response);
+    down.write(response, true);
+    responseComplete = true;
+    maybeComplete();
+  }
+
   /** A piece of the response body; this exchange owns it. */
   void sendResponseContent(HttpContent content) {
     if (complete) {
