@@ -20,6 +20,7 @@ import dev.sidecars.runtime.proxy.ProxyEventLoops;
 import dev.sidecars.runtime.proxy.ProxyServer;
 import dev.sidecars.runtime.proxy.TelemetryHandler;
 import dev.sidecars.runtime.proxy.UpstreamClient;
+import dev.sidecars.runtime.rpc.RpcMetrics;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.Map;
@@ -68,8 +69,9 @@ final class MetricsProxy implements SidecarComponent {
         new CircuitBreaker(config.breakerFailures(), config.breakerOpen(), System::nanoTime),
         config.maxConcurrentRequests() > 0 ? new ConcurrencyLimit(config.maxConcurrentRequests()) : null,
         new ExchangeGuard.Limits(config.maxHeaderBytes(), config.maxRequestBytes(), config.requestBodyTimeout()));
+    RpcMetrics rpcMetrics = new RpcMetrics(context.meters(), RpcMetrics.Side.SERVER, config.seriesLimit());
     ExchangeHandler observed = new TelemetryHandler(guarded, new HttpTelemetry(
-        context.telemetry().tracer(), context.telemetry().propagation(), metrics, config.routes(), accessLog));
+        context.telemetry().tracer(), context.telemetry().propagation(), metrics, rpcMetrics, config.routes(), accessLog));
     // Outermost, so the 503s after the drain delay close their connections too (and are not counted as
     // the app's traffic), and keep-alive clients reconnect elsewhere.
     Drain drain = new Drain(observed, context.lifecycle()::isStopping);

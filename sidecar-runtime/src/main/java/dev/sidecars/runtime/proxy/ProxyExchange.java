@@ -62,6 +62,9 @@ public interface ProxyExchange {
   /** The status of the response sent or about to be sent, 0 before there is one. */
   int status();
 
+  /** The headers of the response head once it was sent (a trailers-only gRPC answer's status is there), else {@code null}. */
+  HttpHeaders responseHeaders();
+
   /** The response's trailers once they have passed, else {@code null}. */
   HttpHeaders responseTrailers();
 

@@ -60,6 +60,7 @@ final class ServerExchange implements ProxyExchange {
   private boolean tunnel;
   private long responseBytes;
   private HttpHeaders trailers;
+  private HttpHeaders responseHeaders;
 
   private ResponseFlag flag;
   private long upstreamStartNanos;
@@ -154,6 +155,11 @@ final class ServerExchange implements ProxyExchange {
   @Override
   public int status() {
     return status;
+  }
+
+  @Override
+  public HttpHeaders responseHeaders() {
+    return responseHeaders;
   }
 
   @Override
@@ -458,6 +464,7 @@ final class ServerExchange implements ProxyExchange {
       }
     }
     status = response.status().code();
+    responseHeaders = response.headers();
     if (!http2) {
       prepareHttp1(response);
     }
