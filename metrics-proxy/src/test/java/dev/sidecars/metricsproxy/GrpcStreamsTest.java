@@ -140,7 +140,26 @@ class GrpcStreamsTest {
     call.halfClose();
     await().atMost(Duration.ofSeconds(10)).until(() -> app.cancelled.get() == 0 && !closed.isDone());
     app.kill();
-    assertThat(closed.get(10, TimeUnit.SECONDS).isOk()).isFalse();
+    // Not CANCELLED (which says the client gave up) and not a hang: the response broke off.
+    assertThat(closed.get(10, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.INTERNAL);
+  }
+
+  /** The app resets a stream after answering part of it: the client gets the message, then the error (not a hang). */
+  @Test
+  void anAppResettingMidStreamReachesTheClientAsAnError() throws Exception {
+    try (ResettingApp resetting = new ResettingApp();
+        ProxyUnderTest second = ProxyUnderTest.start(Map.of("TARGET_URL", resetting.url(), "TARGET_PROTOCOL", "h2c"))) {
+      ManagedChannel toSecond = NettyChannelBuilder.forAddress("127.0.0.1", second.port()).usePlaintext().build();
+      try {
+        Iterator<byte[]> stream = ClientCalls.blockingServerStreamingCall(toSecond, GrpcApp.ENDLESS,
+            CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), new byte[0]);
+        assertThat(stream.next()).containsExactly(4, 2);
+        StatusRuntimeException broken = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class, stream::hasNext);
+        assertThat(broken.getStatus().getCode()).isEqualTo(Status.Code.INTERNAL);
+      } finally {
+        toSecond.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
   }
 
   /** The app's GOAWAY (a graceful restart) ends no running stream on the proxy's shared connection to it. */

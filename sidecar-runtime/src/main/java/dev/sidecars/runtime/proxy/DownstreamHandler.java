@@ -323,9 +323,15 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** The response broke off: the client must see it cut, never complete (no last chunk, a reset stream). */
+  /**
+   * The response broke off: the client must see it cut, never complete (no last chunk; a stream reset
+   * with INTERNAL_ERROR after what was sent, which gRPC clients report as INTERNAL, not as their own CANCELLED).
+   */
   void cut() {
     releaseQueued();
+    if (http2) {
+      ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.INTERNAL_ERROR));
+    }
     flushAndClose();
   }
 
