@@ -56,6 +56,8 @@ final class GrpcApp implements AutoCloseable {
   static final Metadata.Key<String> CUSTOM_TRAILER = Metadata.Key.of("x-custom-trailer", Metadata.ASCII_STRING_MARSHALLER);
 
   final AtomicInteger cancelled = new AtomicInteger();
+  /** Echo calls answered. */
+  final AtomicInteger echoes = new AtomicInteger();
   /** The {@code grpc-timeout} of the last call, or {@code null}. */
   final java.util.concurrent.atomic.AtomicReference<String> lastTimeout = new java.util.concurrent.atomic.AtomicReference<>();
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
@@ -182,7 +184,7 @@ final class GrpcApp implements AutoCloseable {
   }
 
   /** Unary echo whose trailers carry {@code x-custom-trailer: t-<length>}. */
-  private static final class EchoHandler implements ServerCallHandler<byte[], byte[]> {
+  private final class EchoHandler implements ServerCallHandler<byte[], byte[]> {
     @Override
     public ServerCall.Listener<byte[]> startCall(ServerCall<byte[], byte[]> call, Metadata headers) {
       call.request(1);
@@ -194,6 +196,7 @@ final class GrpcApp implements AutoCloseable {
           Metadata trailers = new Metadata();
           trailers.put(CUSTOM_TRAILER, "t-" + message.length);
           call.close(Status.OK, trailers);
+          echoes.incrementAndGet();
         }
       };
     }

@@ -5,14 +5,18 @@ import static org.awaitility.Awaitility.await;
 
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
+import io.grpc.EquivalentAddressGroup;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
+import io.grpc.NameResolver;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
+import java.net.InetSocketAddress;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -179,12 +183,100 @@ class GrpcStreamsTest {
     proxy = null;
   }
 
+  /**
+   * SIGTERM (the lifecycle's stop) on one of two proxies in front of the app, while a long stream runs
+   * through it: its clients get GOAWAY, calls that still reach it are refused as not processed
+   * (REFUSED_STREAM), so a gRPC client balancing over both sends them to the other proxy without a single
+   * failed call, and the running stream finishes within SHUTDOWN_GRACE.
+   */
+  @Test
+  void aSigtermSendsNewCallsElsewhereWhileRunningStreamsFinish() throws Exception {
+    try (ProxyUnderTest other = ProxyUnderTest.start(Map.of("TARGET_URL", app.url()))) {
+      ManagedChannel both = NettyChannelBuilder.forTarget("proxies:///both")
+          .nameResolverFactory(addresses(List.of(new InetSocketAddress("127.0.0.1", proxy.port()),
+              new InetSocketAddress("127.0.0.1", other.port()))))
+          .defaultLoadBalancingPolicy("round_robin").usePlaintext().build();
+      try {
+        for (int i = 0; i < 4; i++) {
+          echo(both);
+        }
+        // 10 s: still running when the calls below are made (SHUTDOWN_GRACE is 20 s).
+        CompletableFuture<List<byte[]>> running = slowStreamRunning(100);
+        CompletableFuture<Void> stopped = CompletableFuture.runAsync(proxy::close);
+        // Once the first proxy refuses new calls (a fresh client to it alone is told UNAVAILABLE)...
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+          ManagedChannel fresh = NettyChannelBuilder.forAddress("127.0.0.1", proxy.port()).usePlaintext().build();
+          try {
+            echo(fresh);
+            return false;
+          } catch (StatusRuntimeException e) {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+            return true;
+          } finally {
+            fresh.shutdownNow();
+          }
+        });
+        // ...calls balanced over both all succeed: those that reach it are retried at the other.
+        int before = app.echoes.get();
+        for (int i = 0; i < 20; i++) {
+          echo(both);
+        }
+        assertThat(app.echoes.get() - before).isEqualTo(20);
+        assertThat(running.isDone()).isFalse();
+        assertThat(running.get(30, TimeUnit.SECONDS)).hasSize(100);
+        stopped.get(30, TimeUnit.SECONDS);
+        proxy = null;
+      } finally {
+        both.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  private static void echo(ManagedChannel to) {
+    assertThat(ClientCalls.blockingUnaryCall(to, GrpcApp.ECHO, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
+        new byte[] {9})).containsExactly(9);
+  }
+
+  /** A resolver giving a gRPC channel these addresses, as a headless service's DNS name would. */
+  private static NameResolver.Factory addresses(List<InetSocketAddress> addresses) {
+    return new NameResolver.Factory() {
+      @Override
+      public NameResolver newNameResolver(URI target, NameResolver.Args args) {
+        return new NameResolver() {
+          @Override
+          public String getServiceAuthority() {
+            return "proxies";
+          }
+
+          @Override
+          public void start(Listener2 listener) {
+            listener.onResult(ResolutionResult.newBuilder()
+                .setAddresses(addresses.stream().map(EquivalentAddressGroup::new).toList()).build());
+          }
+
+          @Override
+          public void shutdown() {}
+        };
+      }
+
+      @Override
+      public String getDefaultScheme() {
+        return "proxies";
+      }
+    };
+  }
+
   /** A stream of 20 messages 100 ms apart, once it runs through the proxy; completes with what came. */
   private CompletableFuture<List<byte[]>> slowStreamRunning() {
+    return slowStreamRunning(20);
+  }
+
+  /** A stream of {@code count} messages 100 ms apart, once it runs through the proxy; completes with what came. */
+  private CompletableFuture<List<byte[]>> slowStreamRunning(int count) {
     CompletableFuture<List<byte[]>> running = CompletableFuture.supplyAsync(() -> {
       List<byte[]> got = new ArrayList<>();
       ClientCalls.blockingServerStreamingCall(channel, GrpcApp.COUNT, CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS),
-          GrpcApp.count(20, 100, 100)).forEachRemaining(got::add);
+          GrpcApp.count(count, 100, 100)).forEachRemaining(got::add);
       return got;
     });
     await().atMost(Duration.ofSeconds(10)).until(() -> proxy.admin("/metrics", null).body().contains("http_server_active_requests 1"));

@@ -335,6 +335,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
     flushAndClose();
   }
 
+  /** HTTP/2: the stream is reset as not processed (REFUSED_STREAM), so the client may retry it elsewhere. */
+  void refuseStream() {
+    releaseQueued();
+    ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.REFUSED_STREAM));
+  }
+
   /** The response ended before the request: HTTP/1.1 closes after it; HTTP/2 tells the client to stop sending. */
   void endWithRequestOpen() {
     if (http2) {

@@ -128,6 +128,13 @@ public interface ProxyExchange {
    */
   void fail(ResponseFlag flag, int status, String reason);
 
+  /**
+   * Refuses the request as not processed: HTTP/2 resets the stream with REFUSED_STREAM, which tells the
+   * client it may send the request again, elsewhere (gRPC clients do it transparently); HTTP/1.1 answers
+   * {@code 503} with {@code reason} and {@code Connection: close}. Only before the response started.
+   */
+  void refuseStream(String reason);
+
   /** HTTP/1.1: the connection closes after this exchange ({@code Connection: close}); HTTP/2: nothing. */
   void closeConnection();
 

@@ -298,6 +298,22 @@ final class ServerExchange implements ProxyExchange {
     }
   }
 
+  @Override
+  public void refuseStream(String reason) {
+    if (complete || responseStarted) {
+      return;
+    }
+    if (!http2) {
+      closeConnection();
+      respond(503, reason, null);
+      return;
+    }
+    status = 503;
+    failRequest();
+    down.refuseStream();
+    finish();
+  }
+
   /** Drops what is left of the request and cuts the upstream mid-request. */
   private void failRequest() {
     requestFailed = true;
