@@ -1,13 +1,12 @@
 package dev.sidecars.runtime.rpc;
 
 import dev.sidecars.runtime.http.HttpMetrics;
+import dev.sidecars.runtime.http.SeriesLimit;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -42,23 +41,17 @@ public final class RpcMetrics {
 
   private final MeterRegistry registry;
   private final Side side;
-  private final int seriesLimit;
-  private final Map<Key, Timer> series = new ConcurrentHashMap<>();
-  private final Timer overflow;
-  private final Counter overflowCount;
+  private final SeriesLimit<Key, Timer> series;
 
   /** @param seriesLimit label combinations before folding into the overflow series (at least 1) */
   public RpcMetrics(MeterRegistry registry, Side side, int seriesLimit) {
-    if (seriesLimit < 1) {
-      throw new IllegalArgumentException("seriesLimit must be at least 1");
-    }
     this.registry = registry;
     this.side = side;
-    this.seriesLimit = seriesLimit;
-    this.overflowCount = Counter.builder(side.prefix + ".series.overflow")
+    Counter overflowCount = Counter.builder(side.prefix + ".series.overflow")
         .description("Calls folded into the overflow series because the series limit was reached")
         .register(registry);
-    this.overflow = register(new Key(HttpMetrics.OVERFLOW, HttpMetrics.OVERFLOW, -1));
+    this.series = new SeriesLimit<>(seriesLimit, this::register,
+        register(new Key(HttpMetrics.OVERFLOW, HttpMetrics.OVERFLOW, -1)), overflowCount);
   }
 
   public Side side() {
@@ -72,17 +65,7 @@ public final class RpcMetrics {
    * @param code the call's gRPC status code
    */
   public void record(String service, String method, int code, long durationNanos) {
-    Key key = new Key(service, method, code);
-    Timer timer = series.get(key);
-    if (timer == null) {
-      if (series.size() >= seriesLimit) {
-        overflowCount.increment();
-        timer = overflow;
-      } else {
-        timer = series.computeIfAbsent(key, this::register);
-      }
-    }
-    timer.record(durationNanos, TimeUnit.NANOSECONDS);
+    series.get(new Key(service, method, code)).record(durationNanos, TimeUnit.NANOSECONDS);
   }
 
   /** The number of label combinations in use, the overflow series not counted. */
