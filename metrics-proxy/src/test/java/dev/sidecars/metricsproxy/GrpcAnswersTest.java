@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -174,13 +173,7 @@ class GrpcAnswersTest {
   /** A call the app takes but never answers; completes with the status the client got. */
   private CompletableFuture<Status> stall(CallOptions options) {
     ClientCall<byte[], byte[]> call = channel.newCall(GrpcApp.STALL, options);
-    CompletableFuture<Status> closed = new CompletableFuture<>();
-    call.start(new ClientCall.Listener<>() {
-      @Override
-      public void onClose(Status status, Metadata trailers) {
-        closed.complete(status);
-      }
-    }, new Metadata());
+    CompletableFuture<Status> closed = GrpcApp.start(call);
     call.sendMessage(new byte[1]);
     call.halfClose();
     return closed;

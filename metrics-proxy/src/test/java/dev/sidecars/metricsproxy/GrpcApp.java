@@ -18,6 +18,7 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -157,6 +158,18 @@ final class GrpcApp implements AutoCloseable {
     }
     stream.onNext(new byte[1024]);
     timer.schedule(() -> endless(stream), 20, TimeUnit.MILLISECONDS);
+  }
+
+  /** Starts a client's {@code call}; completes with the status it ends with. */
+  static CompletableFuture<Status> start(io.grpc.ClientCall<byte[], byte[]> call) {
+    CompletableFuture<Status> closed = new CompletableFuture<>();
+    call.start(new io.grpc.ClientCall.Listener<>() {
+      @Override
+      public void onClose(Status status, Metadata trailers) {
+        closed.complete(status);
+      }
+    }, new Metadata());
+    return closed;
   }
 
   int port() {

@@ -111,13 +111,7 @@ class GrpcStreamsTest {
   @Test
   void cancellingAnUploadStalledOnFlowControlReachesTheApp() {
     ClientCall<byte[], byte[]> call = channel.newCall(GrpcApp.STALL, CallOptions.DEFAULT);
-    CompletableFuture<Status> closed = new CompletableFuture<>();
-    call.start(new ClientCall.Listener<>() {
-      @Override
-      public void onClose(Status status, Metadata trailers) {
-        closed.complete(status);
-      }
-    }, new Metadata());
+    CompletableFuture<Status> closed = GrpcApp.start(call);
     // 3.2 MiB, far beyond the windows of the app, the proxy and the client: the upload stalls.
     for (int i = 0; i < 200; i++) {
       call.sendMessage(new byte[16 * 1024]);
@@ -132,13 +126,7 @@ class GrpcStreamsTest {
   @Test
   void anAppDyingMidStreamReachesTheClientAtOnce() throws Exception {
     ClientCall<byte[], byte[]> call = channel.newCall(GrpcApp.ENDLESS, CallOptions.DEFAULT);
-    CompletableFuture<Status> closed = new CompletableFuture<>();
-    call.start(new ClientCall.Listener<>() {
-      @Override
-      public void onClose(Status status, Metadata trailers) {
-        closed.complete(status);
-      }
-    }, new Metadata());
+    CompletableFuture<Status> closed = GrpcApp.start(call);
     call.request(Integer.MAX_VALUE);
     call.sendMessage(new byte[0]);
     call.halfClose();
