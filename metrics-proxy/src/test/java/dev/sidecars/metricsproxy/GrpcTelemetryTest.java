@@ -116,6 +116,40 @@ class GrpcTelemetryTest {
     collector.awaitMetric(SERVICE, "rpc.server.call.duration");
   }
 
+  /** The proxy's own gRPC answer is recorded with the status it gave (here UNAVAILABLE: the app refuses connections). */
+  @Test
+  void theProxysOwnAnswerIsRecordedWithItsGrpcStatus() throws Exception {
+    int closed;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      closed = socket.getLocalPort();
+    }
+    Map<String, String> env = new HashMap<>(collector.otelEnvironment());
+    env.put("OTEL_SERVICE_NAME", "grpc-refused");
+    env.put("OTEL_TRACES_EXPORTER", "otlp");
+    env.put("TARGET_URL", "http://127.0.0.1:" + closed);
+    env.put("ROUTES", "/test.Streams/{method}");
+    try (ProxyUnderTest refusing = ProxyUnderTest.start(env)) {
+      ManagedChannel toRefusing = NettyChannelBuilder.forAddress("127.0.0.1", refusing.port()).usePlaintext().build();
+      try {
+        ClientCalls.blockingUnaryCall(toRefusing, GrpcApp.ECHO, CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), new byte[1]);
+        throw new AssertionError("the call succeeded");
+      } catch (StatusRuntimeException e) {
+        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+      } finally {
+        toRefusing.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      String metrics = await().atMost(Duration.ofSeconds(20)).until(() -> refusing.admin("/metrics", null).body(),
+          t -> PrometheusText.value(t, COUNT).orElse(0) == 1);
+      assertThat(PrometheusText.value(metrics, COUNT, "rpc_service", "test.Streams", "rpc_method", "Echo",
+          "rpc_grpc_status_code", "14")).hasValue(1);
+      Span span = collector.awaitSpans("grpc-refused", 1).get(0).item();
+      assertThat(span.getName()).isEqualTo("test.Streams/Echo");
+      assertThat(TelemetryTest.attributes(span)).containsEntry("rpc.grpc.status_code", "14")
+          .containsEntry("http.response.status_code", "200").containsEntry("error.type", "connection_refused");
+      assertThat(span.getStatus().getCode()).isEqualTo(io.opentelemetry.proto.trace.v1.Status.StatusCode.STATUS_CODE_ERROR);
+    }
+  }
+
   private Status.Code failure(MethodDescriptor<byte[], byte[]> method) {
     try {
       ClientCalls.blockingUnaryCall(channel, method, CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), new byte[1]);
