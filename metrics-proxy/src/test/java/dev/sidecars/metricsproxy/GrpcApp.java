@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * stream shape built from hand-made descriptors and a byte[] marshaller: {@code Echo} (unary, with a custom
  * trailer), {@code Count} (server streaming: {@code count} messages of {@code size} bytes, {@code pauseMs}
  * apart), {@code Flood} (server streaming {@code count} messages of {@code size} bytes as fast as flow control
- * lets it, never more), {@code Endless} (streams until cancelled) and {@code Stall} (client streaming that
+ * lets it, never more), {@code Chat} (bidirectional: each message echoed as it comes), {@code Endless} (streams until cancelled) and {@code Stall} (client streaming that
  * never reads nor answers, so the upload stalls on flow control). Cancellations seen are counted.
  */
 final class GrpcApp implements AutoCloseable {
@@ -54,6 +54,7 @@ final class GrpcApp implements AutoCloseable {
   static final MethodDescriptor<byte[], byte[]> ENDLESS = method("Endless", MethodType.SERVER_STREAMING);
   static final MethodDescriptor<byte[], byte[]> STALL = method("Stall", MethodType.CLIENT_STREAMING);
   static final MethodDescriptor<byte[], byte[]> FLOOD = method("Flood", MethodType.SERVER_STREAMING);
+  static final MethodDescriptor<byte[], byte[]> CHAT = method("Chat", MethodType.BIDI_STREAMING);
   static final Metadata.Key<String> CUSTOM_TRAILER = Metadata.Key.of("x-custom-trailer", Metadata.ASCII_STRING_MARSHALLER);
 
   final AtomicInteger cancelled = new AtomicInteger();
@@ -77,6 +78,20 @@ final class GrpcApp implements AutoCloseable {
         .addMethod(FLOOD, ServerCalls.asyncServerStreamingCall((request, out) -> {
           ByteBuffer spec = ByteBuffer.wrap(request);
           flood((ServerCallStreamObserver<byte[]>) out, spec.getInt(), new byte[spec.getInt()]);
+        }))
+        .addMethod(CHAT, ServerCalls.asyncBidiStreamingCall(out -> new io.grpc.stub.StreamObserver<byte[]>() {
+          @Override
+          public void onNext(byte[] value) {
+            out.onNext(value);
+          }
+
+          @Override
+          public void onError(Throwable t) {}
+
+          @Override
+          public void onCompleted() {
+            out.onCompleted();
+          }
         }))
         .addMethod(ENDLESS, ServerCalls.asyncServerStreamingCall((request, out) -> {
           ServerCallStreamObserver<byte[]> stream = (ServerCallStreamObserver<byte[]>) out;

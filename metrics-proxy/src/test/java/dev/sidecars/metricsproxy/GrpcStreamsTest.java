@@ -97,6 +97,45 @@ class GrpcStreamsTest {
     }
   }
 
+  /**
+   * A bidirectional call whose client stays quiet longer than REQUEST_BODY_TIMEOUT once the app has
+   * answered is a conversation, not a slow upload: it goes on.
+   */
+  @Test
+  void aQuietClientStreamOutlivesTheBodyTimeoutOnceAnswered() throws Exception {
+    try (ProxyUnderTest strict = ProxyUnderTest.start(Map.of("TARGET_URL", app.url(), "REQUEST_BODY_TIMEOUT", "300ms"))) {
+      ManagedChannel toStrict = NettyChannelBuilder.forAddress("127.0.0.1", strict.port()).usePlaintext().build();
+      try {
+        java.util.concurrent.BlockingQueue<byte[]> echoed = new java.util.concurrent.LinkedBlockingQueue<>();
+        CompletableFuture<Status> closed = new CompletableFuture<>();
+        ClientCall<byte[], byte[]> call = toStrict.newCall(GrpcApp.CHAT, CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS));
+        call.start(new ClientCall.Listener<>() {
+          @Override
+          public void onMessage(byte[] message) {
+            echoed.add(message);
+          }
+
+          @Override
+          public void onClose(Status status, Metadata trailers) {
+            closed.complete(status);
+          }
+        }, new Metadata());
+        call.request(Integer.MAX_VALUE);
+        call.sendMessage(new byte[] {1});
+        assertThat(echoed.poll(10, TimeUnit.SECONDS)).containsExactly(1);
+        // Quiet for five body timeouts.
+        await().pollDelay(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5)).until(() -> true);
+        assertThat(closed).isNotDone();
+        call.sendMessage(new byte[] {2});
+        assertThat(echoed.poll(10, TimeUnit.SECONDS)).containsExactly(2);
+        call.halfClose();
+        assertThat(closed.get(10, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.OK);
+      } finally {
+        toStrict.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+
   @Test
   void aClientCancelReachesTheApp() {
     ClientCall<byte[], byte[]> call = channel.newCall(GrpcApp.ENDLESS, CallOptions.DEFAULT);
