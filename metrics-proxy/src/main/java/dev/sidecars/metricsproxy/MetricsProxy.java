@@ -14,10 +14,13 @@ import dev.sidecars.runtime.proxy.Endpoint;
 import dev.sidecars.runtime.proxy.ExchangeGuard;
 import dev.sidecars.runtime.proxy.ExchangeHandler;
 import dev.sidecars.runtime.proxy.Forwarder;
+import dev.sidecars.runtime.proxy.GrpcAnswers;
+import dev.sidecars.runtime.proxy.GrpcDeadline;
 import dev.sidecars.runtime.proxy.ProxyEventLoops;
 import dev.sidecars.runtime.proxy.ProxyServer;
 import dev.sidecars.runtime.proxy.TelemetryHandler;
 import dev.sidecars.runtime.proxy.UpstreamClient;
+import dev.sidecars.runtime.rpc.RpcMetrics;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.Map;
@@ -25,8 +28,8 @@ import java.util.Optional;
 
 /**
  * The running ingress proxy: a {@link ProxyServer} (HTTP/1.1 and h2c on one port) whose handler chain is
- * the drain, telemetry, the guard, then the forwarder to the app over pooled keep-alive HTTP/1.1 and
- * multiplexed h2c connections.
+ * gRPC answers, the drain, telemetry, the guard, the gRPC deadline, then the forwarder to the app over
+ * pooled keep-alive HTTP/1.1 and multiplexed h2c connections.
  */
 final class MetricsProxy implements SidecarComponent {
   private final MetricsProxyConfig config;
@@ -60,20 +63,24 @@ final class MetricsProxy implements SidecarComponent {
     UpstreamClient client = new UpstreamClient(loops, UpstreamClient.DEFAULT_CONNECT_TIMEOUT, config.idleTimeout());
     Endpoint app = new Endpoint(config.target().getHost(), config.target().getPort());
     ExchangeHandler forward = new Forwarder(client, Forwarder.to(app, config.targetProtocol()), config.upstreamTimeout());
+    ExchangeHandler deadline = new GrpcDeadline(forward, config.upstreamTimeout());
     ExchangeHandler guarded = new ExchangeGuard(
-        forward,
+        deadline,
         new CircuitBreaker(config.breakerFailures(), config.breakerOpen(), System::nanoTime),
         config.maxConcurrentRequests() > 0 ? new ConcurrencyLimit(config.maxConcurrentRequests()) : null,
         new ExchangeGuard.Limits(config.maxHeaderBytes(), config.maxRequestBytes(), config.requestBodyTimeout()));
+    RpcMetrics rpcMetrics = new RpcMetrics(context.meters(), RpcMetrics.Side.SERVER, config.seriesLimit());
     ExchangeHandler observed = new TelemetryHandler(guarded, new HttpTelemetry(
-        context.telemetry().tracer(), context.telemetry().propagation(), metrics, config.routes(), accessLog));
+        context.telemetry().tracer(), context.telemetry().propagation(), metrics, rpcMetrics, config.routes(), accessLog));
     // Outermost, so the 503s after the drain delay close their connections too (and are not counted as
     // the app's traffic), and keep-alive clients reconnect elsewhere.
     Drain drain = new Drain(observed, context.lifecycle()::isStopping);
+    // Around everything, so every answer of the proxy's own to a gRPC client is in gRPC's form.
+    ExchangeHandler root = new GrpcAnswers(drain);
     ProxyServer server;
     try {
       server = ProxyServer.start(new ProxyServer.Settings(context.bindAddress(), config.proxyPort(), config.maxHeaderBytes(),
-          config.requestHeaderTimeout(), config.idleTimeout()), drain, loops);
+          config.requestHeaderTimeout(), config.idleTimeout()), root, loops);
     } catch (Exception e) { // a taken port comes as Netty's BindException
       loops.close();
       throw e;

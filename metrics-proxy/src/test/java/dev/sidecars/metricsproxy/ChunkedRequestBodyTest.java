@@ -115,6 +115,26 @@ class ChunkedRequestBodyTest {
     assertThat(proxy.get("/echo").statusCode()).isEqualTo(200);
   }
 
+  /**
+   * A chunk carrying more bytes than its size line says: the decoder must not skip the excess to the next
+   * line (the app would take a cut body for a whole one, and the excess could hide a smuggled request).
+   * 400, connection closed, and the app never sees the request complete.
+   */
+  @Test
+  void aChunkLongerThanItsSizeGets400AndTheAppSeesItCut() {
+    String response;
+    try (RawHttp raw = new RawHttp(proxy.port())) {
+      // A good 32 KiB chunk (so the app has started reading), then 5 declared and 10 sent.
+      response = raw.send(chunkedPost("/overlong") + chunks(1, 32 * 1024) + "5\r\nhelloWORLD\r\n0\r\n\r\n").readToEnd();
+    }
+    assertThat(RawHttp.status(response)).isEqualTo(400);
+    assertThat(response.toLowerCase(Locale.ROOT)).contains("connection: close");
+    await().atMost(Duration.ofSeconds(20)).until(() -> backend.aborted.contains("/overlong"));
+    assertThat(backend.seen).noneMatch(s -> s.uri().equals("/overlong"));
+    assertRefusalRecorded(400, "BR");
+    assertThat(proxy.get("/echo").statusCode()).isEqualTo(200);
+  }
+
   /** In the metrics, the span and the access log, as the proxy's refusal of a {@code Content-Length} body is. */
   private void assertRefusalRecorded(int status, String flag) {
     String code = Integer.toString(status);

@@ -18,6 +18,7 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -27,8 +28,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A real gRPC app (grpc-java, its Netty transport, h2c) behind the proxy in tests, with methods of every
  * stream shape built from hand-made descriptors and a byte[] marshaller: {@code Echo} (unary, with a custom
  * trailer), {@code Count} (server streaming: {@code count} messages of {@code size} bytes, {@code pauseMs}
- * apart), {@code Endless} (streams until cancelled) and {@code Stall} (client streaming that never reads, so
- * the upload stalls on flow control). Cancellations seen are counted.
+ * apart), {@code Flood} (server streaming {@code count} messages of {@code size} bytes as fast as flow control
+ * lets it, never more), {@code Chat} (bidirectional: each message echoed as it comes), {@code Endless} (streams until cancelled) and {@code Stall} (client streaming that
+ * never reads nor answers, so the upload stalls on flow control). Cancellations seen are counted.
  */
 final class GrpcApp implements AutoCloseable {
   static final String SERVICE = "test.Streams";
@@ -51,9 +53,15 @@ final class GrpcApp implements AutoCloseable {
   static final MethodDescriptor<byte[], byte[]> COUNT = method("Count", MethodType.SERVER_STREAMING);
   static final MethodDescriptor<byte[], byte[]> ENDLESS = method("Endless", MethodType.SERVER_STREAMING);
   static final MethodDescriptor<byte[], byte[]> STALL = method("Stall", MethodType.CLIENT_STREAMING);
+  static final MethodDescriptor<byte[], byte[]> FLOOD = method("Flood", MethodType.SERVER_STREAMING);
+  static final MethodDescriptor<byte[], byte[]> CHAT = method("Chat", MethodType.BIDI_STREAMING);
   static final Metadata.Key<String> CUSTOM_TRAILER = Metadata.Key.of("x-custom-trailer", Metadata.ASCII_STRING_MARSHALLER);
 
   final AtomicInteger cancelled = new AtomicInteger();
+  /** Echo calls answered. */
+  final AtomicInteger echoes = new AtomicInteger();
+  /** The {@code grpc-timeout} of the last call, or {@code null}. */
+  final java.util.concurrent.atomic.AtomicReference<String> lastTimeout = new java.util.concurrent.atomic.AtomicReference<>();
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
   private final Server server;
 
@@ -66,6 +74,24 @@ final class GrpcApp implements AutoCloseable {
           int size = spec.getInt();
           int pauseMs = spec.getInt();
           send(out, count, size, pauseMs, 0);
+        }))
+        .addMethod(FLOOD, ServerCalls.asyncServerStreamingCall((request, out) -> {
+          ByteBuffer spec = ByteBuffer.wrap(request);
+          flood((ServerCallStreamObserver<byte[]>) out, spec.getInt(), new byte[spec.getInt()]);
+        }))
+        .addMethod(CHAT, ServerCalls.asyncBidiStreamingCall(out -> new io.grpc.stub.StreamObserver<byte[]>() {
+          @Override
+          public void onNext(byte[] value) {
+            out.onNext(value);
+          }
+
+          @Override
+          public void onError(Throwable t) {}
+
+          @Override
+          public void onCompleted() {
+            out.onCompleted();
+          }
         }))
         .addMethod(ENDLESS, ServerCalls.asyncServerStreamingCall((request, out) -> {
           ServerCallStreamObserver<byte[]> stream = (ServerCallStreamObserver<byte[]>) out;
@@ -89,7 +115,16 @@ final class GrpcApp implements AutoCloseable {
           };
         }))
         .build();
-    server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(service).build().start();
+    Metadata.Key<String> timeout = Metadata.Key.of("grpc-timeout", Metadata.ASCII_STRING_MARSHALLER);
+    server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        .addService(io.grpc.ServerInterceptors.intercept(service, new io.grpc.ServerInterceptor() {
+          @Override
+          public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
+            lastTimeout.set(headers.get(timeout));
+            return next.startCall(call, headers);
+          }
+        }))
+        .build().start();
   }
 
   private static MethodDescriptor<byte[], byte[]> method(String name, MethodType type) {
@@ -116,12 +151,40 @@ final class GrpcApp implements AutoCloseable {
     }
   }
 
+  /** Sends while the client's side takes more: what is not sent waits in this app, not in a buffer. */
+  private static void flood(ServerCallStreamObserver<byte[]> stream, int count, byte[] message) {
+    int[] sent = {0};
+    stream.setOnCancelHandler(() -> {});
+    stream.setOnReadyHandler(() -> {
+      while (stream.isReady() && sent[0] < count) {
+        stream.onNext(message);
+        sent[0]++;
+      }
+      if (sent[0] == count) {
+        sent[0]++;
+        stream.onCompleted();
+      }
+    });
+  }
+
   private void endless(ServerCallStreamObserver<byte[]> stream) {
     if (stream.isCancelled()) {
       return;
     }
     stream.onNext(new byte[1024]);
     timer.schedule(() -> endless(stream), 20, TimeUnit.MILLISECONDS);
+  }
+
+  /** Starts a client's {@code call}; completes with the status it ends with. */
+  static CompletableFuture<Status> start(io.grpc.ClientCall<byte[], byte[]> call) {
+    CompletableFuture<Status> closed = new CompletableFuture<>();
+    call.start(new io.grpc.ClientCall.Listener<>() {
+      @Override
+      public void onClose(Status status, Metadata trailers) {
+        closed.complete(status);
+      }
+    }, new Metadata());
+    return closed;
   }
 
   int port() {
@@ -149,7 +212,7 @@ final class GrpcApp implements AutoCloseable {
   }
 
   /** Unary echo whose trailers carry {@code x-custom-trailer: t-<length>}. */
-  private static final class EchoHandler implements ServerCallHandler<byte[], byte[]> {
+  private final class EchoHandler implements ServerCallHandler<byte[], byte[]> {
     @Override
     public ServerCall.Listener<byte[]> startCall(ServerCall<byte[], byte[]> call, Metadata headers) {
       call.request(1);
@@ -161,6 +224,7 @@ final class GrpcApp implements AutoCloseable {
           Metadata trailers = new Metadata();
           trailers.put(CUSTOM_TRAILER, "t-" + message.length);
           call.close(Status.OK, trailers);
+          echoes.incrementAndGet();
         }
       };
     }

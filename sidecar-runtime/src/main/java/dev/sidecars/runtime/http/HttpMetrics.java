@@ -8,8 +8,6 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -76,10 +74,7 @@ public final class HttpMetrics {
 
   private final MeterRegistry registry;
   private final Side side;
-  private final int seriesLimit;
-  private final Map<Key, Series> series = new ConcurrentHashMap<>();
-  private final Series overflow;
-  private final Counter overflowCount;
+  private final SeriesLimit<Key, Series> series;
   private final AtomicLong active = new AtomicLong();
 
   /**
@@ -88,21 +83,17 @@ public final class HttpMetrics {
    * @param seriesLimit label combinations per metric before folding into the overflow series (at least 1)
    */
   public HttpMetrics(MeterRegistry registry, Side side, int seriesLimit) {
-    if (seriesLimit < 1) {
-      throw new IllegalArgumentException("seriesLimit must be at least 1");
-    }
     this.registry = registry;
     this.side = side;
-    this.seriesLimit = seriesLimit;
     Gauge.builder(side.prefix + ".active_requests", active, AtomicLong::get)
         .description("Requests in flight through the proxy")
         .baseUnit("requests")
         .register(registry);
-    this.overflowCount =
+    Counter overflowCount =
         Counter.builder(side.prefix + ".series.overflow")
             .description("Recordings folded into the overflow series because the series limit was reached")
             .register(registry);
-    this.overflow = register(new Key(OVERFLOW, -1, OVERFLOW));
+    this.series = new SeriesLimit<>(seriesLimit, this::register, register(new Key(OVERFLOW, -1, OVERFLOW)), overflowCount);
   }
 
   public Side side() {
@@ -127,7 +118,7 @@ public final class HttpMetrics {
    * @param requestBytes request body bytes, or a negative number when unknown (not recorded)
    */
   public void record(String method, int status, String target, long durationNanos, long requestBytes, long responseBytes) {
-    Series s = series(HttpMethods.normalize(method), status, target);
+    Series s = series.get(new Key(HttpMethods.normalize(method), status, target));
     s.duration.record(durationNanos, TimeUnit.NANOSECONDS);
     if (requestBytes >= 0) {
       s.requestSize.record(requestBytes);
@@ -140,20 +131,6 @@ public final class HttpMetrics {
   /** The number of label combinations in use, the overflow series not counted. */
   public int seriesCount() {
     return series.size();
-  }
-
-  private Series series(String method, int status, String target) {
-    Key key = new Key(method, status, target);
-    Series s = series.get(key);
-    if (s != null) {
-      return s;
-    }
-    if (series.size() >= seriesLimit) {
-      overflowCount.increment();
-      return overflow;
-    }
-    // A race may admit a few series beyond the limit; bounded by the number of threads, which is fine.
-    return series.computeIfAbsent(key, this::register);
   }
 
   private Series register(Key key) {

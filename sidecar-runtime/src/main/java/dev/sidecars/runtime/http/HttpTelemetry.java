@@ -1,6 +1,9 @@
 package dev.sidecars.runtime.http;
 
 import dev.sidecars.runtime.propagation.Propagation;
+import dev.sidecars.runtime.rpc.GrpcCall;
+import dev.sidecars.runtime.rpc.GrpcStatus;
+import dev.sidecars.runtime.rpc.RpcMetrics;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanBuilder;
@@ -23,6 +26,12 @@ import java.util.Optional;
  * <p>The span's kind and the metrics' names follow {@link HttpMetrics#side()}: SERVER for an ingress proxy
  * (labelled by route), CLIENT for an egress proxy (labelled by the upstream it picked). Server spans are
  * errors on 5xx, client spans on 4xx and 5xx, as the conventions say.
+ *
+ * <p>A gRPC call ({@link GrpcCall}) follows the RPC conventions instead (v1.37): its span is named {@code
+ * package.Service/Method} and carries {@code rpc.system=grpc}, {@code rpc.service}, {@code rpc.method} and
+ * {@code rpc.grpc.status_code} besides the HTTP attributes, is an error for the codes {@link
+ * GrpcStatus#isError} names, and the call is also recorded in {@link RpcMetrics}, its service and method
+ * folded into {@code _OTHER} on the server side unless its path matches a route template.
  */
 public final class HttpTelemetry {
   private static final AttributeKey<String> METHOD = AttributeKey.stringKey("http.request.method");
@@ -39,6 +48,10 @@ public final class HttpTelemetry {
   private static final AttributeKey<String> ERROR_TYPE = AttributeKey.stringKey("error.type");
   private static final AttributeKey<Long> REQUEST_SIZE = AttributeKey.longKey("http.request.body.size");
   private static final AttributeKey<Long> RESPONSE_SIZE = AttributeKey.longKey("http.response.body.size");
+  private static final AttributeKey<String> RPC_SYSTEM = AttributeKey.stringKey("rpc.system");
+  private static final AttributeKey<String> RPC_SERVICE = AttributeKey.stringKey("rpc.service");
+  private static final AttributeKey<String> RPC_METHOD = AttributeKey.stringKey("rpc.method");
+  private static final AttributeKey<Long> RPC_GRPC_STATUS = AttributeKey.longKey("rpc.grpc.status_code");
 
   private final Tracer tracer;
   private final Propagation propagation;
@@ -46,12 +59,20 @@ public final class HttpTelemetry {
   private final RouteTemplates routes;
   private final AccessLog accessLog;
   private final SpanKind kind;
+  private final RpcMetrics rpcMetrics;
 
   /**
    * @param routes the route templates (server side; ignored on the client side)
    * @param accessLog where lines go, or {@link AccessLog#off()}
    */
   public HttpTelemetry(Tracer tracer, Propagation propagation, HttpMetrics metrics, RouteTemplates routes, AccessLog accessLog) {
+    this(tracer, propagation, metrics, null, routes, accessLog);
+  }
+
+  /** @param rpcMetrics where gRPC calls are recorded as well, or {@code null} */
+  public HttpTelemetry(Tracer tracer, Propagation propagation, HttpMetrics metrics, RpcMetrics rpcMetrics,
+      RouteTemplates routes, AccessLog accessLog) {
+    this.rpcMetrics = rpcMetrics;
     this.tracer = tracer;
     this.propagation = propagation;
     this.metrics = metrics;
@@ -81,13 +102,18 @@ public final class HttpTelemetry {
    * exchange as active. The caller injects {@link Recording#context()} into the request it passes on.
    */
   public Recording start(Request request, Context parent, long startNanos) {
+    return start(request, null, parent, startNanos);
+  }
+
+  /** As {@link #start(Request, Context, long)}, for a gRPC call when {@code rpc} is not {@code null}. */
+  public Recording start(Request request, GrpcCall rpc, Context parent, long startNanos) {
     String rawMethod = request.method();
     String method = HttpMethods.normalize(rawMethod);
     Optional<String> route = kind == SpanKind.SERVER ? routes.match(request.path()) : Optional.empty();
     String spanMethod = method.equals(HttpMethods.OTHER) ? "HTTP" : method;
     SpanBuilder builder =
         tracer
-            .spanBuilder(route.map(r -> spanMethod + " " + r).orElse(spanMethod))
+            .spanBuilder(rpc != null ? rpc.fullMethod() : route.map(r -> spanMethod + " " + r).orElse(spanMethod))
             .setSpanKind(kind)
             .setParent(parent)
             .setAttribute(METHOD, method)
@@ -98,6 +124,9 @@ public final class HttpTelemetry {
       builder.setAttribute(METHOD_ORIGINAL, rawMethod);
     }
     route.ifPresent(r -> builder.setAttribute(ROUTE, r));
+    if (rpc != null) {
+      builder.setAttribute(RPC_SYSTEM, "grpc").setAttribute(RPC_SERVICE, rpc.service()).setAttribute(RPC_METHOD, rpc.method());
+    }
     if (kind == SpanKind.SERVER) {
       builder.setAttribute(SERVER_ADDRESS, request.serverAddress()).setAttribute(SERVER_PORT, (long) request.serverPort());
       if (request.clientAddress() != null) {
@@ -109,19 +138,21 @@ public final class HttpTelemetry {
     }
     Span span = propagation.hop(builder.startSpan(), parent);
     metrics.started();
-    return new Recording(request, span, parent.with(span), route.orElse(RouteTemplates.UNMATCHED), startNanos);
+    return new Recording(request, rpc, span, parent.with(span), route.orElse(RouteTemplates.UNMATCHED), startNanos);
   }
 
   /** One exchange being recorded. */
   public final class Recording {
     private final Request request;
+    private final GrpcCall rpc;
     private final Span span;
     private final Context context;
     private final String route;
     private final long startNanos;
 
-    private Recording(Request request, Span span, Context context, String route, long startNanos) {
+    private Recording(Request request, GrpcCall rpc, Span span, Context context, String route, long startNanos) {
       this.request = request;
+      this.rpc = rpc;
       this.span = span;
       this.context = context;
       this.route = route;
@@ -147,6 +178,16 @@ public final class HttpTelemetry {
      * @param upstreamNanos time since the upstream connection was obtained, or -1 when there was none
      */
     public void finish(int status, ResponseFlag flag, String target, long bytesIn, long bytesOut, long endNanos, long upstreamNanos) {
+      finish(status, flag, target, bytesIn, bytesOut, endNanos, upstreamNanos, -1);
+    }
+
+    /**
+     * As {@link #finish(int, ResponseFlag, String, long, long, long, long)}, with the gRPC status the call
+     * ended with ({@code grpc-status} of the trailers, or of the head of a trailers-only answer), or -1 when
+     * none came (then it is inferred from the flag and the HTTP status). Ignored for a request that is not gRPC.
+     */
+    public void finish(int status, ResponseFlag flag, String target, long bytesIn, long bytesOut, long endNanos, long upstreamNanos,
+        int grpcStatus) {
       long duration = endNanos - startNanos;
       String label = kind == SpanKind.SERVER ? route : target != null ? target : RouteTemplates.UNMATCHED;
       span.setAttribute(STATUS, (long) status);
@@ -157,13 +198,28 @@ public final class HttpTelemetry {
       if (kind == SpanKind.CLIENT && target != null) {
         span.setAttribute(SERVER_ADDRESS, target);
       }
-      boolean error = status >= 500 || (kind == SpanKind.CLIENT && status >= 400);
+      int code = -1;
+      boolean error;
+      if (rpc != null) {
+        code = grpcStatus >= 0 ? grpcStatus
+            : flag != null ? GrpcStatus.forProxyAnswer(flag, status)
+            : status == 200 ? GrpcStatus.UNKNOWN : GrpcStatus.forHttpStatus(status);
+        span.setAttribute(RPC_GRPC_STATUS, (long) code);
+        error = GrpcStatus.isError(code, kind == SpanKind.SERVER);
+      } else {
+        error = status >= 500 || (kind == SpanKind.CLIENT && status >= 400);
+      }
       if (flag != null && flag.isUpstreamFailure() || error) {
-        span.setAttribute(ERROR_TYPE, flag != null ? flag.errorType() : Integer.toString(status));
+        span.setAttribute(ERROR_TYPE, flag != null ? flag.errorType() : rpc != null ? GrpcStatus.name(code) : Integer.toString(status));
         span.setStatus(StatusCode.ERROR);
       }
       try (Scope ignored = context.makeCurrent()) {
         metrics.record(request.method(), status, label, duration, bytesIn, bytesOut);
+        if (rpc != null && rpcMetrics != null) {
+          // Server side: only calls whose path a route template names keep their names (bounded like http.route).
+          boolean known = kind != SpanKind.SERVER || !route.equals(RouteTemplates.UNMATCHED);
+          rpcMetrics.record(known ? rpc.service() : GrpcCall.UNKNOWN, known ? rpc.method() : GrpcCall.UNKNOWN, code, duration);
+        }
       } finally {
         metrics.finished();
         span.end();

@@ -323,10 +323,22 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** The response broke off: the client must see it cut, never complete (no last chunk, a reset stream). */
+  /**
+   * The response broke off: the client must see it cut, never complete (no last chunk; a stream reset
+   * with INTERNAL_ERROR after what was sent, which gRPC clients report as INTERNAL, not as their own CANCELLED).
+   */
   void cut() {
     releaseQueued();
+    if (http2) {
+      ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.INTERNAL_ERROR));
+    }
     flushAndClose();
+  }
+
+  /** HTTP/2: the stream is reset as not processed (REFUSED_STREAM), so the client may retry it elsewhere. */
+  void refuseStream() {
+    releaseQueued();
+    ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.REFUSED_STREAM));
   }
 
   /** The response ended before the request: HTTP/1.1 closes after it; HTTP/2 tells the client to stop sending. */

@@ -9,7 +9,9 @@ import java.util.function.BooleanSupplier;
  * Outermost decorator for a clean stop. Once the sidecar's stop has begun ({@code stopping}), every
  * HTTP/1.1 answer closes its connection ({@code Connection: close}), so keep-alive clients reconnect, and
  * reach another endpoint, instead of reusing a connection to a proxy that is draining. After {@link
- * #shutdown()} new exchanges are answered 503 (closing their connection) while those in flight finish;
+ * #shutdown()} new exchanges are refused while those in flight finish: an HTTP/2 stream is reset with
+ * REFUSED_STREAM (not processed, so clients retry it elsewhere; gRPC clients transparently), an HTTP/1.1
+ * request is answered 503, closing its connection;
  * {@link #awaitIdle} waits for them. HTTP/2 clients are told by the listener's GOAWAY ({@link
  * ProxyServer#goAway()}).
  */
@@ -28,8 +30,8 @@ public final class Drain implements ExchangeHandler {
   @Override
   public void handle(ProxyExchange exchange) {
     if (shutdown) {
-      exchange.closeConnection();
-      exchange.respond(503, "shutting down", null);
+      // HTTP/2: REFUSED_STREAM, so the client sends it again elsewhere; HTTP/1.1: 503 and Connection: close.
+      exchange.refuseStream("shutting down");
       return;
     }
     if (stopping.getAsBoolean()) {

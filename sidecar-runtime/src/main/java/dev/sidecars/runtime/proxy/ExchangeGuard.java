@@ -3,6 +3,7 @@ package dev.sidecars.runtime.proxy;
 import dev.sidecars.runtime.http.CircuitBreaker;
 import dev.sidecars.runtime.http.ConcurrencyLimit;
 import dev.sidecars.runtime.http.ResponseFlag;
+import dev.sidecars.runtime.rpc.GrpcCall;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -33,7 +34,8 @@ import java.util.concurrent.TimeUnit;
  *       anything is forwarded, a streamed body when it passes the limit (the upstream is cut mid-body, so it
  *       never takes the part it got for a whole body);
  *   <li>bodies whose client stops sending for {@link Limits#bodyTimeout()} while the proxy waits for them
- *       (not while the upstream is slow to take them): 408 with {@code Connection: close};
+ *       (not while the upstream is slow to take them; not in a gRPC call the upstream has started to
+ *       answer, where a quiet client stream is normal): 408 with {@code Connection: close};
  *   <li>requests beyond the {@link ConcurrencyLimit}: 503 with {@code x-sidecar-overloaded: true};
  *   <li>requests while the {@link CircuitBreaker} is open: 503 with {@code x-sidecar-circuit: open}.
  * </ul>
@@ -138,7 +140,8 @@ public final class ExchangeGuard implements ExchangeHandler {
         });
       }
       if (bodyTimeoutNanos > 0) {
-        exchange.eventLoop().schedule(() -> checkStalled(exchange), bodyTimeoutNanos, TimeUnit.NANOSECONDS);
+        boolean grpc = GrpcCall.isGrpc(headers.get(HttpHeaderNames.CONTENT_TYPE));
+        exchange.eventLoop().schedule(() -> checkStalled(exchange, grpc), bodyTimeoutNanos, TimeUnit.NANOSECONDS);
       }
     }
     boolean upgrade = !exchange.isHttp2() && headers.contains(HttpHeaderNames.UPGRADE);
@@ -168,8 +171,12 @@ public final class ExchangeGuard implements ExchangeHandler {
   }
 
   /** Every body timeout: fails the exchange when the proxy has waited for the client's bytes all that time. */
-  private void checkStalled(ProxyExchange exchange) {
+  private void checkStalled(ProxyExchange exchange, boolean grpc) {
     if (exchange.isComplete() || exchange.requestComplete()) {
+      return;
+    }
+    if (grpc && exchange.upstreamResponded()) {
+      // A streaming call the app has answered is a conversation: a client quiet for a while is normal there.
       return;
     }
     long waited = exchange.requestBodyWaitNanos(System.nanoTime());
@@ -178,7 +185,7 @@ public final class ExchangeGuard implements ExchangeHandler {
           "no request body bytes for " + Duration.ofNanos(bodyTimeoutNanos).toMillis() + " ms");
       return;
     }
-    exchange.eventLoop().schedule(() -> checkStalled(exchange), bodyTimeoutNanos - waited, TimeUnit.NANOSECONDS);
+    exchange.eventLoop().schedule(() -> checkStalled(exchange, grpc), bodyTimeoutNanos - waited, TimeUnit.NANOSECONDS);
   }
 
   private static void refuse(ProxyExchange exchange, ResponseFlag flag, int status, String reason) {

@@ -62,6 +62,9 @@ public interface ProxyExchange {
   /** The status of the response sent or about to be sent, 0 before there is one. */
   int status();
 
+  /** The headers of the response head once it was sent (a trailers-only gRPC answer's status is there), else {@code null}. */
+  HttpHeaders responseHeaders();
+
   /** The response's trailers once they have passed, else {@code null}. */
   HttpHeaders responseTrailers();
 
@@ -124,6 +127,13 @@ public interface ProxyExchange {
    * connection (HTTP/1.1) or resets its stream (HTTP/2).
    */
   void fail(ResponseFlag flag, int status, String reason);
+
+  /**
+   * Refuses the request as not processed: HTTP/2 resets the stream with REFUSED_STREAM, which tells the
+   * client it may send the request again, elsewhere (gRPC clients do it transparently); HTTP/1.1 answers
+   * {@code 503} with {@code reason} and {@code Connection: close}. Only before the response started.
+   */
+  void refuseStream(String reason);
 
   /** HTTP/1.1: the connection closes after this exchange ({@code Connection: close}); HTTP/2: nothing. */
   void closeConnection();

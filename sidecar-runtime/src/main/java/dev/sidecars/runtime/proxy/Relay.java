@@ -118,6 +118,20 @@ final class Relay implements RequestSink {
         return;
       }
       LastHttpContent end = null;
+      if (response instanceof FullHttpResponse full && response.status().code() >= 200 && response.status().code() != 101
+          && !full.content().isReadable() && full.trailingHeaders().isEmpty()) {
+        // A head that ends the stream (gRPC's trailers-only answer carries its grpc-status there): it stays one.
+        done = true;
+        cancelTimeout();
+        responseStarted = true;
+        if (up.isHttp2()) {
+          ExtensionHeaders.strip(full.headers());
+        }
+        exchange.upstreamResponded(true);
+        exchange.sendFullResponse(full);
+        up.responseDone(requestWritten);
+        return;
+      }
       if (response instanceof FullHttpResponse full && response.status().code() >= 200) {
         end = new DefaultLastHttpContent(full.content(), full.trailingHeaders());
         response = new DefaultHttpResponse(full.protocolVersion(), full.status(), full.headers());

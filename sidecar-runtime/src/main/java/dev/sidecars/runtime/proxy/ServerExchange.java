@@ -60,6 +60,7 @@ final class ServerExchange implements ProxyExchange {
   private boolean tunnel;
   private long responseBytes;
   private HttpHeaders trailers;
+  private HttpHeaders responseHeaders;
 
   private ResponseFlag flag;
   private long upstreamStartNanos;
@@ -154,6 +155,11 @@ final class ServerExchange implements ProxyExchange {
   @Override
   public int status() {
     return status;
+  }
+
+  @Override
+  public HttpHeaders responseHeaders() {
+    return responseHeaders;
   }
 
   @Override
@@ -290,6 +296,22 @@ final class ServerExchange implements ProxyExchange {
     } else {
       cutDownstream();
     }
+  }
+
+  @Override
+  public void refuseStream(String reason) {
+    if (complete || responseStarted) {
+      return;
+    }
+    if (!http2) {
+      closeConnection();
+      respond(503, reason, null);
+      return;
+    }
+    status = 503;
+    failRequest();
+    down.refuseStream();
+    finish();
   }
 
   /** Drops what is left of the request and cuts the upstream mid-request. */
@@ -458,6 +480,7 @@ final class ServerExchange implements ProxyExchange {
       }
     }
     status = response.status().code();
+    responseHeaders = response.headers();
     if (!http2) {
       prepareHttp1(response);
     }
@@ -498,6 +521,18 @@ final class ServerExchange implements ProxyExchange {
     } else if (http10) {
       headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
     }
+  }
+
+  /** A whole response without body or trailers from the upstream: one head that ends the response (HTTP/2: END_STREAM on HEADERS). */
+  void sendFullResponse(FullHttpResponse response) {
+    if (complete || responseStarted) {
+      response.release();
+      return;
+    }
+    sendResponseHead(response);
+    down.write(response, true);
+    responseComplete = true;
+    maybeComplete();
   }
 
   /** A piece of the response body; this exchange owns it. */

@@ -1,6 +1,8 @@
 package dev.sidecars.runtime.proxy;
 
 import dev.sidecars.runtime.http.HttpTelemetry;
+import dev.sidecars.runtime.rpc.GrpcCall;
+import dev.sidecars.runtime.rpc.GrpcStatus;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
@@ -13,7 +15,9 @@ import java.net.InetSocketAddress;
  * Outermost decorator (so it also sees what inner ones refuse): one span, one set of metrics and one
  * access-log line per exchange through {@link HttpTelemetry}, the same for HTTP/1.1 and HTTP/2
  * ({@code network.protocol.version} says which). The span continues the context the request carries and
- * replaces its trace headers, so the next hop continues this span.
+ * replaces its trace headers, so the next hop continues this span. A gRPC request is recorded as a call
+ * ({@link GrpcCall}), with the {@code grpc-status} of its trailers, or of its head when the answer was
+ * trailers-only.
  */
 public final class TelemetryHandler implements ExchangeHandler {
   private final ExchangeHandler next;
@@ -32,16 +36,19 @@ public final class TelemetryHandler implements ExchangeHandler {
     String host = headers.get(HttpHeaderNames.HOST);
     InetSocketAddress local = exchange.localAddress();
     InetSocketAddress client = exchange.clientAddress();
+    String path = path(request.uri());
+    GrpcCall rpc = GrpcCall.of(headers.get(HttpHeaderNames.CONTENT_TYPE), path);
     HttpTelemetry.Recording recording = telemetry.start(
         new HttpTelemetry.Request(
             request.method().name(),
-            path(request.uri()),
+            path,
             exchange.scheme(),
             exchange.protocolVersion(),
             host == null ? local.getAddress().getHostAddress() : HostHeader.name(host),
             host == null ? local.getPort() : HostHeader.port(host, local.getPort()),
             client == null || client.getAddress() == null ? null : client.getAddress().getHostAddress(),
             headers.get(HttpHeaderNames.USER_AGENT)),
+        rpc,
         parent,
         exchange.startNanos());
     // Replace whatever trace headers came in: the next hop's parent is this span.
@@ -51,7 +58,7 @@ public final class TelemetryHandler implements ExchangeHandler {
       long end = System.nanoTime();
       long bytesIn = exchange.requestComplete() ? exchange.requestBodyBytes() : declared;
       recording.finish(exchange.status(), exchange.flag(), exchange.target(), bytesIn, exchange.responseBodyBytes(),
-          end, exchange.upstreamNanos(end));
+          end, exchange.upstreamNanos(end), rpc == null ? -1 : grpcStatus(exchange));
     });
     try (Scope ignored = recording.context().makeCurrent()) {
       next.handle(exchange);
@@ -59,6 +66,16 @@ public final class TelemetryHandler implements ExchangeHandler {
       recording.recordException(e);
       throw e;
     }
+  }
+
+  /** The {@code grpc-status} the client got: in the trailers, or in the head of a trailers-only answer; -1 if none. */
+  private static int grpcStatus(ProxyExchange exchange) {
+    HttpHeaders trailers = exchange.responseTrailers();
+    int code = trailers == null ? -1 : GrpcStatus.parse(trailers.get(GrpcAnswers.GRPC_STATUS));
+    if (code < 0 && exchange.responseHeaders() != null) {
+      code = GrpcStatus.parse(exchange.responseHeaders().get(GrpcAnswers.GRPC_STATUS));
+    }
+    return code;
   }
 
   /** The path of a request target as sent (origin form, or the path of an absolute form), without the query. */

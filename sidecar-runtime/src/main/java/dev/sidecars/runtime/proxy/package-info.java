@@ -8,10 +8,12 @@
  * UpstreamClient client = new UpstreamClient(loops, UpstreamClient.DEFAULT_CONNECT_TIMEOUT, idleTimeout);
  * ExchangeHandler forward = new Forwarder(client, Forwarder.to(new Endpoint(host, port), UpstreamProtocol.AUTO),
  *     upstreamTimeout);
- * ExchangeHandler guarded = new ExchangeGuard(forward, breaker, limit, new ExchangeGuard.Limits(...));
- * ExchangeHandler observed = new TelemetryHandler(guarded, new HttpTelemetry(tracer, propagation, metrics, routes, log));
+ * ExchangeHandler deadline = new GrpcDeadline(forward, upstreamTimeout);
+ * ExchangeHandler guarded = new ExchangeGuard(deadline, breaker, limit, new ExchangeGuard.Limits(...));
+ * ExchangeHandler observed = new TelemetryHandler(guarded,
+ *     new HttpTelemetry(tracer, propagation, metrics, rpcMetrics, routes, log));
  * Drain drain = new Drain(observed, lifecycle::isStopping);
- * ProxyServer server = ProxyServer.start(new ProxyServer.Settings(...), drain, loops);
+ * ProxyServer server = ProxyServer.start(new ProxyServer.Settings(...), new GrpcAnswers(drain), loops);
  * }</pre>
  *
  * <ul>
@@ -25,10 +27,12 @@
  *       path prefix, {@code Host} or absolute form there, balances among endpoints (one {@code
  *       Endpoint} each; the client pools per endpoint and event loop) and answers refusals itself
  *       (return {@code null} after {@code exchange.respond}).
- *   <li>Decorators go around it: gRPC answers (a response-head listener turning the proxy's own 5xx into
- *       {@code 200} + {@code grpc-status}), {@code grpc-timeout} deadlines (a timer on {@code
- *       eventLoop()} calling {@code fail}), RPC telemetry (the response trailers at the end) plug in as
- *       further {@link dev.sidecars.runtime.proxy.ExchangeHandler}s.
+ *   <li>Decorators go around it. For gRPC: {@link dev.sidecars.runtime.proxy.GrpcAnswers} (outermost: a
+ *       response-head listener turning every answer of the proxy's own into {@code 200} + {@code
+ *       grpc-status}), {@link dev.sidecars.runtime.proxy.GrpcDeadline} ({@code grpc-timeout}: a timer on
+ *       {@code eventLoop()} calling {@code fail}); {@link dev.sidecars.runtime.proxy.TelemetryHandler}
+ *       records a gRPC request as an RPC (the {@code grpc-status} of the trailers or of a trailers-only head).
+ *       Both proxies use the same ones (an egress proxy on the client side).
  *   <li>TLS goes into {@link dev.sidecars.runtime.proxy.ProxyServer}'s connection pipeline, before the
  *       cleartext switch (an {@code SslHandler} and an ALPN handler installing the same HTTP/1.1 or HTTP/2
  *       handlers), and into the upstream pool's connect for {@code https} upstreams.
