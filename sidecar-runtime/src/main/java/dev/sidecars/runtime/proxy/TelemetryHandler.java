@@ -51,6 +51,7 @@ public final class TelemetryHandler implements ExchangeHandler {
         rpc,
         parent,
         exchange.startNanos());
+    exchange.tls().ifPresent(recording::tls);
     // Replace whatever trace headers came in: the next hop's parent is this span.
     telemetry.propagation().inject(recording.context(), headers);
     long declared = HttpUtil.getContentLength(request, -1L);
