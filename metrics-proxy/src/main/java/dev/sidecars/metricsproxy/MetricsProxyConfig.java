@@ -4,6 +4,8 @@ import dev.sidecars.runtime.config.Settings;
 import dev.sidecars.runtime.http.HttpMetrics;
 import dev.sidecars.runtime.http.RouteTemplates;
 import dev.sidecars.runtime.proxy.UpstreamProtocol;
+import dev.sidecars.runtime.tls.ServerTls;
+import dev.sidecars.runtime.tls.ServerTlsConfig;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
@@ -29,7 +31,9 @@ record MetricsProxyConfig(
     Duration breakerOpen,
     boolean accessLog,
     int seriesLimit,
-    int ioThreads) {
+    int ioThreads,
+    ServerTlsConfig tls,
+    Duration tlsHandshakeTimeout) {
 
   static final int DEFAULT_PROXY_PORT = 15001;
 
@@ -57,9 +61,11 @@ record MetricsProxyConfig(
     boolean accessLog = settings.bool("ACCESS_LOG", true);
     int seriesLimit = settings.integer("METRIC_SERIES_LIMIT", HttpMetrics.DEFAULT_SERIES_LIMIT, 1, 1_000_000);
     int ioThreads = settings.integer("PROXY_IO_THREADS", Math.max(1, Runtime.getRuntime().availableProcessors()), 1, 256);
+    ServerTlsConfig tls = ServerTlsConfig.from(settings);
+    Duration handshakeTimeout = positive(settings, "TLS_HANDSHAKE_TIMEOUT", ServerTls.DEFAULT_HANDSHAKE_TIMEOUT);
     return new MetricsProxyConfig(port, target, targetProtocol, routes, upstreamTimeout, readinessPath, readinessInterval, drainDelay,
         maxConcurrent, maxRequestBytes, maxHeaderBytes, headerTimeout, bodyTimeout, idleTimeout, breakerFailures, breakerOpen,
-        accessLog, seriesLimit, ioThreads);
+        accessLog, seriesLimit, ioThreads, tls, handshakeTimeout);
   }
 
   private static URI target(Settings settings) {
