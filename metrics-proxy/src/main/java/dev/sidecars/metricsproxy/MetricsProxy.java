@@ -34,8 +34,8 @@ import java.util.Optional;
 /**
  * The running ingress proxy: a {@link ProxyServer} (HTTP/1.1 and h2c on one port, over TLS as {@code
  * TLS_MODE} says) whose handler chain is gRPC answers, the drain, telemetry, the client-certificate header,
- * the guard, the gRPC deadline, then the forwarder to the app over pooled keep-alive HTTP/1.1 and
- * multiplexed h2c connections.
+ * authorization, rate limits, the guard, the gRPC deadline, then the forwarder to the app over pooled
+ * keep-alive HTTP/1.1 and multiplexed h2c connections.
  */
 final class MetricsProxy implements SidecarComponent {
   private final MetricsProxyConfig config;
@@ -77,6 +77,13 @@ final class MetricsProxy implements SidecarComponent {
         new CircuitBreaker(config.breakerFailures(), config.breakerOpen(), System::nanoTime),
         config.maxConcurrentRequests() > 0 ? new ConcurrencyLimit(config.maxConcurrentRequests()) : null,
         new ExchangeGuard.Limits(config.maxHeaderBytes(), config.maxRequestBytes(), config.requestBodyTimeout()));
+    if (!config.rateLimits().isEmpty()) {
+      guarded = new RateLimitHandler(guarded, config.rateLimits(), config.routes(), config.authorization(), context.meters());
+    }
+    if (!config.authorization().allowsEverything()) {
+      // Before the rate limits: a refused caller spends no token.
+      guarded = new AuthorizationHandler(guarded, config.authorization(), config.routes(), context.meters());
+    }
     ExchangeHandler identified = new ForwardedClientCertHandler(guarded);
     RpcMetrics rpcMetrics = new RpcMetrics(context.meters(), RpcMetrics.Side.SERVER, config.seriesLimit());
     ExchangeHandler observed = new TelemetryHandler(identified, new HttpTelemetry(

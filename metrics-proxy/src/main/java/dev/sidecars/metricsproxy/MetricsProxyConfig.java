@@ -1,15 +1,18 @@
 package dev.sidecars.metricsproxy;
 
+import dev.sidecars.runtime.authz.AuthorizationPolicy;
 import dev.sidecars.runtime.config.Settings;
 import dev.sidecars.runtime.http.HttpMetrics;
 import dev.sidecars.runtime.http.RouteTemplates;
 import dev.sidecars.runtime.proxy.UpstreamProtocol;
+import dev.sidecars.runtime.ratelimit.RateLimits;
 import dev.sidecars.runtime.tls.ServerTls;
 import dev.sidecars.runtime.tls.ServerTlsConfig;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.function.LongSupplier;
 
 /** Everything metrics-proxy reads from its variables, validated once at start. */
 record MetricsProxyConfig(
@@ -33,12 +36,19 @@ record MetricsProxyConfig(
     int seriesLimit,
     int ioThreads,
     ServerTlsConfig tls,
-    Duration tlsHandshakeTimeout) {
+    Duration tlsHandshakeTimeout,
+    AuthorizationPolicy authorization,
+    RateLimits rateLimits) {
 
   static final int DEFAULT_PROXY_PORT = 15001;
 
   /** Reads every variable; problems go to {@code settings} so all are reported together. */
   static MetricsProxyConfig from(Settings settings) {
+    return from(settings, System::nanoTime);
+  }
+
+  /** As {@link #from(Settings)}, the rate limits' buckets on {@code nanoTime} (tests move it by hand). */
+  static MetricsProxyConfig from(Settings settings, LongSupplier nanoTime) {
     int port = settings.port("PROXY_PORT", DEFAULT_PROXY_PORT);
     URI target = target(settings);
     UpstreamProtocol targetProtocol = protocol(settings);
@@ -63,9 +73,11 @@ record MetricsProxyConfig(
     int ioThreads = settings.integer("PROXY_IO_THREADS", Math.max(1, Runtime.getRuntime().availableProcessors()), 1, 256);
     ServerTlsConfig tls = ServerTlsConfig.from(settings);
     Duration handshakeTimeout = positive(settings, "TLS_HANDSHAKE_TIMEOUT", ServerTls.DEFAULT_HANDSHAKE_TIMEOUT);
+    AuthorizationPolicy authorization = AuthorizationPolicy.from(settings);
+    RateLimits rateLimits = RateLimits.from(settings, routes, nanoTime);
     return new MetricsProxyConfig(port, target, targetProtocol, routes, upstreamTimeout, readinessPath, readinessInterval, drainDelay,
         maxConcurrent, maxRequestBytes, maxHeaderBytes, headerTimeout, bodyTimeout, idleTimeout, breakerFailures, breakerOpen,
-        accessLog, seriesLimit, ioThreads, tls, handshakeTimeout);
+        accessLog, seriesLimit, ioThreads, tls, handshakeTimeout, authorization, rateLimits);
   }
 
   private static URI target(Settings settings) {

@@ -80,7 +80,7 @@ public final class TelemetryHandler implements ExchangeHandler {
   }
 
   /** The path of a request target as sent (origin form, or the path of an absolute form), without the query. */
-  static String path(String uri) {
+  public static String path(String uri) {
     int start = 0;
     if (!uri.startsWith("/")) {
       int scheme = uri.indexOf("://");
