@@ -10,6 +10,13 @@ import dev.sidecars.collector.junit5.CollectorStubExtension;
 import dev.sidecars.testing.SidecarProcess;
 import dev.sidecars.testing.tls.TestCa;
 import dev.sidecars.testing.tls.TestCertificate;
+import io.grpc.CallOptions;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCalls;
 import io.opentelemetry.proto.trace.v1.Span;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -175,6 +182,34 @@ class TlsListenerTest {
     }
     await().untilAsserted(() -> assertThat(failures("timeout")).isEqualTo(1));
     assertThat(backend.seen).as("no refused client reached the app").isEmpty();
+  }
+
+  @Test
+  void grpcOverMtlsReachesAGrpcAppAndAClientWithoutACertificateDoesNot() throws Exception {
+    try (GrpcApp app = new GrpcApp()) {
+      proxy("mtls", "TARGET_URL", app.url());
+      Path clientCrt = CLIENT.writeTo(dir.resolve("client.crt"), dir.resolve("client.key"));
+      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", proxy.port()).overrideAuthority("localhost")
+          .sslContext(GrpcSslContexts.forClient().trustManager(dir.resolve("ca.crt").toFile())
+              .keyManager(clientCrt.toFile(), dir.resolve("client.key").toFile()).build())
+          .build();
+      ManagedChannel anonymous = NettyChannelBuilder.forAddress("127.0.0.1", proxy.port()).overrideAuthority("localhost")
+          .sslContext(GrpcSslContexts.forClient().trustManager(dir.resolve("ca.crt").toFile()).build())
+          .build();
+      try {
+        byte[] message = "over mTLS".getBytes(StandardCharsets.UTF_8);
+        assertThat(ClientCalls.blockingUnaryCall(channel, GrpcApp.ECHO,
+            CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), message)).isEqualTo(message);
+        assertThatThrownBy(() -> ClientCalls.blockingUnaryCall(anonymous, GrpcApp.ECHO,
+            CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), message))
+            .isInstanceOfSatisfying(StatusRuntimeException.class,
+                e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+        await().untilAsserted(() -> assertThat(failures("no_client_cert")).isPositive());
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        anonymous.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
   }
 
   @Test
