@@ -213,6 +213,19 @@ class TlsListenerTest {
   }
 
   @Test
+  void aConnectionIdleAfterItsHandshakeWaitsForTheIdleTimeoutNotTheHeaderTimeout() throws Exception {
+    proxy("tls", "REQUEST_HEADER_TIMEOUT", "500ms");
+    try (SSLSocket socket = (SSLSocket) CA.sslContext(null).getSocketFactory().createSocket("127.0.0.1", proxy.port())) {
+      socket.startHandshake();
+      // A pool that opens connections ahead of its requests: the handshake is no slow request head.
+      await().pollDelay(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5)).until(() -> true);
+      socket.getOutputStream().write("GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+          .getBytes(StandardCharsets.US_ASCII));
+      assertThat(readUntilClosed(socket)).startsWith("HTTP/1.1 200");
+    }
+  }
+
+  @Test
   void tlsOnAPlaintextPortIsRefusedAndCounted() throws Exception {
     proxy("off");
     assertThat(requestOverTls(CA.sslContext(CLIENT))).doesNotContain("200 OK");

@@ -149,7 +149,11 @@ public final class ProxyServer implements AutoCloseable {
     tls.initChannel(ch, (pipeline, protocol) -> {
       switch (protocol) {
         case CLEARTEXT -> cleartext(pipeline);
-        case HTTP_1_1 -> pipeline.addLast("http1", http1Codec()).addLast(EXCHANGES, new DownstreamHandler(this, false));
+        case HTTP_1_1 -> {
+          // The handshake's bytes started the header clock: from now on the connection is idle until a request.
+          timer.busy(false);
+          pipeline.addLast("http1", http1Codec()).addLast(EXCHANGES, new DownstreamHandler(this, false));
+        }
         case H2 -> {
           // What an h2c upgrade leaves, installed at once: ALPN chose HTTP/2.
           timer.http2();
