@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sidecars.testing.tls.TestCertificate;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -117,19 +116,8 @@ class AuthorizationTest {
     assertThat(PrometheusText.value(metrics, "authz_denied_total", "route", "/catalog", "identity", "_NONE"))
         .hasValue(1);
     int deniedCount = table.length - allowed;
-    List<JsonNode> denied = await().until(() -> lines().stream().filter(l -> l.path("status").asInt() == 403).toList(),
-        l -> l.size() == deniedCount);
+    List<JsonNode> denied = await().until(() -> TlsListenerTest.accessLines(accessLog).stream()
+        .filter(l -> l.path("status").asInt() == 403).toList(), l -> l.size() == deniedCount);
     assertThat(denied).allSatisfy(l -> assertThat(l.path("flags").asText()).isEqualTo("UA"));
-  }
-
-  private List<JsonNode> lines() {
-    ObjectMapper json = new ObjectMapper();
-    return accessLog.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("{")).map(l -> {
-      try {
-        return json.readTree(l);
-      } catch (Exception e) {
-        throw new IllegalStateException(l, e);
-      }
-    }).toList();
   }
 }

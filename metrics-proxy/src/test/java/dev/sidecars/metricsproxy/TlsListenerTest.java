@@ -110,8 +110,13 @@ class TlsListenerTest {
   }
 
   List<JsonNode> accessLines() {
+    return accessLines(accessLog);
+  }
+
+  /** The JSON lines of an access log written to {@code out}. */
+  static List<JsonNode> accessLines(ByteArrayOutputStream out) {
     List<JsonNode> lines = new ArrayList<>();
-    for (String line : accessLog.toString(StandardCharsets.UTF_8).split("\n")) {
+    for (String line : out.toString(StandardCharsets.UTF_8).split("\n")) {
       if (line.startsWith("{")) {
         try {
           lines.add(JSON.readTree(line));
