@@ -146,6 +146,7 @@ class TlsListenerTest {
       String xfcc = seen.header("x-forwarded-client-cert");
       assertThat(xfcc).startsWith("By=" + PAYMENT + ";Hash=").endsWith(";Subject=\"\";URI=" + CHECKOUT)
           .doesNotContain("evil", "ops");
+      assertThat(seen.header("x-forwarded-proto")).isEqualTo("https");
     }
     Span span = collector.awaitTrace("4bf92f3577b34da6a3ce929d0e0e4736", 1).get(0).item();
     Map<String, String> attributes = TelemetryTest.attributes(span);
