@@ -23,9 +23,9 @@
 # server, so its own cost stays small), --handshake-clients processes in parallel for
 # --handshake-duration seconds after as long a warm-up; handshakes/s = their connections / wall time.
 #
-# metrics-proxy has no TLS listener until its TLS support lands: the script starts it with TLS_MODE=mtls
-# and checks with curl that it answers over TLS with the client certificate (and refuses without one);
-# if not, its row prints "not available" with the reason and the other two are measured.
+# The script starts metrics-proxy with TLS_MODE=mtls and checks with curl that it answers over TLS with the
+# client certificate (and refuses without one); if not (a build from before its TLS listener), its row
+# prints "not available" with the reason and the other two are measured.
 #
 # Usage: bench/tls.sh [--rate=1000] [--duration=20] [--warmup=40] [--max-duration=10] [--connections=10]
 #                     [--max-connections=64] [--handshake-duration=10] [--handshake-clients=2]
@@ -98,7 +98,7 @@ tls_check() {
   [[ $code != 200 ]] || echo "answers without a client certificate: not mTLS"
 }
 
-# --- metrics-proxy with TLS_MODE=mtls, when it has TLS ---
+# --- metrics-proxy with TLS_MODE=mtls ---
 start_collector_stub
 PROXY_PORT="$(free_port)" ADMIN_PORT="$(free_port)"
 HOP_ENV=(TARGET_URL="http://127.0.0.1:$BACKEND_PORT" ROUTES="/users/{id}" PROXY_PORT="$PROXY_PORT" ADMIN_PORT="$ADMIN_PORT"

@@ -163,3 +163,53 @@ lifecycle:
 resources:
   {{- toYaml $s.resources | nindent 2 }}
 {{- end }}
+
+{{/* TLS_MODE of metrics-proxy and UPSTREAM_TLS of trace-injector; a bare YAML off (false) is "off". */}}
+{{- define "suite.mpTlsMode" -}}
+{{- $m := .Values.metricsProxy.tls.mode }}
+{{- if kindIs "bool" $m }}off{{ else }}{{ $m }}{{ end }}
+{{- end }}
+
+{{- define "suite.tiUpstreamTls" -}}
+{{- $m := .Values.traceInjector.upstreamTls }}
+{{- if kindIs "bool" $m }}off{{ else }}{{ $m }}{{ end }}
+{{- end }}
+
+{{/* The Secret holding the sidecars' TLS files; "" when none is configured. */}}
+{{- define "suite.tlsSecretName" -}}
+{{- if .Values.tls.secretName }}
+{{- .Values.tls.secretName }}
+{{- else if .Values.tls.certManager.enabled }}
+{{- printf "%s-tls" (include "suite.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when some enabled sidecar speaks TLS and so mounts the TLS files; fails when they are missing. */}}
+{{- define "suite.tlsUsed" -}}
+{{- $mp := and .Values.metricsProxy.enabled (ne (include "suite.mpTlsMode" .) "off") }}
+{{- $ti := and .Values.traceInjector.enabled (ne (include "suite.tiUpstreamTls" .) "off") }}
+{{- if or $mp $ti }}
+{{- if not (include "suite.tlsSecretName" .) }}
+{{- fail (printf "%s needs TLS files: set tls.secretName (a Secret with tls.crt, tls.key and ca.crt) or tls.certManager.enabled" (ternary (printf "metricsProxy.tls.mode=%s" (include "suite.mpTlsMode" .)) (printf "traceInjector.upstreamTls=%s" (include "suite.tiUpstreamTls" .)) $mp)) }}
+{{- end }}
+{{- true }}
+{{- end }}
+{{- end }}
+
+{{/* The TLS variables and mount of a sidecar. Args: (list $ "env"|"mount"). */}}
+{{- define "suite.tlsFiles" -}}
+{{- $root := index . 0 }}
+{{- $dir := trimSuffix "/" $root.Values.tls.mountPath }}
+{{- if eq (index . 1) "env" -}}
+- name: TLS_CERT_FILE
+  value: {{ printf "%s/tls.crt" $dir | quote }}
+- name: TLS_KEY_FILE
+  value: {{ printf "%s/tls.key" $dir | quote }}
+- name: TLS_CA_FILE
+  value: {{ printf "%s/ca.crt" $dir | quote }}
+{{- else -}}
+- name: sidecar-tls
+  mountPath: {{ $dir }}
+  readOnly: true
+{{- end }}
+{{- end }}

@@ -58,6 +58,9 @@ class ChartSchemaTest {
           app: {image: {repository: ''}}                    | at '/app/image/repository'
           otlpEndpoint: collector:4318                      | at '/otlpEndpoint'
           propagators: w3c                                  | at '/propagators'
+          metricsProxy: {tls: {mode: strict}}               | at '/metricsProxy/tls/mode'
+          traceInjector: {upstreamTls: yes}                 | at '/traceInjector/upstreamTls'
+          tls: {certManager: {privateKeyAlgorithm: DSA}}    | at '/tls/certManager/privateKeyAlgorithm'
           """)
   void wrongValuesAreRefusedNamingTheKey(String values, String where) {
     assertThatThrownBy(() -> chart.template(values))

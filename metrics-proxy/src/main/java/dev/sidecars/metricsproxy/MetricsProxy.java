@@ -21,15 +21,21 @@ import dev.sidecars.runtime.proxy.ProxyServer;
 import dev.sidecars.runtime.proxy.TelemetryHandler;
 import dev.sidecars.runtime.proxy.UpstreamClient;
 import dev.sidecars.runtime.rpc.RpcMetrics;
+import dev.sidecars.runtime.tls.HandshakeFailures;
+import dev.sidecars.runtime.tls.ServerTls;
+import dev.sidecars.runtime.tls.ServerTlsConfig;
+import dev.sidecars.runtime.tls.TlsMaterialSource;
 import java.io.PrintStream;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * The running ingress proxy: a {@link ProxyServer} (HTTP/1.1 and h2c on one port) whose handler chain is
- * gRPC answers, the drain, telemetry, the guard, the gRPC deadline, then the forwarder to the app over
- * pooled keep-alive HTTP/1.1 and multiplexed h2c connections.
+ * The running ingress proxy: a {@link ProxyServer} (HTTP/1.1 and h2c on one port, over TLS as {@code
+ * TLS_MODE} says) whose handler chain is gRPC answers, the drain, telemetry, the client-certificate header,
+ * authorization, rate limits, the guard, the gRPC deadline, then the forwarder to the app over pooled
+ * keep-alive HTTP/1.1 and multiplexed h2c connections.
  */
 final class MetricsProxy implements SidecarComponent {
   private final MetricsProxyConfig config;
@@ -39,10 +45,12 @@ final class MetricsProxy implements SidecarComponent {
   private final Readiness readiness;
   private final AppReadiness appReadiness;
   private final AccessLogWriter<AccessLog.Entry> accessLogWriter;
+  private final TlsMaterialSource tlsMaterial;
 
   private MetricsProxy(MetricsProxyConfig config, ProxyEventLoops loops, ProxyServer server, Drain drain,
-      AppReadiness appReadiness, AccessLogWriter<AccessLog.Entry> accessLogWriter) {
+      AppReadiness appReadiness, AccessLogWriter<AccessLog.Entry> accessLogWriter, TlsMaterialSource tlsMaterial) {
     this.config = config;
+    this.tlsMaterial = tlsMaterial;
     this.loops = loops;
     this.server = server;
     this.drain = drain;
@@ -69,20 +77,36 @@ final class MetricsProxy implements SidecarComponent {
         new CircuitBreaker(config.breakerFailures(), config.breakerOpen(), System::nanoTime),
         config.maxConcurrentRequests() > 0 ? new ConcurrencyLimit(config.maxConcurrentRequests()) : null,
         new ExchangeGuard.Limits(config.maxHeaderBytes(), config.maxRequestBytes(), config.requestBodyTimeout()));
+    if (!config.rateLimits().isEmpty()) {
+      guarded = new RateLimitHandler(guarded, config.rateLimits(), config.routes(), config.authorization(), context.meters());
+    }
+    if (!config.authorization().allowsEverything()) {
+      // Before the rate limits: a refused caller spends no token.
+      guarded = new AuthorizationHandler(guarded, config.authorization(), config.routes(), context.meters());
+    }
+    ExchangeHandler identified = new ForwardedClientCertHandler(guarded);
     RpcMetrics rpcMetrics = new RpcMetrics(context.meters(), RpcMetrics.Side.SERVER, config.seriesLimit());
-    ExchangeHandler observed = new TelemetryHandler(guarded, new HttpTelemetry(
+    ExchangeHandler observed = new TelemetryHandler(identified, new HttpTelemetry(
         context.telemetry().tracer(), context.telemetry().propagation(), metrics, rpcMetrics, config.routes(), accessLog));
     // Outermost, so the 503s after the drain delay close their connections too (and are not counted as
     // the app's traffic), and keep-alive clients reconnect elsewhere.
     Drain drain = new Drain(observed, context.lifecycle()::isStopping);
     // Around everything, so every answer of the proxy's own to a gRPC client is in gRPC's form.
     ExchangeHandler root = new GrpcAnswers(drain);
+    HandshakeFailures failures = new HandshakeFailures(context.meters(), System::nanoTime);
+    ServerTlsConfig tlsConfig = config.tls();
+    TlsMaterialSource material = tlsConfig.files().isEmpty() ? null
+        : TlsMaterialSource.start(tlsConfig.files().get(), context.meters(), Clock.systemUTC(), TlsMaterialSource.DEFAULT_POLL);
     ProxyServer server;
     try {
+      ServerTls tls = ServerTls.create(tlsConfig.mode(), material, failures, config.tlsHandshakeTimeout());
       server = ProxyServer.start(new ProxyServer.Settings(context.bindAddress(), config.proxyPort(), config.maxHeaderBytes(),
-          config.requestHeaderTimeout(), config.idleTimeout()), root, loops);
+          config.requestHeaderTimeout(), config.idleTimeout()), root, loops, tls);
     } catch (Exception e) { // a taken port comes as Netty's BindException
       loops.close();
+      if (material != null) {
+        material.close();
+      }
       throw e;
     }
     AppReadiness appReadiness = null;
@@ -90,7 +114,7 @@ final class MetricsProxy implements SidecarComponent {
       appReadiness = new AppReadiness(config.target(), config.readinessPath().get(), config.readinessInterval());
       appReadiness.start();
     }
-    return new MetricsProxy(config, loops, server, drain, appReadiness, accessLogWriter);
+    return new MetricsProxy(config, loops, server, drain, appReadiness, accessLogWriter, material);
   }
 
   @Override
@@ -125,6 +149,9 @@ final class MetricsProxy implements SidecarComponent {
     Optional.ofNullable(appReadiness).ifPresent(AppReadiness::close);
     server.close();
     loops.close();
+    if (tlsMaterial != null) {
+      tlsMaterial.close();
+    }
     if (accessLogWriter != null) {
       accessLogWriter.close();
     }

@@ -1,13 +1,18 @@
 package dev.sidecars.metricsproxy;
 
+import dev.sidecars.runtime.authz.AuthorizationPolicy;
 import dev.sidecars.runtime.config.Settings;
 import dev.sidecars.runtime.http.HttpMetrics;
 import dev.sidecars.runtime.http.RouteTemplates;
 import dev.sidecars.runtime.proxy.UpstreamProtocol;
+import dev.sidecars.runtime.ratelimit.RateLimits;
+import dev.sidecars.runtime.tls.ServerTls;
+import dev.sidecars.runtime.tls.ServerTlsConfig;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.function.LongSupplier;
 
 /** Everything metrics-proxy reads from its variables, validated once at start. */
 record MetricsProxyConfig(
@@ -29,12 +34,21 @@ record MetricsProxyConfig(
     Duration breakerOpen,
     boolean accessLog,
     int seriesLimit,
-    int ioThreads) {
+    int ioThreads,
+    ServerTlsConfig tls,
+    Duration tlsHandshakeTimeout,
+    AuthorizationPolicy authorization,
+    RateLimits rateLimits) {
 
   static final int DEFAULT_PROXY_PORT = 15001;
 
   /** Reads every variable; problems go to {@code settings} so all are reported together. */
   static MetricsProxyConfig from(Settings settings) {
+    return from(settings, System::nanoTime);
+  }
+
+  /** As {@link #from(Settings)}, the rate limits' buckets on {@code nanoTime} (tests move it by hand). */
+  static MetricsProxyConfig from(Settings settings, LongSupplier nanoTime) {
     int port = settings.port("PROXY_PORT", DEFAULT_PROXY_PORT);
     URI target = target(settings);
     UpstreamProtocol targetProtocol = protocol(settings);
@@ -57,9 +71,13 @@ record MetricsProxyConfig(
     boolean accessLog = settings.bool("ACCESS_LOG", true);
     int seriesLimit = settings.integer("METRIC_SERIES_LIMIT", HttpMetrics.DEFAULT_SERIES_LIMIT, 1, 1_000_000);
     int ioThreads = settings.integer("PROXY_IO_THREADS", Math.max(1, Runtime.getRuntime().availableProcessors()), 1, 256);
+    ServerTlsConfig tls = ServerTlsConfig.from(settings);
+    Duration handshakeTimeout = positive(settings, "TLS_HANDSHAKE_TIMEOUT", ServerTls.DEFAULT_HANDSHAKE_TIMEOUT);
+    AuthorizationPolicy authorization = AuthorizationPolicy.from(settings);
+    RateLimits rateLimits = RateLimits.from(settings, routes, nanoTime);
     return new MetricsProxyConfig(port, target, targetProtocol, routes, upstreamTimeout, readinessPath, readinessInterval, drainDelay,
         maxConcurrent, maxRequestBytes, maxHeaderBytes, headerTimeout, bodyTimeout, idleTimeout, breakerFailures, breakerOpen,
-        accessLog, seriesLimit, ioThreads);
+        accessLog, seriesLimit, ioThreads, tls, handshakeTimeout, authorization, rateLimits);
   }
 
   private static URI target(Settings settings) {

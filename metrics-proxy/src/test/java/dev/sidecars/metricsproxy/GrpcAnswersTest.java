@@ -119,6 +119,27 @@ class GrpcAnswersTest {
     assertThat(accessLines(1).get(0)).contains("\"status\":200").contains("\"flags\":\"OM\"");
   }
 
+  /** Over a limit of RATE_LIMITS, RESOURCE_EXHAUSTED (a gRPC client reads a 429 as UNAVAILABLE and retries). */
+  @Test
+  void overARateLimitIsResourceExhausted() throws Exception {
+    app = new GrpcApp();
+    start(app.url(), "RATE_LIMITS", "*=1/m");
+    assertThat(echo(new byte[] {5})).containsExactly(5);
+    Status limited = statusOf(() -> echo(new byte[3]));
+    assertThat(limited.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(accessLines(2).get(1)).contains("\"status\":200").contains("\"flags\":\"RL\"");
+  }
+
+  /** A caller AUTHZ_POLICY does not allow: PERMISSION_DENIED, and the app never sees the call. */
+  @Test
+  void aCallerThePolicyRefusesIsPermissionDenied() throws Exception {
+    app = new GrpcApp();
+    start(app.url(), "AUTHZ_POLICY", "/test.Streams/ = spiffe://cluster.local/ns/shop/sa/checkout");
+    Status denied = statusOf(() -> echo(new byte[3]));
+    assertThat(denied.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(accessLines(1).get(0)).contains("\"status\":200").contains("\"flags\":\"UA\"");
+  }
+
   /** The app never answers and the client set no deadline: the proxy's UPSTREAM_TIMEOUT ends the call in gRPC form. */
   @Test
   void anUpstreamTimeoutIsDeadlineExceeded() throws Exception {

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /** metrics-proxy started in this test's process, as {@code Sidecar.main} would start it, on free ports. */
 final class ProxyUnderTest implements AutoCloseable {
@@ -33,6 +34,12 @@ final class ProxyUnderTest implements AutoCloseable {
 
   /** As {@link #start(Map, String...)}, with the access log (when {@code ACCESS_LOG=on}) written to {@code accessLog}. */
   static ProxyUnderTest start(PrintStream accessLog, Map<String, String> base, String... nameValuePairs) {
+    return start(accessLog, System::nanoTime, base, nameValuePairs);
+  }
+
+  /** As {@link #start(PrintStream, Map, String...)}, the rate limits on {@code nanoTime}, which the test moves. */
+  static ProxyUnderTest start(PrintStream accessLog, LongSupplier nanoTime, Map<String, String> base,
+      String... nameValuePairs) {
     Map<String, String> env = new HashMap<>();
     env.put("ADMIN_PORT", "0");
     env.put("PROXY_PORT", "0");
@@ -62,7 +69,7 @@ final class ProxyUnderTest implements AutoCloseable {
 
         @Override
         public MetricsProxyConfig configure(Settings settings) {
-          return main.configure(settings);
+          return MetricsProxyConfig.from(settings, nanoTime);
         }
 
         @Override

@@ -14,7 +14,8 @@ import java.util.function.Consumer;
  * One JSON line per exchange: {@code time}, {@code method}, {@code path}, {@code route} (or {@code
  * upstream} on the client side), {@code status}, {@code flags} (the {@link ResponseFlag} code, {@code -}
  * when the upstream answered), {@code duration_ms}, {@code upstream_ms}, {@code bytes_in}, {@code
- * bytes_out}, {@code trace_id}, {@code span_id}, {@code client}, {@code user_agent}.
+ * bytes_out}, {@code trace_id}, {@code span_id}, {@code client}, {@code user_agent}, {@code peer} (the
+ * verified identity of the TLS peer, when it showed a certificate).
  */
 public final class AccessLog {
   /** One finished exchange, as the log line shows it. */
@@ -33,7 +34,8 @@ public final class AccessLog {
       String traceId,
       String spanId,
       String client,
-      String userAgent) {}
+      String userAgent,
+      String peer) {}
 
   private static final JsonFactory JSON = new JsonFactory();
   private static final AccessLog OFF = new AccessLog(null);
@@ -131,6 +133,9 @@ public final class AccessLog {
     }
     if (e.userAgent() != null) {
       json.writeStringField("user_agent", e.userAgent());
+    }
+    if (e.peer() != null) {
+      json.writeStringField("peer", e.peer());
     }
     json.writeEndObject();
   }

@@ -4,6 +4,7 @@ import dev.sidecars.runtime.propagation.Propagation;
 import dev.sidecars.runtime.rpc.GrpcCall;
 import dev.sidecars.runtime.rpc.GrpcStatus;
 import dev.sidecars.runtime.rpc.RpcMetrics;
+import dev.sidecars.runtime.tls.TlsPeer;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanBuilder;
@@ -14,6 +15,7 @@ import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.Scope;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -52,6 +54,14 @@ public final class HttpTelemetry {
   private static final AttributeKey<String> RPC_SERVICE = AttributeKey.stringKey("rpc.service");
   private static final AttributeKey<String> RPC_METHOD = AttributeKey.stringKey("rpc.method");
   private static final AttributeKey<Long> RPC_GRPC_STATUS = AttributeKey.longKey("rpc.grpc.status_code");
+  private static final AttributeKey<String> TLS_PROTOCOL_NAME = AttributeKey.stringKey("tls.protocol.name");
+  private static final AttributeKey<String> TLS_PROTOCOL_VERSION = AttributeKey.stringKey("tls.protocol.version");
+  private static final AttributeKey<String> TLS_CIPHER = AttributeKey.stringKey("tls.cipher");
+  private static final AttributeKey<String> TLS_CLIENT_SUBJECT = AttributeKey.stringKey("tls.client.subject");
+  private static final AttributeKey<String> TLS_CLIENT_HASH = AttributeKey.stringKey("tls.client.hash.sha256");
+  private static final AttributeKey<String> TLS_SERVER_SUBJECT = AttributeKey.stringKey("tls.server.subject");
+  /** The peer's workload identity (its certificate's first URI SAN, else DNS SAN, else CN); not a convention. */
+  public static final AttributeKey<String> PEER_IDENTITY = AttributeKey.stringKey("sidecar.peer.identity");
 
   private final Tracer tracer;
   private final Propagation propagation;
@@ -149,6 +159,7 @@ public final class HttpTelemetry {
     private final Context context;
     private final String route;
     private final long startNanos;
+    private String peerIdentity;
 
     private Recording(Request request, GrpcCall rpc, Span span, Context context, String route, long startNanos) {
       this.request = request;
@@ -162,6 +173,28 @@ public final class HttpTelemetry {
     /** The parent context with this exchange's span: what the next hop continues. */
     public Context context() {
       return context;
+    }
+
+    /**
+     * Records what the connection's TLS handshake established: the {@code tls.*} attributes of the
+     * conventions and the peer's identity ({@link #PEER_IDENTITY}, also the access log's {@code peer}).
+     * On a server span the peer is the client; on a client span, the server.
+     */
+    public void tls(TlsPeer tls) {
+      span.setAttribute(TLS_PROTOCOL_NAME, "tls");
+      String version = tls.protocol();
+      span.setAttribute(TLS_PROTOCOL_VERSION, version.startsWith("TLSv") ? version.substring(4) : version);
+      span.setAttribute(TLS_CIPHER, tls.cipherSuite());
+      tls.peer().ifPresent(peer -> {
+        peerIdentity = peer.identity();
+        span.setAttribute(PEER_IDENTITY, peer.identity());
+        if (kind == SpanKind.SERVER) {
+          span.setAttribute(TLS_CLIENT_SUBJECT, peer.subject());
+          span.setAttribute(TLS_CLIENT_HASH, peer.sha256().toUpperCase(Locale.ROOT));
+        } else {
+          span.setAttribute(TLS_SERVER_SUBJECT, peer.subject());
+        }
+      });
     }
 
     public void recordException(Throwable e) {
@@ -242,7 +275,8 @@ public final class HttpTelemetry {
                 sc.isValid() ? sc.getTraceId() : null,
                 sc.isValid() ? sc.getSpanId() : null,
                 request.clientAddress(),
-                request.userAgent()));
+                request.userAgent(),
+                peerIdentity));
       }
     }
   }

@@ -30,7 +30,14 @@ public enum ResponseFlag {
   /** The destination's name did not resolve, or the resolver was saturated: 502. Envoy: DF. */
   DNS_RESOLUTION_FAILED("DF", "dns_resolution_failed"),
   /** The request has already passed through this proxy (a forwarding loop): 508. */
-  LOOP_DETECTED("LD", "loop_detected");
+  LOOP_DETECTED("LD", "loop_detected"),
+  /**
+   * The caller may not call this path ({@code AUTHZ_POLICY}): 403; for gRPC, {@code PERMISSION_DENIED}. (Envoy's
+   * RBAC filter sets no flag; {@code UA} is ours.)
+   */
+  UNAUTHORIZED("UA", "unauthorized"),
+  /** The caller is over a limit of {@code RATE_LIMITS}: 429; for gRPC, {@code RESOURCE_EXHAUSTED}. Envoy: RL. */
+  RATE_LIMITED("RL", "rate_limited");
 
   private final String code;
   private final String errorType;

@@ -1,6 +1,7 @@
 package dev.sidecars.runtime.proxy;
 
 import dev.sidecars.runtime.http.ResponseFlag;
+import dev.sidecars.runtime.tls.TlsPeer;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -22,6 +23,7 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
+import java.util.Optional;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -252,7 +254,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter {
   // --- for the exchange ---
 
   String scheme() {
-    return "http";
+    return tls().isPresent() ? "https" : "http";
+  }
+
+  /** What the connection's TLS handshake established; empty for cleartext. */
+  Optional<TlsPeer> tls() {
+    return TlsPeer.of(ctx.channel());
   }
 
   InetSocketAddress clientAddress() {

@@ -1,11 +1,13 @@
 package dev.sidecars.runtime.proxy;
 
 import dev.sidecars.runtime.http.ResponseFlag;
+import dev.sidecars.runtime.tls.TlsPeer;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import java.net.InetSocketAddress;
+import java.util.Optional;
 
 /**
  * One request and its response as the proxy's decorators see it, the same for an HTTP/1.1 exchange and
@@ -27,6 +29,14 @@ public interface ProxyExchange {
 
   /** {@code http}, or {@code https} once TLS is there. */
   String scheme();
+
+  /**
+   * What the client connection's TLS handshake established (the client's verified certificate, if it sent
+   * one); empty for cleartext.
+   */
+  default Optional<TlsPeer> tls() {
+    return Optional.empty();
+  }
 
   /** The peer of the client connection. */
   InetSocketAddress clientAddress();

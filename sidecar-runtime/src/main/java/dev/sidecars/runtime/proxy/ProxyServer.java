@@ -24,6 +24,7 @@ import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import dev.sidecars.runtime.tls.ServerTls;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
@@ -37,11 +38,13 @@ import java.util.concurrent.TimeUnit;
  * connection's event loop. Connections are served by {@link ProxyEventLoops}, which the upstream client
  * shares, so an exchange never changes threads.
  *
- * <p>A connection's pipeline: {@link ConnectionTimer}, then (TLS later: an {@code SslHandler} and an
- * ALPN handler choosing between the same two pipelines) Netty's {@code CleartextHttp2ServerUpgradeHandler},
- * which leaves either {@code HttpServerCodec} + the exchange handler (HTTP/1.1), or {@code Http2FrameCodec}
- * + {@link StreamWatcher} + {@code Http2MultiplexHandler}, whose stream channels each get {@code
- * Http2StreamFrameToHttpObjectCodec} + the same exchange handler (HTTP/2).
+ * <p>A connection's pipeline: {@link ConnectionTimer}, then what {@link ServerTls} installs for {@code
+ * TLS_MODE} (an {@code SslHandler} whose ALPN result picks HTTP/2 or HTTP/1.1; in permissive mode a
+ * detector first; with TLS off a detector refusing ClientHellos), then for cleartext Netty's {@code
+ * CleartextHttp2ServerUpgradeHandler}. Either way a connection ends with {@code HttpServerCodec} + the
+ * exchange handler (HTTP/1.1), or {@code Http2FrameCodec} + {@link StreamWatcher} + {@code
+ * Http2MultiplexHandler}, whose stream channels each get {@code Http2StreamFrameToHttpObjectCodec} + the
+ * same exchange handler (HTTP/2): over TLS and in cleartext the same handlers serve.
  */
 public final class ProxyServer implements AutoCloseable {
   /**
@@ -76,14 +79,17 @@ public final class ProxyServer implements AutoCloseable {
   private final Settings settings;
   private final ExchangeHandler root;
   private final ProxyEventLoops loops;
+  private final ServerTls tls;
   private final Channel listener;
   private final ChannelGroup connections = new DefaultChannelGroup("proxy-connections", GlobalEventExecutor.INSTANCE);
   private final ChannelGroup http2Connections = new DefaultChannelGroup("proxy-h2-connections", GlobalEventExecutor.INSTANCE);
 
-  private ProxyServer(Settings settings, ExchangeHandler root, ProxyEventLoops loops) throws InterruptedException {
+  private ProxyServer(Settings settings, ExchangeHandler root, ProxyEventLoops loops, ServerTls tls)
+      throws InterruptedException {
     this.settings = settings;
     this.root = root;
     this.loops = loops;
+    this.tls = tls;
     this.listener = new ServerBootstrap()
         .group(loops.group())
         .channel(NioServerSocketChannel.class)
@@ -95,7 +101,7 @@ public final class ProxyServer implements AutoCloseable {
           @Override
           protected void initChannel(SocketChannel ch) {
             connections.add(ch);
-            initConnection(ch.pipeline());
+            initConnection(ch);
           }
         })
         .bind(settings.bindAddress(), settings.port())
@@ -103,10 +109,18 @@ public final class ProxyServer implements AutoCloseable {
         .channel();
   }
 
-  /** Binds the listener; exchanges go to {@code root}. */
+  /** Binds a cleartext listener; exchanges go to {@code root}. */
   public static ProxyServer start(Settings settings, ExchangeHandler root, ProxyEventLoops loops) {
+    return start(settings, root, loops, null);
+  }
+
+  /**
+   * Binds the listener, speaking TLS as {@code tls} says ({@code null}: cleartext, without even refusing
+   * ClientHellos); exchanges go to {@code root}.
+   */
+  public static ProxyServer start(Settings settings, ExchangeHandler root, ProxyEventLoops loops, ServerTls tls) {
     try {
-      return new ProxyServer(settings, root, loops);
+      return new ProxyServer(settings, root, loops, tls);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while binding", e);
@@ -125,10 +139,36 @@ public final class ProxyServer implements AutoCloseable {
     http2Connections.add(parent);
   }
 
-  private void initConnection(ChannelPipeline pipeline) {
-    pipeline.addLast("timer", new ConnectionTimer(settings.requestHeaderTimeout(), settings.idleTimeout()));
-    // TLS goes here: an SslHandler, then an ALPN handler that installs the HTTP/2 pipeline for "h2" or the
-    // HTTP/1.1 one for "http/1.1" (permissive mode: an OptionalSslHandler before it).
+  private void initConnection(Channel ch) {
+    ConnectionTimer timer = new ConnectionTimer(settings.requestHeaderTimeout(), settings.idleTimeout());
+    ch.pipeline().addLast("timer", timer);
+    if (tls == null) {
+      cleartext(ch.pipeline());
+      return;
+    }
+    tls.initChannel(ch, (pipeline, protocol) -> {
+      switch (protocol) {
+        case CLEARTEXT -> cleartext(pipeline);
+        case HTTP_1_1 -> {
+          // The handshake's bytes started the header clock: from now on the connection is idle until a request.
+          timer.busy(false);
+          pipeline.addLast("http1", http1Codec()).addLast(EXCHANGES, new DownstreamHandler(this, false));
+        }
+        case H2 -> {
+          // What an h2c upgrade leaves, installed at once: ALPN chose HTTP/2.
+          timer.http2();
+          http2Connection(ch);
+          pipeline.addLast("http2", http2Codec())
+              .addLast(new StreamWatcher())
+              .addLast(multiplexer())
+              .addLast("http2-connection", new DownstreamHandler.Http2ConnectionHandler());
+        }
+      }
+    });
+  }
+
+  /** HTTP/1.1, upgraded to h2c by request, or HTTP/2 with prior knowledge. */
+  private void cleartext(ChannelPipeline pipeline) {
     HttpServerCodec http1 = http1Codec();
     HttpServerUpgradeHandler upgrade = new HttpServerUpgradeHandler(http1,
         protocol -> AsciiString.contentEquals(H2C, protocol)

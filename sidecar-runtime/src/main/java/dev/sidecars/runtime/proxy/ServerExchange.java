@@ -1,6 +1,7 @@
 package dev.sidecars.runtime.proxy;
 
 import dev.sidecars.runtime.http.ResponseFlag;
+import dev.sidecars.runtime.tls.TlsPeer;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
@@ -24,6 +25,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -102,6 +104,11 @@ final class ServerExchange implements ProxyExchange {
   @Override
   public String scheme() {
     return down.scheme();
+  }
+
+  @Override
+  public Optional<TlsPeer> tls() {
+    return down.tls();
   }
 
   @Override

@@ -51,6 +51,7 @@ public final class TelemetryHandler implements ExchangeHandler {
         rpc,
         parent,
         exchange.startNanos());
+    exchange.tls().ifPresent(recording::tls);
     // Replace whatever trace headers came in: the next hop's parent is this span.
     telemetry.propagation().inject(recording.context(), headers);
     long declared = HttpUtil.getContentLength(request, -1L);
@@ -79,7 +80,7 @@ public final class TelemetryHandler implements ExchangeHandler {
   }
 
   /** The path of a request target as sent (origin form, or the path of an absolute form), without the query. */
-  static String path(String uri) {
+  public static String path(String uri) {
     int start = 0;
     if (!uri.startsWith("/")) {
       int scheme = uri.indexOf("://");

@@ -13,7 +13,8 @@
  * ExchangeHandler observed = new TelemetryHandler(guarded,
  *     new HttpTelemetry(tracer, propagation, metrics, rpcMetrics, routes, log));
  * Drain drain = new Drain(observed, lifecycle::isStopping);
- * ProxyServer server = ProxyServer.start(new ProxyServer.Settings(...), new GrpcAnswers(drain), loops);
+ * ProxyServer server = ProxyServer.start(new ProxyServer.Settings(...), new GrpcAnswers(drain), loops,
+ *     serverTls); // serverTls may be null
  * }</pre>
  *
  * <ul>
@@ -33,9 +34,12 @@
  *       {@code eventLoop()} calling {@code fail}); {@link dev.sidecars.runtime.proxy.TelemetryHandler}
  *       records a gRPC request as an RPC (the {@code grpc-status} of the trailers or of a trailers-only head).
  *       Both proxies use the same ones (an egress proxy on the client side).
- *   <li>TLS goes into {@link dev.sidecars.runtime.proxy.ProxyServer}'s connection pipeline, before the
- *       cleartext switch (an {@code SslHandler} and an ALPN handler installing the same HTTP/1.1 or HTTP/2
- *       handlers), and into the upstream pool's connect for {@code https} upstreams.
+ *   <li>TLS: {@code ProxyServer.start(settings, root, loops, serverTls)} puts a {@link
+ *       dev.sidecars.runtime.tls.ServerTls} first in each connection's pipeline, before the cleartext
+ *       switch; once the handshake (ALPN) or permissive detection has decided, the same HTTP/1.1 or HTTP/2
+ *       handlers go in, and {@link dev.sidecars.runtime.proxy.ProxyExchange#tls()} names the peer. For
+ *       upstreams, {@link dev.sidecars.runtime.tls.UpstreamTls#initChannel} goes into the upstream pool's
+ *       connect, before the HTTP handlers (not wired in yet).
  * </ul>
  */
 package dev.sidecars.runtime.proxy;

@@ -67,6 +67,7 @@ public final class GrpcStatus {
           return DEADLINE_EXCEEDED;
         case OVERLOAD:
         case REQUEST_TOO_LARGE:
+        case RATE_LIMITED:
           return RESOURCE_EXHAUSTED;
         case UPSTREAM_REFUSED:
         case UPSTREAM_RESET:
@@ -77,6 +78,7 @@ public final class GrpcStatus {
         case REQUEST_BODY_TIMEOUT:
           return CANCELLED;
         case EGRESS_DENIED:
+        case UNAUTHORIZED:
           return PERMISSION_DENIED;
         case BAD_REQUEST:
         case UPSTREAM_PROTOCOL_ERROR:

@@ -96,19 +96,17 @@ public final class ServerTls {
         pipeline.addLast("tls", newHandler(channel, handshakeTimeoutNanos));
         pipeline.addLast("tls-handshake", watcher(setup));
       }
-      case PERMISSIVE -> pipeline.addLast("tls-detect", new TlsDetector(new TlsDetector.Outcome() {
+      case PERMISSIVE -> pipeline.addLast("tls-detect", new TlsDetector(sslContext(), new TlsDetector.Outcome() {
         @Override
-        public void tls(ChannelHandlerContext ctx, long elapsedNanos) {
+        public SslHandler tls(ChannelHandlerContext ctx, SslContext context, long remainingNanos) {
           // The watcher first: the SslHandler may fail on the bytes the detector hands it at once.
           ctx.pipeline().addAfter(ctx.name(), "tls-handshake", watcher(setup));
-          ctx.pipeline().replace(ctx.name(), "tls",
-              newHandler(ctx.channel(), Math.max(1, handshakeTimeoutNanos - elapsedNanos)));
+          return handler(context, ctx.channel(), remainingNanos);
         }
 
         @Override
         public void plaintext(ChannelHandlerContext ctx) {
           setup.configure(ctx.pipeline(), Protocol.CLEARTEXT);
-          ctx.pipeline().remove(ctx.handler());
         }
       }, failures, handshakeTimeoutNanos));
     }
@@ -121,7 +119,11 @@ public final class ServerTls {
   }
 
   private SslHandler newHandler(Channel channel, long timeoutNanos) {
-    SslHandler handler = sslContext().newHandler(channel.alloc());
+    return handler(sslContext(), channel, timeoutNanos);
+  }
+
+  private static SslHandler handler(SslContext context, Channel channel, long timeoutNanos) {
+    SslHandler handler = context.newHandler(channel.alloc());
     handler.setHandshakeTimeoutMillis(Math.max(1, timeoutNanos / 1_000_000));
     return handler;
   }

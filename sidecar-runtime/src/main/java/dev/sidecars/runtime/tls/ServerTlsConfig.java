@@ -41,6 +41,10 @@ public record ServerTlsConfig(Mode mode, Optional<TlsFiles> files) {
     String word = settings.oneOf(MODE_VARIABLE, "off", "off", "tls", "mtls", "permissive");
     Mode mode = Mode.valueOf(word.toUpperCase(java.util.Locale.ROOT));
     if (mode == Mode.OFF) {
+      // Looked at but not loaded: files mounted ahead of turning TLS on are no error, and stay unused.
+      settings.optional(TlsFiles.CERT_VARIABLE);
+      settings.optional(TlsFiles.KEY_VARIABLE);
+      settings.optional(TlsFiles.CA_VARIABLE);
       return off();
     }
     Optional<TlsFiles> files = TlsFiles.read(settings, true, mode == Mode.MTLS, MODE_VARIABLE + "=" + word);

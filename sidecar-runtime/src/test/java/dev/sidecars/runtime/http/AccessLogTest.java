@@ -18,7 +18,7 @@ class AccessLogTest {
     AccessLog log = AccessLog.to(lines::add);
     log.log(new AccessLog.Entry(Instant.parse("2026-01-02T03:04:05Z"), "GET", "/a\"b\n", "route", "_OTHER", 504,
         ResponseFlag.UPSTREAM_TIMEOUT, 30000.1234, 29999.5, 0, 0, "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7",
-        "127.0.0.1", null));
+        "127.0.0.1", null, null));
     assertThat(lines).hasSize(1);
     assertThat(lines.get(0)).doesNotContain("\n");
     JsonNode json = new ObjectMapper().readTree(lines.get(0));
@@ -36,7 +36,7 @@ class AccessLogTest {
     AccessLogWriter.Lines<AccessLog.Entry> lines = AccessLog.jsonLines(out);
     for (String agent : List.of("curl/8.5 \u00e9\u2603", "tab\there")) {
       lines.write(new AccessLog.Entry(Instant.parse("2026-01-02T03:04:05Z"), "POST", "/users/1", "route", "/users/{id}",
-          200, null, 1.5, 1.25, 10, 1024, null, null, null, agent));
+          200, null, 1.5, 1.25, 10, 1024, null, null, null, agent, null));
     }
     lines.flush();
 
@@ -50,7 +50,7 @@ class AccessLogTest {
     assertThat(mapper.readTree(written.get(1)).path("flags").asText()).isEqualTo("-");
     // The same line as the one-at-a-time format, which the tests above check field by field.
     assertThat(written.get(1)).isEqualTo(AccessLog.format(new AccessLog.Entry(Instant.parse("2026-01-02T03:04:05Z"),
-        "POST", "/users/1", "route", "/users/{id}", 200, null, 1.5, 1.25, 10, 1024, null, null, null, "tab\there")));
+        "POST", "/users/1", "route", "/users/{id}", 200, null, 1.5, 1.25, 10, 1024, null, null, null, "tab\there", null)));
   }
 
   @Test

@@ -196,6 +196,26 @@ class UpstreamTlsTest {
   }
 
   @Test
+  void aRotatedClientCertificateReachesNewConnections() throws Exception {
+    int port = startServer(ServerTlsConfig.Mode.MTLS, SERVER);
+    TlsMaterialSource material = clientMaterial(CLIENT, CA);
+    UpstreamTls mtls = upstream(UpstreamTlsConfig.Mode.MTLS, material);
+    UpstreamTls.Destination payment = new UpstreamTls.Destination("payment", port, Set.of(PAYMENT), List.of("http/1.1"));
+    io.netty.handler.ssl.SslContext before = mtls.sslContext(payment);
+    assertThat(mtls.sslContext(payment)).as("one context per material and destination kind").isSameAs(before);
+    assertThat(call(mtls, payment, port).body()).contains("identity=" + CHECKOUT);
+
+    String cart = "spiffe://cluster.local/ns/shop/sa/cart";
+    Path files = material.files().certificate().orElseThrow().getParent();
+    CA.leaf().uri(cart).issue().writeTo(files.resolve("tls.crt"), files.resolve("tls.key"));
+    material.poll(); // seen changed
+    assertThat(material.poll()).as("taken once it read the same twice").isTrue();
+
+    assertThat(mtls.sslContext(payment)).isNotSameAs(before);
+    assertThat(call(mtls, payment, port).body()).contains("identity=" + cart);
+  }
+
+  @Test
   void aPlaintextAnswerToOurClientHelloIsTlsOnAPlaintextPort() throws Exception {
     try (ServerSocket plain = new ServerSocket(0)) {
       Thread answer = new Thread(() -> {
