@@ -584,6 +584,25 @@ final class ServerExchange implements ProxyExchange {
     down.becomeTunnel();
   }
 
+  /**
+   * Answers a {@code CONNECT} with {@code 200} and turns the connection into a tunnel to {@code target}: raw
+   * bytes both ways from now on. No response-head listener sees the answer (a tunnel carries no telemetry).
+   */
+  void openTunnel(RequestSink target) {
+    if (complete || responseStarted) {
+      target.abortUpstream();
+      return;
+    }
+    sink = target;
+    tunnel = true;
+    responseStarted = true;
+    upstreamResponded = true;
+    status = 200;
+    releasePending(); // a CONNECT's (empty) end: what follows is the tunnel's
+    down.write(new io.netty.handler.codec.http.DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK), true);
+    down.becomeTunnel();
+  }
+
   /** Raw bytes to the client of a tunnel. */
   void tunnelToClient(ByteBuf bytes) {
     if (complete) {

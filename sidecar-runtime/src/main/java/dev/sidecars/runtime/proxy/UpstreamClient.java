@@ -20,6 +20,7 @@ public final class UpstreamClient {
   /** The largest response status line and headers read from an upstream. */
   static final int MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
 
+  private final io.netty.channel.EventLoopGroup group;
   private final ByteBufAllocator allocator;
   private final int connectTimeoutMillis;
   private final long idleNanos;
@@ -35,6 +36,7 @@ public final class UpstreamClient {
    * @param idleTimeout idle HTTP/1.1 connections are not reused after half of it
    */
   public UpstreamClient(ProxyEventLoops loops, Duration connectTimeout, Duration idleTimeout) {
+    this.group = loops.group();
     this.allocator = loops.allocator();
     this.connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis());
     this.idleNanos = idleTimeout.toNanos() / 2;
@@ -52,6 +54,21 @@ public final class UpstreamClient {
       byEndpoint.put(endpoint, pool);
     }
     pool.acquire(http2, fallBack, waiter);
+  }
+
+  /**
+   * Lets go of the connections to {@code endpoint} on every event loop (an egress proxy's upstream that went
+   * away): idle ones close now, busy ones once their exchanges end. A later exchange to it connects anew.
+   */
+  public void forget(Endpoint endpoint) {
+    for (io.netty.util.concurrent.EventExecutor loop : group) {
+      loop.execute(() -> {
+        UpstreamPool pool = pools.get().remove(endpoint);
+        if (pool != null) {
+          pool.retire();
+        }
+      });
+    }
   }
 
   ByteBufAllocator allocator() {

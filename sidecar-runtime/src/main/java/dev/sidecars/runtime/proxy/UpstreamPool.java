@@ -54,6 +54,7 @@ final class UpstreamPool {
   private final List<Http2Upstream> http2 = new ArrayList<>(2);
   private List<Waiter> waitingForHttp2;
   private long h2cRefusedAt;
+  private boolean retired;
 
   UpstreamPool(Endpoint endpoint, EventLoop loop, UpstreamClient client) {
     this.endpoint = endpoint;
@@ -94,8 +95,24 @@ final class UpstreamPool {
   }
 
   void release(Http1Upstream connection) {
+    if (retired) {
+      connection.channel().close();
+      return;
+    }
     connection.idleSince = System.nanoTime();
     idle.addLast(connection);
+  }
+
+  /**
+   * No exchange will come here again: idle connections close now, lent ones when their exchange ends, h2c
+   * ones once their streams have ended (GOAWAY).
+   */
+  void retire() {
+    retired = true;
+    for (Http1Upstream c; (c = idle.pollLast()) != null; ) {
+      c.channel().close();
+    }
+    new ArrayList<>(http2).forEach(Http2Upstream::close);
   }
 
   void closed(Http1Upstream connection) {
