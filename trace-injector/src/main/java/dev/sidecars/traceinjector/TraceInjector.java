@@ -87,7 +87,8 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
   @Override
   public SidecarComponent start(TraceInjectorConfig config, SidecarContext context) {
     ProxyEventLoops loops = new ProxyEventLoops(Math.max(1, Runtime.getRuntime().availableProcessors()), "trace-injector-io");
-    UpstreamClient client = new UpstreamClient(loops, UpstreamClient.DEFAULT_CONNECT_TIMEOUT, IDLE_TIMEOUT);
+    UpstreamClient client = new UpstreamClient(loops, UpstreamClient.DEFAULT_CONNECT_TIMEOUT, IDLE_TIMEOUT,
+        config.policy().connectionsPerThread());
     Upstreams upstreams = new Upstreams(config.upstreams(), config.policy(), client, context.meters(), nanoClock, jitter,
         random);
     AccessLogWriter<AccessLog.Entry> accessLogWriter = config.accessLog() ? AccessLogWriter.counted(System.out, context.meters()) : null;
@@ -103,6 +104,8 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
         accessLogWriter != null ? AccessLog.entriesTo(accessLogWriter) : AccessLog.off());
     ExchangeHandler routing = new RoutingHandler(new Router(config.ownNames()), upstreams, egress,
         RoutingHandler.randomRequestIds(), RoutingHandler.randomPseudonym());
+    // gRPC calls' RPC telemetry (span names, rpc.* attributes, rpc_client_* metrics) plugs in here, as the
+    // shared decorator around `routing` once it exists; until then a gRPC call is an HTTP/2 client request.
     ExchangeHandler observed = new TelemetryHandler(routing, telemetry);
     // An allowed CONNECT is tunnelled before anything else looks at it: no span, no headers, bytes as they are.
     ExchangeHandler gate = new ConnectGate(observed, egress,

@@ -24,6 +24,7 @@ public final class UpstreamClient {
   private final ByteBufAllocator allocator;
   private final int connectTimeoutMillis;
   private final long idleNanos;
+  private final int maxHttp1Connections;
   private final FastThreadLocal<Map<Endpoint, UpstreamPool>> pools = new FastThreadLocal<>() {
     @Override
     protected Map<Endpoint, UpstreamPool> initialValue() {
@@ -36,6 +37,15 @@ public final class UpstreamClient {
    * @param idleTimeout idle HTTP/1.1 connections are not reused after half of it
    */
   public UpstreamClient(ProxyEventLoops loops, Duration connectTimeout, Duration idleTimeout) {
+    this(loops, connectTimeout, idleTimeout, Integer.MAX_VALUE);
+  }
+
+  /**
+   * @param maxHttp1Connections HTTP/1.1 connections per endpoint and event loop, lent or idle; an exchange
+   *     finding them all lent waits for one (within its timeout)
+   */
+  public UpstreamClient(ProxyEventLoops loops, Duration connectTimeout, Duration idleTimeout, int maxHttp1Connections) {
+    this.maxHttp1Connections = maxHttp1Connections;
     this.group = loops.group();
     this.allocator = loops.allocator();
     this.connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis());
@@ -69,6 +79,10 @@ public final class UpstreamClient {
         }
       });
     }
+  }
+
+  int maxHttp1Connections() {
+    return maxHttp1Connections;
   }
 
   ByteBufAllocator allocator() {
