@@ -7,6 +7,7 @@ import dev.sidecars.collector.store.Received;
 import dev.sidecars.collector.store.TraceId;
 import dev.sidecars.metricsproxy.MetricsProxyMain;
 import dev.sidecars.runtime.Sidecar;
+import dev.sidecars.testing.grpc.CallShapes;
 import dev.sidecars.testing.grpc.GrpcApp;
 import dev.sidecars.traceinjector.TraceInjector;
 import io.grpc.CallOptions;
@@ -14,18 +15,11 @@ import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
-import io.grpc.stub.MetadataUtils;
-import io.grpc.stub.StreamObserver;
 import io.opentelemetry.proto.trace.v1.Span;
-import java.io.ByteArrayOutputStream;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -83,47 +77,7 @@ class GrpcChainTest {
 
   @Test
   void everyCallShapePassesThroughBothSidecars() throws Exception {
-    byte[] message = new byte[64 * 1024];
-    new Random(11).nextBytes(message);
-    AtomicReference<Metadata> headers = new AtomicReference<>();
-    AtomicReference<Metadata> trailers = new AtomicReference<>();
-    byte[] echoed = ClientCalls.blockingUnaryCall(
-        io.grpc.ClientInterceptors.intercept(channel, MetadataUtils.newCaptureMetadataInterceptor(headers, trailers)),
-        GrpcApp.ECHO, deadline(), message);
-    assertThat(echoed).isEqualTo(message);
-    assertThat(trailers.get().get(GrpcApp.CUSTOM_TRAILER)).isEqualTo("t-" + message.length);
-
-    Iterator<byte[]> stream = ClientCalls.blockingServerStreamingCall(channel, GrpcApp.COUNT, deadline(),
-        GrpcApp.count(100, 4 * 1024, 0));
-    int received = 0;
-    while (stream.hasNext()) {
-      assertThat(stream.next()).hasSize(4 * 1024).containsOnly((byte) received);
-      received++;
-    }
-    assertThat(received).isEqualTo(100);
-
-    LinkedBlockingQueue<Object> concatenated = new LinkedBlockingQueue<>();
-    StreamObserver<byte[]> upload = ClientCalls.asyncClientStreamingCall(channel.newCall(GrpcApp.CONCAT, deadline()),
-        collector(concatenated));
-    ByteArrayOutputStream sent = new ByteArrayOutputStream();
-    for (int i = 0; i < 30; i++) {
-      byte[] part = ("part " + i + ";").getBytes();
-      sent.writeBytes(part);
-      upload.onNext(part);
-    }
-    upload.onCompleted();
-    assertThat((byte[]) concatenated.poll(20, TimeUnit.SECONDS)).isEqualTo(sent.toByteArray());
-
-    LinkedBlockingQueue<Object> replies = new LinkedBlockingQueue<>();
-    StreamObserver<byte[]> chat = ClientCalls.asyncBidiStreamingCall(channel.newCall(GrpcApp.CHAT, deadline()),
-        collector(replies));
-    for (int i = 0; i < 10; i++) {
-      byte[] line = ("line " + i).getBytes();
-      chat.onNext(line);
-      assertThat((byte[]) replies.poll(20, TimeUnit.SECONDS)).as("reply %d before the next message", i).isEqualTo(line);
-    }
-    chat.onCompleted();
-    assertThat(replies.poll(20, TimeUnit.SECONDS)).isEqualTo("completed");
+    CallShapes.checkAll(channel, 64 * 1024);
   }
 
   @Test
@@ -141,24 +95,5 @@ class GrpcChainTest {
     assertThat(TraceId.hex(server.getParentSpanId())).as("metrics-proxy continues trace-injector's span")
         .isEqualTo(TraceId.hex(client.getSpanId()));
     assertThat(TraceId.hex(server.getSpanId())).as("the app's parent is metrics-proxy's span").isEqualTo(appParent);
-  }
-
-  private static StreamObserver<byte[]> collector(LinkedBlockingQueue<Object> into) {
-    return new StreamObserver<>() {
-      @Override
-      public void onNext(byte[] value) {
-        into.add(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        into.add(t);
-      }
-
-      @Override
-      public void onCompleted() {
-        into.add("completed");
-      }
-    };
   }
 }

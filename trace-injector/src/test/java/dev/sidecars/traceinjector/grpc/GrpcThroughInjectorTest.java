@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.sidecars.testing.SidecarProcess;
+import dev.sidecars.testing.grpc.CallShapes;
 import dev.sidecars.testing.grpc.GrpcApp;
 import dev.sidecars.traceinjector.TraceInjectorMain;
 import dev.sidecars.traceinjector.testing.Backend;
@@ -17,21 +18,19 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
-import io.grpc.stub.MetadataUtils;
-import io.grpc.stub.StreamObserver;
-import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
-import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -70,54 +69,7 @@ class GrpcThroughInjectorTest {
   void everyCallShapePassesWithItsMessagesAndTrailers() throws Exception {
     app = new GrpcApp();
     start(Map.of("UPSTREAMS", "streams=" + app.url()), false);
-
-    // Unary, with a custom trailer.
-    byte[] message = new byte[100 * 1024];
-    new Random(5).nextBytes(message);
-    AtomicReference<Metadata> headers = new AtomicReference<>();
-    AtomicReference<Metadata> trailers = new AtomicReference<>();
-    byte[] echoed = ClientCalls.blockingUnaryCall(
-        io.grpc.ClientInterceptors.intercept(channel, MetadataUtils.newCaptureMetadataInterceptor(headers, trailers)),
-        GrpcApp.ECHO, deadline(), message);
-    assertThat(echoed).isEqualTo(message);
-    assertThat(trailers.get().get(GrpcApp.CUSTOM_TRAILER)).isEqualTo("t-" + message.length);
-
-    // Server streaming.
-    Iterator<byte[]> stream = ClientCalls.blockingServerStreamingCall(channel, GrpcApp.COUNT, deadline(),
-        GrpcApp.count(200, 8 * 1024, 0));
-    int received = 0;
-    while (stream.hasNext()) {
-      assertThat(stream.next()).hasSize(8 * 1024).containsOnly((byte) received);
-      received++;
-    }
-    assertThat(received).isEqualTo(200);
-
-    // Client streaming.
-    LinkedBlockingQueue<Object> concatenated = new LinkedBlockingQueue<>();
-    StreamObserver<byte[]> upload = ClientCalls.asyncClientStreamingCall(channel.newCall(GrpcApp.CONCAT, deadline()),
-        collector(concatenated));
-    ByteArrayOutputStream sent = new ByteArrayOutputStream();
-    Random random = new Random(7);
-    for (int i = 0; i < 50; i++) {
-      byte[] part = new byte[1 + random.nextInt(20_000)];
-      random.nextBytes(part);
-      sent.writeBytes(part);
-      upload.onNext(part);
-    }
-    upload.onCompleted();
-    assertThat((byte[]) concatenated.poll(20, TimeUnit.SECONDS)).isEqualTo(sent.toByteArray());
-
-    // Bidirectional: each answer comes before the next message is sent, so nothing waits for the end.
-    LinkedBlockingQueue<Object> replies = new LinkedBlockingQueue<>();
-    StreamObserver<byte[]> chat = ClientCalls.asyncBidiStreamingCall(channel.newCall(GrpcApp.CHAT, deadline()),
-        collector(replies));
-    for (int i = 0; i < 20; i++) {
-      byte[] line = ("line " + i).getBytes();
-      chat.onNext(line);
-      assertThat((byte[]) replies.poll(20, TimeUnit.SECONDS)).as("reply %d before the next message", i).isEqualTo(line);
-    }
-    chat.onCompleted();
-    assertThat(replies.poll(20, TimeUnit.SECONDS)).isEqualTo("completed");
+    CallShapes.checkAll(channel, 100 * 1024);
   }
 
   @Test
@@ -141,7 +93,7 @@ class GrpcThroughInjectorTest {
     start(Map.of("UPSTREAMS", "streams=" + app.url()), false);
     ClientCall<byte[], byte[]> call = channel.newCall(GrpcApp.ENDLESS, CallOptions.DEFAULT);
     LinkedBlockingQueue<Object> received = new LinkedBlockingQueue<>();
-    ClientCalls.asyncServerStreamingCall(call, new byte[0], collector(received));
+    ClientCalls.asyncServerStreamingCall(call, new byte[0], CallShapes.into(received));
     assertThat(received.poll(20, TimeUnit.SECONDS)).isInstanceOf(byte[].class);
     call.cancel("the client gives up", null);
     await().atMost(Duration.ofSeconds(20)).until(() -> app.cancelled.get() == 1);
@@ -152,6 +104,29 @@ class GrpcThroughInjectorTest {
         .isInstanceOfSatisfying(StatusRuntimeException.class,
             e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
     await().atMost(Duration.ofSeconds(20)).until(() -> app.cancelled.get() == 2);
+  }
+
+  @Test
+  void aDrainLetsRunningStreamsFinishAndSendsNewCallsAway() throws Exception {
+    app = new GrpcApp();
+    start(Map.of("UPSTREAMS", "streams=" + app.url(), "DRAIN_DELAY", "0s", "SHUTDOWN_GRACE", "20s"), false);
+    // 20 messages 100 ms apart: the stream runs for two seconds.
+    CompletableFuture<List<byte[]>> running = CompletableFuture.supplyAsync(() -> {
+      List<byte[]> got = new ArrayList<>();
+      ClientCalls.blockingServerStreamingCall(channel, GrpcApp.COUNT, deadline(), GrpcApp.count(20, 100, 100))
+          .forEachRemaining(got::add);
+      return got;
+    });
+    await().atMost(Duration.ofSeconds(10)).until(() -> injector.metric("http_client_active_requests") == 1.0);
+    CompletableFuture<Void> stopped = CompletableFuture.runAsync(injector::close);
+    assertThat(running.get(30, TimeUnit.SECONDS)).as("the running stream, to its end").hasSize(20);
+    stopped.get(30, TimeUnit.SECONDS);
+    injector = null;
+    assertThatThrownBy(() -> ClientCalls.blockingUnaryCall(channel, GrpcApp.ECHO, deadline(), new byte[] {1}))
+        .as("a new call once the sidecar went away")
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+    assertThat(app.calls.get()).as("calls that reached the app").isEqualTo(1);
   }
 
   @Test
@@ -195,25 +170,5 @@ class GrpcThroughInjectorTest {
 
   private static CallOptions deadline() {
     return CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS);
-  }
-
-  /** Messages, then {@code "completed"} or the error, into {@code into}. */
-  private static StreamObserver<byte[]> collector(LinkedBlockingQueue<Object> into) {
-    return new StreamObserver<>() {
-      @Override
-      public void onNext(byte[] value) {
-        into.add(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        into.add(t);
-      }
-
-      @Override
-      public void onCompleted() {
-        into.add("completed");
-      }
-    };
   }
 }
