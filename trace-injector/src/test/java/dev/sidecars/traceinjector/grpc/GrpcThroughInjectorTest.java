@@ -141,10 +141,12 @@ class GrpcThroughInjectorTest {
     assertThat(injector.metric("trace_injector_upstream_retries_total{server_address=\"streams\"")).isEqualTo(1.0);
   }
 
+  /** An HTTP/1.1 client and a gRPC client with prior knowledge, on the same port, to the same h2c service. */
   @Test
   void theH2cProtocolSendsAnHttp11CallToTheAppAsHttp2() throws Exception {
     app = new GrpcApp();
     start(Map.of("UPSTREAMS", "streams=" + app.url() + ";protocol=h2c"), false);
+    assertThat(ClientCalls.blockingUnaryCall(channel, GrpcApp.ECHO, deadline(), new byte[] {9})).containsExactly(9);
     byte[] message = "over HTTP/1.1".getBytes();
     byte[] frame = ByteBuffer.allocate(5 + message.length).put((byte) 0).putInt(message.length).put(message).array();
     HttpResponse<byte[]> response = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(
@@ -158,6 +160,7 @@ class GrpcThroughInjectorTest {
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.headers().firstValue("content-type")).hasValue("application/grpc");
     assertThat(response.body()).isEqualTo(frame);
+    assertThat(app.calls.get()).isEqualTo(2);
   }
 
   @Test
