@@ -4,13 +4,16 @@ import dev.sidecars.runtime.http.ResponseFlag;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * The end of a proxy's handler chain: sends the exchange to the upstream its {@link Router} picks, over a
@@ -19,7 +22,8 @@ import java.util.concurrent.TimeUnit;
  * bounds the whole exchange by the upstream timeout (504 before the answer started, the client's side cut
  * after). The upstream refusing or failing to answer is answered 502 and flagged for the decorators.
  * It never retries by itself: a {@link Router} that may (an egress proxy) says so in {@link Router#retry}, and
- * is asked only where a retry cannot duplicate anything the client sent or see a half-sent answer.
+ * is asked only where sending again is safe (nothing was sent, or the request is a bodiless one of an
+ * idempotent method) and the client has seen nothing of an answer.
  */
 public final class Forwarder implements ExchangeHandler {
   /** Where one exchange goes. */
@@ -49,7 +53,7 @@ public final class Forwarder implements ExchangeHandler {
      * the exchange's event loop with the next destination ({@code null}: the failure stands after all).
      * Not called once the exchange was answered (its timeout, say). By default: no retry.
      */
-    default boolean retry(ProxyExchange exchange, Failure failure, java.util.function.Consumer<Destination> again) {
+    default boolean retry(ProxyExchange exchange, Failure failure, Consumer<Destination> again) {
       return false;
     }
   }
@@ -252,8 +256,7 @@ public final class Forwarder implements ExchangeHandler {
     }
   }
 
-  private static final java.util.Set<io.netty.handler.codec.http.HttpMethod> IDEMPOTENT = java.util.Set.of(
-      io.netty.handler.codec.http.HttpMethod.GET, io.netty.handler.codec.http.HttpMethod.HEAD,
-      io.netty.handler.codec.http.HttpMethod.OPTIONS, io.netty.handler.codec.http.HttpMethod.TRACE,
-      io.netty.handler.codec.http.HttpMethod.PUT, io.netty.handler.codec.http.HttpMethod.DELETE);
+  /** Methods whose request may reach an upstream twice (RFC 9110, 9.2.2). */
+  private static final Set<HttpMethod> IDEMPOTENT = Set.of(
+      HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS, HttpMethod.TRACE, HttpMethod.PUT, HttpMethod.DELETE);
 }
