@@ -12,10 +12,12 @@ import dev.sidecars.runtime.http.HttpTelemetry;
 import dev.sidecars.runtime.http.RouteTemplates;
 import dev.sidecars.runtime.proxy.Drain;
 import dev.sidecars.runtime.proxy.ExchangeHandler;
+import dev.sidecars.runtime.proxy.GrpcAnswers;
 import dev.sidecars.runtime.proxy.ProxyEventLoops;
 import dev.sidecars.runtime.proxy.ProxyServer;
 import dev.sidecars.runtime.proxy.TelemetryHandler;
 import dev.sidecars.runtime.proxy.UpstreamClient;
+import dev.sidecars.runtime.rpc.RpcMetrics;
 import dev.sidecars.traceinjector.egress.ConnectGate;
 import dev.sidecars.traceinjector.egress.EgressResolution;
 import dev.sidecars.traceinjector.egress.HostResolver;
@@ -100,12 +102,12 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
         context.telemetry().tracer(),
         context.telemetry().propagation(),
         new HttpMetrics(context.meters(), HttpMetrics.Side.CLIENT, config.seriesLimit()),
+        new RpcMetrics(context.meters(), RpcMetrics.Side.CLIENT, config.seriesLimit()),
         RouteTemplates.none(),
         accessLogWriter != null ? AccessLog.entriesTo(accessLogWriter) : AccessLog.off());
     ExchangeHandler routing = new RoutingHandler(new Router(config.ownNames()), upstreams, egress,
         RoutingHandler.randomRequestIds(), RoutingHandler.randomPseudonym());
-    // gRPC calls' RPC telemetry (span names, rpc.* attributes, rpc_client_* metrics) plugs in here, as the
-    // shared decorator around `routing` once it exists; until then a gRPC call is an HTTP/2 client request.
+    // A gRPC call is recorded as an RPC (span named package.Service/Method, rpc.* attributes, rpc_client_*).
     ExchangeHandler observed = new TelemetryHandler(routing, telemetry);
     // An allowed CONNECT is tunnelled before anything else looks at it: no span, no headers, bytes as they are.
     ExchangeHandler gate = new ConnectGate(observed, egress,
@@ -113,10 +115,12 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
         UpstreamClient.DEFAULT_CONNECT_TIMEOUT);
     // Outermost: while stopping every answer closes its connection, and after the drain delay new calls get 503.
     Drain drain = new Drain(gate, context.lifecycle()::isStopping);
+    // Around everything, so every answer of the sidecar's own to a gRPC client is in gRPC's form.
+    ExchangeHandler root = new GrpcAnswers(drain);
     ProxyServer server;
     try {
       server = ProxyServer.start(new ProxyServer.Settings(config.proxyBindAddress(), config.proxyPort(), MAX_HEADER_BYTES,
-          REQUEST_HEADER_TIMEOUT, IDLE_TIMEOUT), drain, loops);
+          REQUEST_HEADER_TIMEOUT, IDLE_TIMEOUT), root, loops);
     } catch (RuntimeException e) { // a taken port comes as Netty's BindException
       upstreams.close();
       resolver.close();

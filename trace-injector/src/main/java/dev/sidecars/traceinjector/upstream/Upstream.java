@@ -3,7 +3,9 @@ package dev.sidecars.traceinjector.upstream;
 import dev.sidecars.runtime.http.CircuitBreaker;
 import dev.sidecars.runtime.http.ConcurrencyLimit;
 import dev.sidecars.runtime.proxy.ExchangeGuard;
+import dev.sidecars.runtime.proxy.ExchangeHandler;
 import dev.sidecars.runtime.proxy.Forwarder;
+import dev.sidecars.runtime.proxy.GrpcDeadline;
 import dev.sidecars.runtime.proxy.ProxyExchange;
 import dev.sidecars.runtime.proxy.UpstreamClient;
 import dev.sidecars.runtime.proxy.UpstreamProtocol;
@@ -117,8 +119,9 @@ public final class Upstream implements AutoCloseable {
       balancer.finished(state, status == 502 || status == 503 || status == 504);
       done.run();
     });
-    new ExchangeGuard(new Forwarder(client, balancer.router(state), timeout), breaker, limit, ExchangeGuard.Limits.NONE)
-        .handle(exchange);
+    // A gRPC call's grpc-timeout bounds it too, within this upstream's timeout.
+    ExchangeHandler forward = new GrpcDeadline(new Forwarder(client, balancer.router(state), timeout), timeout);
+    new ExchangeGuard(forward, breaker, limit, ExchangeGuard.Limits.NONE).handle(exchange);
   }
 
   /**

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.sidecars.collector.junit5.CollectorStubExtension;
+import dev.sidecars.collector.store.Received;
 import dev.sidecars.testing.SidecarProcess;
 import dev.sidecars.testing.grpc.CallShapes;
 import dev.sidecars.testing.grpc.GrpcApp;
@@ -18,6 +20,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
+import io.opentelemetry.proto.trace.v1.Span;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -26,6 +29,7 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -33,15 +37,19 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A real gRPC client calling out through trace-injector to a real gRPC app (grpc-java on both sides): the
  * client connects to the sidecar with prior knowledge and names the service as its authority, as an app
  * whose gRPC target is the sidecar does. Every call shape passes with its messages as they come and its
- * trailers; cancellations and deadlines reach the app; the calls carry the client span's context; a
- * refused connect is retried elsewhere; {@code ;protocol=h2c} in {@code UPSTREAMS} sends HTTP/1.1 calls as h2c.
+ * trailers; cancellations and deadlines reach the app; the calls carry the client span's context and are
+ * recorded as RPCs; the sidecar's own answers are in gRPC form; a refused connect is retried elsewhere;
+ * {@code ;protocol=h2c} in {@code UPSTREAMS} sends HTTP/1.1 calls as h2c.
  */
 class GrpcThroughInjectorTest {
+  @RegisterExtension static final CollectorStubExtension collector = new CollectorStubExtension();
+
 
   private GrpcApp app;
   private Injector injector;
@@ -85,6 +93,57 @@ class GrpcThroughInjectorTest {
     assertThat(seen.get(Metadata.Key.of("x-request-id", Metadata.ASCII_STRING_MARSHALLER))).isNotBlank();
     assertThat(injector.metric("http_client_request_duration_seconds_count{http_request_method=\"POST\","
         + "http_response_status_code=\"200\",server_address=\"streams\"")).isEqualTo(3.0);
+  }
+
+  @Test
+  void callsAreRecordedAsRpcs() throws Exception {
+    app = new GrpcApp();
+    Map<String, String> env = new LinkedHashMap<>(collector.otelEnvironment());
+    env.put("OTEL_TRACES_EXPORTER", "otlp");
+    env.put("OTEL_SERVICE_NAME", "caller");
+    env.put("UPSTREAMS", "streams=" + app.url());
+    start(env, false);
+    for (int i = 0; i < 3; i++) {
+      ClientCalls.blockingUnaryCall(channel, GrpcApp.ECHO, deadline(), new byte[] {1});
+    }
+    assertThat(injector.metric("rpc_client_call_duration_seconds_count{rpc_grpc_status_code=\"0\",rpc_method=\"Echo\","
+        + "rpc_service=\"test.Streams\",rpc_system=\"grpc\"")).isEqualTo(3.0);
+    List<Received<Span>> spans = collector.awaitSpans("caller", 3);
+    assertThat(spans).allSatisfy(received -> {
+      Span span = received.item();
+      assertThat(span.getName()).isEqualTo("test.Streams/Echo");
+      assertThat(span.getKind()).isEqualTo(Span.SpanKind.SPAN_KIND_CLIENT);
+      Map<String, String> attributes = new LinkedHashMap<>();
+      span.getAttributesList().forEach(a -> attributes.put(a.getKey(),
+          a.getValue().hasStringValue() ? a.getValue().getStringValue() : Long.toString(a.getValue().getIntValue())));
+      assertThat(attributes).containsEntry("rpc.system", "grpc").containsEntry("rpc.service", "test.Streams")
+          .containsEntry("rpc.method", "Echo").containsEntry("rpc.grpc.status_code", "0")
+          .containsEntry("peer.service", "streams").containsEntry("network.protocol.version", "2");
+    });
+  }
+
+  @Test
+  void theSidecarsOwnAnswersAreInGrpcFormAndTheUpstreamTimeoutBoundsTheDeadline() throws Exception {
+    app = new GrpcApp();
+    int dead = Backend.closedPort();
+    start(Map.of("UPSTREAMS", "streams=" + app.url() + ",gone=http://127.0.0.1:" + dead, "RETRY_MAX", "0",
+        "UPSTREAM_TIMEOUTS", "streams=2s"), false);
+    // The app is told the deadline it really has: the upstream timeout, shorter than the client's.
+    ClientCalls.blockingUnaryCall(channel, GrpcApp.ECHO, CallOptions.DEFAULT.withDeadlineAfter(60, TimeUnit.SECONDS),
+        new byte[] {1});
+    assertThat(app.lastTimeout.get()).isEqualTo("2000m");
+
+    ManagedChannel toGone = NettyChannelBuilder.forAddress("127.0.0.1", injector.port()).usePlaintext()
+        .overrideAuthority("gone").build();
+    try {
+      assertThatThrownBy(() -> ClientCalls.blockingUnaryCall(toGone, GrpcApp.ECHO, deadline(), new byte[] {1}))
+          .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+            assertThat(e.getStatus().getDescription()).contains("refused the connection").doesNotContain("HTTP status");
+          });
+    } finally {
+      toGone.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
   }
 
   @Test
