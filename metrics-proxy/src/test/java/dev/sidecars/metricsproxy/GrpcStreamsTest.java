@@ -3,6 +3,7 @@ package dev.sidecars.metricsproxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.sidecars.testing.grpc.GrpcApp;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.EquivalentAddressGroup;

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sidecars.collector.junit5.CollectorStubExtension;
 import dev.sidecars.testing.SidecarProcess;
+import dev.sidecars.testing.grpc.GrpcApp;
 import dev.sidecars.testing.tls.TestCa;
 import dev.sidecars.testing.tls.TestCertificate;
 import io.grpc.CallOptions;

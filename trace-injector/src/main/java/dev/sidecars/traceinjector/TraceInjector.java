@@ -7,23 +7,24 @@ import dev.sidecars.runtime.admin.Readiness;
 import dev.sidecars.runtime.config.Settings;
 import dev.sidecars.runtime.http.AccessLog;
 import dev.sidecars.runtime.http.AccessLogWriter;
-import dev.sidecars.runtime.http.CloseWhileStopping;
 import dev.sidecars.runtime.http.HttpMetrics;
-import dev.sidecars.runtime.http.HttpTelemetryHandler;
-import dev.sidecars.runtime.http.ObservedProxyClient;
+import dev.sidecars.runtime.http.HttpTelemetry;
 import dev.sidecars.runtime.http.RouteTemplates;
+import dev.sidecars.runtime.proxy.Drain;
+import dev.sidecars.runtime.proxy.ExchangeHandler;
+import dev.sidecars.runtime.proxy.GrpcAnswers;
+import dev.sidecars.runtime.proxy.ProxyEventLoops;
+import dev.sidecars.runtime.proxy.ProxyServer;
+import dev.sidecars.runtime.proxy.TelemetryHandler;
+import dev.sidecars.runtime.proxy.UpstreamClient;
+import dev.sidecars.runtime.rpc.RpcMetrics;
 import dev.sidecars.traceinjector.egress.ConnectGate;
 import dev.sidecars.traceinjector.egress.EgressResolution;
 import dev.sidecars.traceinjector.egress.HostResolver;
 import dev.sidecars.traceinjector.egress.RoutingHandler;
 import dev.sidecars.traceinjector.routing.Router;
 import dev.sidecars.traceinjector.upstream.Upstreams;
-import io.undertow.Undertow;
-import io.undertow.UndertowOptions;
-import io.undertow.server.HttpHandler;
-import io.undertow.server.handlers.GracefulShutdownHandler;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -33,13 +34,19 @@ import java.util.function.IntUnaryOperator;
 import java.util.function.LongSupplier;
 
 /**
- * The trace-injector sidecar: an egress HTTP proxy on {@code PROXY_PORT} that gives every outbound call
- * a CLIENT span and correct trace context in every configured format. {@code CONNECT} is tunnelled as is,
- * to the destinations {@code EGRESS_ALLOW} allows.
+ * The trace-injector sidecar: an egress HTTP proxy on {@code PROXY_PORT} (HTTP/1.1 and h2c on one port, the
+ * shared Netty data plane) that gives every outbound call a CLIENT span and correct trace context in every
+ * configured format. {@code CONNECT} is tunnelled as is, to the destinations {@code EGRESS_ALLOW} allows.
  */
 public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> {
   /** The admin port when {@code ADMIN_PORT} is unset. */
   public static final int DEFAULT_ADMIN_PORT = 15091;
+  /** The largest request line plus headers read (HTTP/1.1), and the header list size announced (HTTP/2). */
+  static final int MAX_HEADER_BYTES = 64 * 1024;
+  /** How long an HTTP/1.1 request's head may take to arrive. */
+  static final Duration REQUEST_HEADER_TIMEOUT = Duration.ofSeconds(10);
+  /** How long a connection, the app's or an upstream's, may stay idle before it is closed. */
+  static final Duration IDLE_TIMEOUT = Duration.ofSeconds(60);
 
   private final LongSupplier nanoClock;
   private final DoubleSupplier jitter;
@@ -81,46 +88,49 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
 
   @Override
   public SidecarComponent start(TraceInjectorConfig config, SidecarContext context) {
-    Upstreams upstreams = new Upstreams(config.upstreams(), config.policy(), context.meters(), nanoClock, jitter, random);
+    ProxyEventLoops loops = new ProxyEventLoops(Math.max(1, Runtime.getRuntime().availableProcessors()), "trace-injector-io");
+    UpstreamClient client = new UpstreamClient(loops, UpstreamClient.DEFAULT_CONNECT_TIMEOUT, IDLE_TIMEOUT,
+        config.policy().connectionsPerThread());
+    Upstreams upstreams = new Upstreams(config.upstreams(), config.policy(), client, context.meters(), nanoClock, jitter,
+        random);
     AccessLogWriter<AccessLog.Entry> accessLogWriter = config.accessLog() ? AccessLogWriter.counted(System.out, context.meters()) : null;
     TraceInjectorConfig.Dns dns = config.dns();
     HostResolver resolver = new HostResolver(lookup, dns.threads(), dns.queue(), dns.ttl(), dns.negativeTtl(), nanoClock,
         context.meters());
     EgressResolution egress = new EgressResolution(config.egress(), resolver, config.policy()::timeoutFor, context.meters());
-    HttpHandler routing = new RoutingHandler(new Router(config.ownNames()), upstreams, egress,
-        RoutingHandler.randomRequestIds(), RoutingHandler.randomPseudonym());
-    HttpHandler observed = new HttpTelemetryHandler(
-        routing,
+    HttpTelemetry telemetry = new HttpTelemetry(
         context.telemetry().tracer(),
         context.telemetry().propagation(),
         new HttpMetrics(context.meters(), HttpMetrics.Side.CLIENT, config.seriesLimit()),
+        new RpcMetrics(context.meters(), RpcMetrics.Side.CLIENT, config.seriesLimit()),
         RouteTemplates.none(),
         accessLogWriter != null ? AccessLog.entriesTo(accessLogWriter) : AccessLog.off());
+    ExchangeHandler routing = new RoutingHandler(new Router(config.ownNames()), upstreams, egress,
+        RoutingHandler.randomRequestIds(), RoutingHandler.randomPseudonym());
+    // A gRPC call is recorded as an RPC (span named package.Service/Method, rpc.* attributes, rpc_client_*).
+    ExchangeHandler observed = new TelemetryHandler(routing, telemetry);
     // An allowed CONNECT is tunnelled before anything else looks at it: no span, no headers, bytes as they are.
-    GracefulShutdownHandler graceful = new GracefulShutdownHandler(new ConnectGate(observed, egress));
-    HttpHandler root = new CloseWhileStopping(graceful, context.lifecycle()::isStopping);
-    Undertow server = Undertow.builder()
-        .setBufferSize(ObservedProxyClient.BUFFER_BYTES)
-        .addHttpListener(config.proxyPort(), config.proxyBindAddress())
-        .setServerOption(UndertowOptions.ALLOW_UNESCAPED_CHARACTERS_IN_URL, true)
-        // With unescaped characters allowed Undertow would decode the request target that is relayed.
-        .setServerOption(UndertowOptions.DECODE_URL, false)
-        // Bodies stream through; Undertow's default cap (2 MiB) is for servers that buffer them.
-        .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, Long.MAX_VALUE)
-        .setHandler(root)
-        .build();
+    ExchangeHandler gate = new ConnectGate(observed, egress,
+        refusal -> new TelemetryHandler(exchange -> RoutingHandler.refuse(exchange, refusal), telemetry),
+        UpstreamClient.DEFAULT_CONNECT_TIMEOUT);
+    // Outermost: while stopping every answer closes its connection, and after the drain delay new calls get 503.
+    Drain drain = new Drain(gate, context.lifecycle()::isStopping);
+    // Around everything, so every answer of the sidecar's own to a gRPC client is in gRPC's form.
+    ExchangeHandler root = new GrpcAnswers(drain);
+    ProxyServer server;
     try {
-      server.start();
-    } catch (RuntimeException e) {
+      server = ProxyServer.start(new ProxyServer.Settings(config.proxyBindAddress(), config.proxyPort(), MAX_HEADER_BYTES,
+          REQUEST_HEADER_TIMEOUT, IDLE_TIMEOUT), root, loops);
+    } catch (RuntimeException e) { // a taken port comes as Netty's BindException
       upstreams.close();
       resolver.close();
+      loops.close();
       throw e;
     }
-    int port = ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
     return new SidecarComponent() {
       @Override
       public Map<String, Integer> ports() {
-        return Map.of("proxy", port);
+        return Map.of("proxy", server.port());
       }
 
       @Override
@@ -130,22 +140,26 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
 
       /**
        * Keeps proxying for the drain delay, each answer closing its connection (the app is usually still
-       * finishing requests that call out), then refuses new calls and waits for those in flight.
+       * finishing requests that call out), then tells HTTP/2 clients to go away (GOAWAY), refuses new calls
+       * and waits for those in flight.
        */
       @Override
       public void drain(Duration budget) throws Exception {
         long deadline = System.nanoTime() + budget.toNanos();
         Duration half = budget.dividedBy(2);
         Thread.sleep((config.drainDelay().compareTo(half) < 0 ? config.drainDelay() : half).toMillis());
-        graceful.shutdown();
-        graceful.awaitShutdown(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+        drain.shutdown();
+        Duration remaining = Duration.ofNanos(Math.max(1_000_000, deadline - System.nanoTime()));
+        server.goAway(remaining);
+        drain.awaitIdle(remaining);
       }
 
       @Override
       public void close() throws InterruptedException {
         upstreams.close();
         resolver.close();
-        server.stop();
+        server.close();
+        loops.close();
         if (accessLogWriter != null) {
           accessLogWriter.close();
         }

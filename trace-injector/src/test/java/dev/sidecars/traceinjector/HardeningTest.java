@@ -160,6 +160,19 @@ class HardeningTest {
   }
 
   @Test
+  void aChunkLongerThanItsDeclaredSizeIsRefusedWith400() throws Exception {
+    try (Backend orders = Backend.start("orders");
+        Injector injector = Injector.start(Map.of("UPSTREAMS", "orders=" + orders.url()))) {
+      String answer = injector.raw("POST /orders/pay HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + "5\r\nhelloEXTRA\r\n0\r\n\r\n");
+      assertThat(answer).startsWith("HTTP/1.1 400").contains("malformed request body");
+      assertThat(injector.metric("http_client_request_duration_seconds_count{http_request_method=\"POST\","
+          + "http_response_status_code=\"400\",server_address=\"orders\"")).isEqualTo(1.0);
+      assertThat(injector.get("/orders/next").statusCode()).as("the next call").isEqualTo(200);
+    }
+  }
+
+  @Test
   void aForwardingLoopGets508() throws Exception {
     try (SidecarProcess sidecar = SidecarProcess.start(TraceInjectorMain.class, env("EGRESS_ALLOW", "127.0.0.1"))) {
       HttpClient viaProxy = viaProxy(sidecar);

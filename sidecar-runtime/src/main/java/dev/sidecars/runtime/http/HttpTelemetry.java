@@ -21,9 +21,9 @@ import java.util.Optional;
 /**
  * What a proxy records per exchange, whatever serves it: one span, one set of {@link HttpMetrics}
  * measurements and one {@link AccessLog} line. The HTTP server at hand reads the request's values and
- * headers and calls {@link #start}, then {@link Recording#finish} once the exchange is over; both proxies'
- * servers (Undertow's {@link HttpTelemetryHandler}, the Netty data plane's telemetry decorator) go through
- * here, so spans, metrics and log lines are the same whichever served them.
+ * headers and calls {@link #start}, then {@link Recording#finish} once the exchange is over; both proxies go
+ * through here (the Netty data plane's {@code TelemetryHandler}), so spans, metrics and log lines are the
+ * same whichever served them.
  *
  * <p>The span's kind and the metrics' names follow {@link HttpMetrics#side()}: SERVER for an ingress proxy
  * (labelled by route), CLIENT for an egress proxy (labelled by the upstream it picked). Server spans are

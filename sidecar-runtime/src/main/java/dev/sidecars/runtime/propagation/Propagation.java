@@ -13,9 +13,6 @@ import io.opentelemetry.extension.trace.propagation.OtTracePropagator;
 import io.opentelemetry.sdk.trace.IdGenerator;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
-import io.undertow.util.HeaderMap;
-import io.undertow.util.HeaderValues;
-import io.undertow.util.HttpString;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -47,10 +44,6 @@ public final class Propagation {
   public static final List<String> DEFAULT = List.of("tracecontext", "baggage");
 
   /** Headers the W3C specs say to combine when they arrive as several lines. */
-  private static final List<HttpString> COMBINED = List.of(
-      HttpString.tryFromString(TraceContextPropagator.TRACEPARENT),
-      HttpString.tryFromString(TraceContextPropagator.TRACESTATE),
-      HttpString.tryFromString("baggage"));
   private static final List<AsciiString> COMBINED_ASCII = List.of(
       AsciiString.cached(TraceContextPropagator.TRACEPARENT),
       AsciiString.cached(TraceContextPropagator.TRACESTATE),
@@ -66,11 +59,8 @@ public final class Propagation {
   private final List<String> names;
   private final IdGenerator ids;
   private final TextMapPropagator propagator;
-  private final List<HttpString> owned;
-  private final Map<String, HttpString> headerNames = new HashMap<>();
   private final boolean jaegerBaggage;
-  private final TextMapSetter<HeaderMap> setter = this::set;
-  /** The same names for Netty's headers (the proxies' data plane). */
+  /** The headers the configured formats own, as Netty's names (the proxies' data plane). */
   private final List<AsciiString> ownedNames;
   private final Map<String, AsciiString> asciiNames = new HashMap<>();
   private final TextMapSetter<HttpHeaders> nettySetter = this::set;
@@ -100,15 +90,6 @@ public final class Propagation {
     }
     parts.forEach(part -> fields.addAll(part.fields()));
     this.propagator = new Composite(parts, List.copyOf(fields));
-    List<HttpString> headers = new ArrayList<>();
-    for (String field : fields) {
-      HttpString header = HttpString.tryFromString(field);
-      if (!headers.contains(header)) {
-        headers.add(header);
-      }
-      headerNames.put(field, header);
-    }
-    this.owned = List.copyOf(headers);
     List<AsciiString> ascii = new ArrayList<>();
     for (String field : fields) {
       AsciiString name = AsciiString.cached(field);
@@ -160,18 +141,10 @@ public final class Propagation {
     return propagator;
   }
 
-  /** The context the request's headers carry, in any configured format; the root context when none. */
-  public Context extract(HeaderMap headers) {
-    for (HttpString name : COMBINED) {
-      HeaderValues values = headers.get(name);
-      if (values != null && values.size() > 1) {
-        headers.put(name, String.join(",", values));
-      }
-    }
-    return propagator.extract(Context.root(), headers, Getter.INSTANCE);
-  }
-
-  /** As {@link #extract(HeaderMap)}, for Netty's headers (HTTP/1.1 and HTTP/2 requests alike). */
+  /**
+   * The context the request's headers carry (HTTP/1.1 and HTTP/2 requests alike), in any configured format;
+   * the root context when none.
+   */
   public Context extract(HttpHeaders headers) {
     for (int i = 0; i < COMBINED_ASCII.size(); i++) {
       AsciiString name = COMBINED_ASCII.get(i);
@@ -215,17 +188,6 @@ public final class Propagation {
    * fields()}): the Jaeger baggage headers that go out are exactly the current baggage, so an item a
    * later format replaced (with {@code jaeger,baggage} a {@code baggage} header wins) is not sent stale.
    */
-  public void inject(Context context, HeaderMap headers) {
-    for (int i = 0; i < owned.size(); i++) {
-      headers.remove(owned.get(i));
-    }
-    if (jaegerBaggage) {
-      removeJaegerBaggage(headers);
-    }
-    propagator.inject(context, headers, setter);
-  }
-
-  /** As {@link #inject(Context, HeaderMap)}, for Netty's headers. */
   public void inject(Context context, HttpHeaders headers) {
     for (int i = 0; i < ownedNames.size(); i++) {
       headers.remove(ownedNames.get(i));
@@ -250,6 +212,8 @@ public final class Propagation {
   private void set(HttpHeaders headers, String name, String value) {
     AsciiString header = asciiNames.get(name);
     if (header == null) {
+      // A name made from a baggage key (uberctx-<key>, ot-baggage-<key>): the key and the value came from
+      // another format and may not fit a header; such an item is not sent rather than sent broken.
       if (!HeaderSyntax.isToken(name) || !HeaderSyntax.isFieldValue(value)) {
         return;
       }
@@ -269,34 +233,6 @@ public final class Propagation {
   private static boolean isJaegerBaggage(String name) {
     return name.regionMatches(true, 0, JAEGER_BAGGAGE_PREFIX, 0, JAEGER_BAGGAGE_PREFIX.length())
         || name.equalsIgnoreCase(JAEGER_BAGGAGE_HEADER);
-  }
-
-  private void set(HeaderMap headers, String name, String value) {
-    HttpString header = headerNames.get(name);
-    if (header == null) {
-      // A name made from a baggage key (uberctx-<key>, ot-baggage-<key>): the key and the value came from
-      // another format and may not fit a header; such an item is not sent rather than sent broken.
-      if (!HeaderSyntax.isToken(name) || !HeaderSyntax.isFieldValue(value)) {
-        return;
-      }
-      header = new HttpString(name);
-    }
-    headers.put(header, value);
-  }
-
-  private static void removeJaegerBaggage(HeaderMap headers) {
-    List<HttpString> stale = null;
-    for (HttpString name : headers.getHeaderNames()) {
-      if (isJaegerBaggage(name.toString())) {
-        if (stale == null) {
-          stale = new ArrayList<>();
-        }
-        stale.add(name);
-      }
-    }
-    if (stale != null) {
-      stale.forEach(headers::remove);
-    }
   }
 
   @Override
@@ -355,31 +291,10 @@ public final class Propagation {
   }
 
   /**
-   * Reads Undertow's headers; repeated lines come back joined with commas, as HTTP says they mean, so a
+   * Reads Netty's headers; repeated lines come back joined with commas, as HTTP says they mean, so a
    * repeated single-valued header (two {@code traceparent} lines, two {@code X-B3-TraceId}) is invalid
    * and restarts the trace, as it must.
    */
-  private enum Getter implements TextMapGetter<HeaderMap> {
-    INSTANCE;
-
-    @Override
-    public Iterable<String> keys(HeaderMap carrier) {
-      List<String> keys = new ArrayList<>();
-      carrier.getHeaderNames().forEach(name -> keys.add(name.toString()));
-      return keys;
-    }
-
-    @Override
-    public String get(HeaderMap carrier, String key) {
-      HeaderValues values = carrier == null ? null : carrier.get(key);
-      if (values == null || values.isEmpty()) {
-        return null;
-      }
-      return values.size() == 1 ? values.getFirst() : String.join(",", values);
-    }
-  }
-
-  /** As {@link Getter}, for Netty's headers: repeated lines come back joined with commas. */
   private enum NettyGetter implements TextMapGetter<HttpHeaders> {
     INSTANCE;
 

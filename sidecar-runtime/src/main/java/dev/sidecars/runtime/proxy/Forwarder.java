@@ -1,15 +1,19 @@
 package dev.sidecars.runtime.proxy;
 
 import dev.sidecars.runtime.http.ResponseFlag;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * The end of a proxy's handler chain: sends the exchange to the upstream its {@link Router} picks, over a
@@ -17,16 +21,41 @@ import java.util.concurrent.TimeUnit;
  * transparent hop adds ({@code X-Forwarded-*}, a {@code Host} for HTTP/1.0 requests without one) and
  * bounds the whole exchange by the upstream timeout (504 before the answer started, the client's side cut
  * after). The upstream refusing or failing to answer is answered 502 and flagged for the decorators.
- * It never retries: a decorator that may (an egress proxy) does it around its own router.
+ * It never retries by itself: a {@link Router} that may (an egress proxy) says so in {@link Router#retry}, and
+ * is asked only where sending again is safe (nothing was sent, or the request is a bodiless one of an
+ * idempotent method) and the client has seen nothing of an answer.
  */
 public final class Forwarder implements ExchangeHandler {
   /** Where one exchange goes. */
   public record Destination(Endpoint endpoint, UpstreamProtocol protocol) {}
 
+  /** Why an attempt ended before the client saw any of its answer. */
+  public enum Failure {
+    /** No connection or stream could be had: nothing of the request was sent. */
+    REFUSED,
+    /**
+     * The connection or stream broke before the response head. Offered for a bodiless request of an
+     * idempotent method only: it may have reached the upstream.
+     */
+    RESET,
+    /** The upstream answered 503; offered for a bodiless request of an idempotent method only. Its answer is dropped. */
+    UNAVAILABLE
+  }
+
   /** Picks the destination of an exchange; {@code null} when it answered the exchange itself. */
   @FunctionalInterface
   public interface Router {
     Destination route(ProxyExchange exchange);
+
+    /**
+     * The attempt to the last destination failed before the client saw any answer. Return {@code false} to
+     * let the failure stand (502, or the upstream's 503); or {@code true} and later call {@code again} on
+     * the exchange's event loop with the next destination ({@code null}: the failure stands after all).
+     * Not called once the exchange was answered (its timeout, say). By default: no retry.
+     */
+    default boolean retry(ProxyExchange exchange, Failure failure, Consumer<Destination> again) {
+      return false;
+    }
   }
 
   private static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
@@ -70,19 +99,17 @@ public final class Forwarder implements ExchangeHandler {
     }
     HttpHeaders headers = request.headers();
     boolean upgrade = !exchange.isHttp2() && headers.contains(HttpHeaderNames.UPGRADE);
-    boolean http2 = destination.protocol().http2(exchange.isHttp2(), upgrade);
     if (!headers.contains(HttpHeaderNames.HOST)) {
       // HTTP/1.0 may come without Host; what goes out is HTTP/1.1, which requires one.
       headers.set(HttpHeaderNames.HOST, destination.endpoint().authority());
     }
     request.setProtocolVersion(HttpVersion.HTTP_1_1);
     forwardedHeaders(exchange, headers);
-    boolean fallBack = destination.protocol() == UpstreamProtocol.AUTO;
-    Attempt attempt = new Attempt(exchange, client, destination.endpoint(), fallBack);
+    Attempt attempt = new Attempt(exchange, client, router, upgrade);
     if (timeoutNanos > 0) {
       attempt.timer = exchange.eventLoop().schedule(attempt::timedOut, timeoutNanos, TimeUnit.NANOSECONDS);
     }
-    client.acquire(destination.endpoint(), http2, fallBack, exchange.eventLoop(), attempt);
+    attempt.start(destination);
   }
 
   /** {@code X-Forwarded-For} appended to; {@code -Proto}, {@code -Host}, {@code -Port}, {@code -Server} kept when present. */
@@ -110,21 +137,31 @@ public final class Forwarder implements ExchangeHandler {
     }
   }
 
-  /** One exchange waiting for, then bound to, its upstream stream. */
-  private static final class Attempt implements UpstreamPool.Waiter {
+  /** One exchange waiting for, then bound to, its upstream stream; again after a failure its router retries. */
+  private static final class Attempt implements UpstreamPool.Waiter, Relay.Retrier {
     private final ServerExchange exchange;
     private final UpstreamClient client;
-    private final Endpoint endpoint;
-    private final boolean fallBack;
+    private final Router router;
+    private final boolean upgrade;
+    private Endpoint endpoint;
+    private boolean fallBack;
+    private boolean bodyGone;
     private ScheduledFuture<?> timer;
     private Relay relay;
     private boolean timedOut;
 
-    Attempt(ServerExchange exchange, UpstreamClient client, Endpoint endpoint, boolean fallBack) {
+    Attempt(ServerExchange exchange, UpstreamClient client, Router router, boolean upgrade) {
       this.exchange = exchange;
       this.client = client;
-      this.endpoint = endpoint;
-      this.fallBack = fallBack;
+      this.router = router;
+      this.upgrade = upgrade;
+    }
+
+    void start(Destination destination) {
+      endpoint = destination.endpoint();
+      fallBack = destination.protocol() == UpstreamProtocol.AUTO;
+      boolean http2 = destination.protocol().http2(exchange.isHttp2(), upgrade);
+      client.acquire(endpoint, http2, fallBack, exchange.eventLoop(), this);
     }
 
     @Override
@@ -136,9 +173,14 @@ public final class Forwarder implements ExchangeHandler {
       exchange.upstreamStarted(System.nanoTime());
       relay = new Relay(exchange, up);
       relay.timeout(timer);
+      relay.retrier(this);
       up.bind(relay);
       up.write(exchange.request(), false);
       up.headWritten();
+      if (bodyGone) {
+        // A retry of a bodiless request: its end went to the attempt before.
+        relay.requestContent(new DefaultLastHttpContent());
+      }
       exchange.forwardTo(relay);
       up.flush(); // the head goes now, before any body: a call may start without one
     }
@@ -150,14 +192,55 @@ public final class Forwarder implements ExchangeHandler {
         client.acquire(endpoint, false, false, exchange.eventLoop(), this);
         return;
       }
-      if (timer != null) {
-        timer.cancel(false);
-      }
       if (timedOut || exchange.isComplete()) {
         return;
       }
+      if (router.retry(exchange, Failure.REFUSED, next -> again(Failure.REFUSED, next))) {
+        return;
+      }
+      refused();
+    }
+
+    private void refused() {
+      if (timer != null) {
+        timer.cancel(false);
+      }
       exchange.flag(ResponseFlag.UPSTREAM_REFUSED);
       exchange.respond(502, "upstream refused the connection", null);
+    }
+
+    /** From the relay: its upstream reset, or answered 503, before the client saw anything. */
+    @Override
+    public boolean retry(Failure failure) {
+      if (timedOut || exchange.isComplete() || !exchange.requestComplete() || exchange.requestBodyBytes() > 0
+          || !IDEMPOTENT.contains(exchange.request().method())) {
+        return false;
+      }
+      if (!router.retry(exchange, failure, next -> again(failure, next))) {
+        return false;
+      }
+      relay = null;
+      bodyGone = true;
+      return true;
+    }
+
+    private void again(Failure failure, Destination next) {
+      if (timedOut || exchange.isComplete()) {
+        return;
+      }
+      if (next != null) {
+        start(next);
+        return;
+      }
+      if (failure == Failure.REFUSED) {
+        refused();
+        return;
+      }
+      if (timer != null) {
+        timer.cancel(false);
+      }
+      exchange.flag(ResponseFlag.UPSTREAM_RESET); // the 503 it answered was dropped with its connection
+      exchange.respond(502, "upstream reset before answering", null);
     }
 
     void timedOut() {
@@ -172,4 +255,8 @@ public final class Forwarder implements ExchangeHandler {
       }
     }
   }
+
+  /** Methods whose request may reach an upstream twice (RFC 9110, 9.2.2). */
+  private static final Set<HttpMethod> IDEMPOTENT = Set.of(
+      HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS, HttpMethod.TRACE, HttpMethod.PUT, HttpMethod.DELETE);
 }

@@ -30,6 +30,13 @@ final class Relay implements RequestSink {
   private boolean skipInterimEnd;
   private boolean tunnel;
   private ScheduledFuture<?> timeout;
+  private Retrier retrier;
+
+  /** Asked whether an attempt that failed before the client saw anything goes elsewhere instead. */
+  interface Retrier {
+    /** Whether another attempt takes the exchange over; this relay then lets go of it. */
+    boolean retry(Forwarder.Failure failure);
+  }
 
   Relay(ServerExchange exchange, UpstreamStream up) {
     this.exchange = exchange;
@@ -38,6 +45,10 @@ final class Relay implements RequestSink {
 
   void timeout(ScheduledFuture<?> timer) {
     timeout = timer;
+  }
+
+  void retrier(Retrier value) {
+    retrier = value;
   }
 
   // --- request: client to upstream ---
@@ -189,6 +200,12 @@ final class Relay implements RequestSink {
       }
       return;
     }
+    if (code == 503 && retrier != null && retrier.retry(Forwarder.Failure.UNAVAILABLE)) {
+      done = true; // the rest of this answer is dropped with its connection
+      ReferenceCountUtil.release(response);
+      up.abort();
+      return;
+    }
     responseStarted = true;
     exchange.upstreamResponded(true);
     exchange.sendResponseHead(response);
@@ -216,6 +233,9 @@ final class Relay implements RequestSink {
       return;
     }
     done = true;
+    if (!responseStarted && retrier != null && retrier.retry(Forwarder.Failure.RESET)) {
+      return; // the timeout stays: it bounds the retry too
+    }
     cancelTimeout();
     if (!responseStarted) {
       exchange.flag(ResponseFlag.UPSTREAM_RESET);

@@ -7,6 +7,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -581,6 +582,25 @@ final class ServerExchange implements ProxyExchange {
   /** The connection became a tunnel after a {@code 101}: raw bytes both ways until either side closes. */
   void becomeTunnel() {
     tunnel = true;
+    down.becomeTunnel();
+  }
+
+  /**
+   * Answers a {@code CONNECT} with {@code 200} and turns the connection into a tunnel to {@code target}: raw
+   * bytes both ways from now on. No response-head listener sees the answer (a tunnel carries no telemetry).
+   */
+  void openTunnel(RequestSink target) {
+    if (complete || responseStarted) {
+      target.abortUpstream();
+      return;
+    }
+    sink = target;
+    tunnel = true;
+    responseStarted = true;
+    upstreamResponded = true;
+    status = 200;
+    releasePending(); // a CONNECT's (empty) end: what follows is the tunnel's
+    down.write(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK), true);
     down.becomeTunnel();
   }
 

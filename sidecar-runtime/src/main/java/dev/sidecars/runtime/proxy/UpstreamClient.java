@@ -20,9 +20,11 @@ public final class UpstreamClient {
   /** The largest response status line and headers read from an upstream. */
   static final int MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
 
+  private final io.netty.channel.EventLoopGroup group;
   private final ByteBufAllocator allocator;
   private final int connectTimeoutMillis;
   private final long idleNanos;
+  private final int maxHttp1Connections;
   private final FastThreadLocal<Map<Endpoint, UpstreamPool>> pools = new FastThreadLocal<>() {
     @Override
     protected Map<Endpoint, UpstreamPool> initialValue() {
@@ -35,6 +37,16 @@ public final class UpstreamClient {
    * @param idleTimeout idle HTTP/1.1 connections are not reused after half of it
    */
   public UpstreamClient(ProxyEventLoops loops, Duration connectTimeout, Duration idleTimeout) {
+    this(loops, connectTimeout, idleTimeout, Integer.MAX_VALUE);
+  }
+
+  /**
+   * @param maxHttp1Connections HTTP/1.1 connections per endpoint and event loop, lent or idle; an exchange
+   *     finding them all lent waits for one (within its timeout)
+   */
+  public UpstreamClient(ProxyEventLoops loops, Duration connectTimeout, Duration idleTimeout, int maxHttp1Connections) {
+    this.maxHttp1Connections = maxHttp1Connections;
+    this.group = loops.group();
     this.allocator = loops.allocator();
     this.connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis());
     this.idleNanos = idleTimeout.toNanos() / 2;
@@ -52,6 +64,25 @@ public final class UpstreamClient {
       byEndpoint.put(endpoint, pool);
     }
     pool.acquire(http2, fallBack, waiter);
+  }
+
+  /**
+   * Lets go of the connections to {@code endpoint} on every event loop (an egress proxy's upstream that went
+   * away): idle ones close now, busy ones once their exchanges end. A later exchange to it connects anew.
+   */
+  public void forget(Endpoint endpoint) {
+    for (io.netty.util.concurrent.EventExecutor loop : group) {
+      loop.execute(() -> {
+        UpstreamPool pool = pools.get().remove(endpoint);
+        if (pool != null) {
+          pool.retire();
+        }
+      });
+    }
+  }
+
+  int maxHttp1Connections() {
+    return maxHttp1Connections;
   }
 
   ByteBufAllocator allocator() {

@@ -16,8 +16,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The connections of one event loop to one upstream endpoint: idle keep-alive HTTP/1.1 connections (one
- * lent per exchange, a new one opened when none is idle) and h2c connections (streams on the first one with
+ * The connections of one event loop to one upstream endpoint: keep-alive HTTP/1.1 connections (one lent per
+ * exchange, a new one opened when none is idle, up to the client's limit, beyond which exchanges wait for
+ * one to be given back) and h2c connections (streams on the first one with
  * room, another opened when all are at the upstream's stream limit, up to {@link #MAX_HTTP2_CONNECTIONS};
  * beyond that streams wait for room on the least busy). Used on its event loop only, so it takes no lock.
  */
@@ -51,9 +52,14 @@ final class UpstreamPool {
   private final EventLoop loop;
   private final UpstreamClient client;
   private final ArrayDeque<Http1Upstream> idle = new ArrayDeque<>();
+  /** HTTP/1.1 connections open or being opened, lent or idle. */
+  private int http1Connections;
+  /** Exchanges waiting for an HTTP/1.1 connection while {@link UpstreamClient#maxHttp1Connections()} are open. */
+  private ArrayDeque<Waiter> waitingForHttp1;
   private final List<Http2Upstream> http2 = new ArrayList<>(2);
   private List<Waiter> waitingForHttp2;
   private long h2cRefusedAt;
+  private boolean retired;
 
   UpstreamPool(Endpoint endpoint, EventLoop loop, UpstreamClient client) {
     this.endpoint = endpoint;
@@ -82,24 +88,73 @@ final class UpstreamPool {
       }
       c.channel().close(); // idle too long: the upstream may be closing it just now
     }
+    if (http1Connections >= client.maxHttp1Connections()) {
+      if (waitingForHttp1 == null) {
+        waitingForHttp1 = new ArrayDeque<>();
+      }
+      waitingForHttp1.add(waiter); // the next connection given back is its; the exchange's timeout bounds the wait
+      return;
+    }
+    http1Connections++;
     connect(false).addListener((ChannelFuture f) -> {
       if (f.isSuccess()) {
         Http1Upstream c = new Http1Upstream(f.channel(), this);
         c.lent();
         waiter.ready(c);
       } else {
+        http1Connections--;
         waiter.failed(f.cause());
+        nextWaitingForHttp1();
       }
     });
   }
 
   void release(Http1Upstream connection) {
+    if (retired) {
+      connection.channel().close();
+      return;
+    }
+    Waiter next = waitingForHttp1 == null ? null : waitingForHttp1.poll();
+    if (next != null && connection.channel().isActive()) {
+      connection.lent();
+      next.ready(connection);
+      return;
+    }
+    if (next != null) {
+      waitingForHttp1.addFirst(next);
+    }
     connection.idleSince = System.nanoTime();
     idle.addLast(connection);
   }
 
+  /** A connection closed or failed to open: one waiting exchange may open another. */
+  private void nextWaitingForHttp1() {
+    Waiter next = waitingForHttp1 == null ? null : waitingForHttp1.poll();
+    if (next != null) {
+      acquireHttp1(next);
+    }
+  }
+
+  /**
+   * No exchange will come here again: idle connections close now, lent ones when their exchange ends, h2c
+   * ones once their streams have ended (GOAWAY).
+   */
+  void retire() {
+    retired = true;
+    for (Http1Upstream c; (c = idle.pollLast()) != null; ) {
+      c.channel().close();
+    }
+    Waiter waiting;
+    while (waitingForHttp1 != null && (waiting = waitingForHttp1.poll()) != null) {
+      waiting.failed(new java.io.IOException(endpoint.authority() + " is no longer an upstream"));
+    }
+    new ArrayList<>(http2).forEach(Http2Upstream::close);
+  }
+
   void closed(Http1Upstream connection) {
     idle.remove(connection);
+    http1Connections--;
+    nextWaitingForHttp1();
   }
 
   void closed(Http2Upstream connection) {

@@ -26,8 +26,10 @@
  *       dev.sidecars.runtime.proxy.Forwarder.Router} picks the {@link dev.sidecars.runtime.proxy.Endpoint}
  *       and {@link dev.sidecars.runtime.proxy.UpstreamProtocol} per exchange: an egress proxy routes by
  *       path prefix, {@code Host} or absolute form there, balances among endpoints (one {@code
- *       Endpoint} each; the client pools per endpoint and event loop) and answers refusals itself
- *       (return {@code null} after {@code exchange.respond}).
+ *       Endpoint} each; the client pools per endpoint and event loop), answers refusals itself
+ *       (return {@code null} after {@code exchange.respond}) and may retry what failed before the client saw
+ *       an answer ({@code Router.retry}). {@link dev.sidecars.runtime.proxy.Tunnel} opens a {@code CONNECT}
+ *       tunnel.
  *   <li>Decorators go around it. For gRPC: {@link dev.sidecars.runtime.proxy.GrpcAnswers} (outermost: a
  *       response-head listener turning every answer of the proxy's own into {@code 200} + {@code
  *       grpc-status}), {@link dev.sidecars.runtime.proxy.GrpcDeadline} ({@code grpc-timeout}: a timer on

@@ -1,40 +1,52 @@
 package dev.sidecars.traceinjector.egress;
 
 import dev.sidecars.runtime.http.ResponseFlag;
-import io.undertow.server.HttpHandler;
-import io.undertow.server.HttpServerExchange;
-import io.undertow.server.handlers.ConnectHandler;
-import io.undertow.util.Methods;
-import java.net.Inet6Address;
+import dev.sidecars.runtime.proxy.ExchangeHandler;
+import dev.sidecars.runtime.proxy.ProxyExchange;
+import dev.sidecars.runtime.proxy.Tunnel;
+import io.netty.handler.codec.http.HttpMethod;
+import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.Locale;
+import java.util.function.Function;
 
 /**
  * {@code CONNECT} (what {@code HTTPS_PROXY} clients send) only to the host and port pairs the {@link
- * EgressPolicy} allows, 443 unless an entry names another port. An allowed tunnel goes to Undertow's {@link
- * ConnectHandler} with the host already resolved off the I/O thread (it would otherwise look the name up on
- * it), bytes as they are, no span. A refused one goes to {@code refusals} (the telemetry chain, whose
- * {@link RoutingHandler} answers 403 or 502), so it is logged, flagged and counted like any refusal. Other
- * methods go to {@code refusals} untouched.
+ * EgressPolicy} allows, 443 unless an entry names another port. An allowed tunnel is opened ({@link Tunnel})
+ * to the address the host resolved to off the event loop, bytes as they are, no span. A refused one goes
+ * to the handler {@code refusals} makes for it (the telemetry chain ending in {@link RoutingHandler#refuse}),
+ * so it is logged, flagged and counted like any refusal. Other methods go to {@code others} untouched.
  */
-public final class ConnectGate implements HttpHandler {
-  private final HttpHandler tunnel;
-  private final HttpHandler others;
+public final class ConnectGate implements ExchangeHandler {
+  private final ExchangeHandler others;
   private final EgressResolution egress;
+  private final Function<EgressResolution.Refused, ExchangeHandler> refusals;
+  private final Duration connectTimeout;
 
-  /** @param others every request that is not an allowed {@code CONNECT} (the telemetry chain) */
-  public ConnectGate(HttpHandler others, EgressResolution egress) {
-    this.tunnel = new ConnectHandler(others);
+  /**
+   * @param others every request that is not a {@code CONNECT} (the telemetry chain)
+   * @param refusals the handler that answers a refused {@code CONNECT} with the refusal given
+   */
+  public ConnectGate(ExchangeHandler others, EgressResolution egress,
+      Function<EgressResolution.Refused, ExchangeHandler> refusals, Duration connectTimeout) {
     this.others = others;
     this.egress = egress;
+    this.refusals = refusals;
+    this.connectTimeout = connectTimeout;
   }
 
   @Override
-  public void handleRequest(HttpServerExchange exchange) throws Exception {
-    if (!exchange.getRequestMethod().equals(Methods.CONNECT)) {
-      others.handleRequest(exchange);
+  public void handle(ProxyExchange exchange) {
+    if (!HttpMethod.CONNECT.equals(exchange.request().method())) {
+      others.handle(exchange);
       return;
     }
-    String target = exchange.getRequestPath().toLowerCase(Locale.ROOT);
+    if (exchange.isHttp2()) {
+      refusals.apply(new EgressResolution.Refused(ResponseFlag.BAD_REQUEST, 400,
+          "CONNECT over HTTP/2 is not supported: send it over HTTP/1.1")).handle(exchange);
+      return;
+    }
+    String target = exchange.request().uri().toLowerCase(Locale.ROOT);
     int colon = target.lastIndexOf(':');
     int port = -1;
     if (colon > 0) {
@@ -45,28 +57,16 @@ public final class ConnectGate implements HttpHandler {
       }
     }
     if (port < 1 || port > 65535) {
-      EgressResolution.markRefused(exchange, new EgressResolution.Refused(
-          ResponseFlag.BAD_REQUEST, 400, "CONNECT needs host:port"));
-      others.handleRequest(exchange);
+      refusals.apply(new EgressResolution.Refused(ResponseFlag.BAD_REQUEST, 400, "CONNECT needs host:port")).handle(exchange);
       return;
     }
     int destinationPort = port;
     egress.resolve(exchange, target.substring(0, colon), port, true, (ex, result) -> {
       if (result instanceof EgressResolution.Refused refused) {
-        EgressResolution.markRefused(ex, refused);
-        others.handleRequest(ex);
+        refusals.apply(refused).handle(ex);
         return;
       }
-      var address = ((EgressResolution.Allowed) result).address();
-      if (address instanceof Inet6Address) {
-        // Undertow's tunnel reads host:port by splitting at ':'.
-        EgressResolution.markRefused(ex, new EgressResolution.Refused(
-            ResponseFlag.BAD_REQUEST, 400, "CONNECT to an IPv6 address is not supported"));
-        others.handleRequest(ex);
-        return;
-      }
-      ex.setRequestPath(address.getHostAddress() + ":" + destinationPort);
-      tunnel.handleRequest(ex);
+      Tunnel.open(ex, new InetSocketAddress(((EgressResolution.Allowed) result).address(), destinationPort), connectTimeout);
     });
   }
 }

@@ -3,30 +3,25 @@ package dev.sidecars.traceinjector.egress;
 import dev.sidecars.runtime.http.ResponseFlag;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.undertow.server.HttpServerExchange;
-import io.undertow.util.AttachmentKey;
-import io.undertow.util.SameThreadExecutor;
+import dev.sidecars.runtime.proxy.ProxyExchange;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
-import java.util.Optional;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
-import org.xnio.XnioExecutor;
 
 /**
  * Decides where a call that {@code UPSTREAMS} does not name may go: the {@link EgressPolicy} on the name and
  * port, then the name resolved by the {@link HostResolver} (never on the I/O thread), then the policy on the
  * address. Refusals are counted in {@code trace_injector_egress_refused_total} by {@code reason}. The answer
- * comes to a {@link Continuation} on the exchange's I/O thread: at once when no lookup is needed (an
+ * comes to a {@link Continuation} on the exchange's event loop: at once when no lookup is needed (an
  * address, a cached name), else once the lookup ends, or when the call's timeout passes first.
  */
 public final class EgressResolution {
-  private static final AttachmentKey<Refused> REFUSED = AttachmentKey.create(Refused.class);
-
   /** Where a call may go, or why not. */
   public sealed interface Result permits Allowed, Refused {}
 
@@ -36,10 +31,10 @@ public final class EgressResolution {
   /** The call is refused with {@code status}, flagged {@code flag}, and the client is told {@code reason}. */
   public record Refused(ResponseFlag flag, int status, String reason) implements Result {}
 
-  /** What to do with the answer, on the exchange's I/O thread. */
+  /** What to do with the answer, on the exchange's event loop. */
   @FunctionalInterface
   public interface Continuation {
-    void accept(HttpServerExchange exchange, Result result) throws Exception;
+    void accept(ProxyExchange exchange, Result result);
   }
 
   private final EgressPolicy policy;
@@ -60,20 +55,11 @@ public final class EgressResolution {
     }
   }
 
-  /** Marks the exchange to be answered with {@code refused} by the handler that refuses ({@code RoutingHandler}). */
-  static void markRefused(HttpServerExchange exchange, Refused refused) {
-    exchange.putAttachment(REFUSED, refused);
-  }
-
-  static Optional<Refused> refusal(HttpServerExchange exchange) {
-    return Optional.ofNullable(exchange.getAttachment(REFUSED));
-  }
-
   /**
    * Checks {@code host} (lower case) and {@code port} for a plain request or a {@code CONNECT}, resolving the
    * host when it is a name, and passes the answer to {@code next}.
    */
-  public void resolve(HttpServerExchange exchange, String host, int port, boolean connect, Continuation next) throws Exception {
+  public void resolve(ProxyExchange exchange, String host, int port, boolean connect, Continuation next) {
     String bare = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
     EgressPolicy.Verdict verdict = policy.check(bare, port, connect);
     if (!verdict.allowed()) {
@@ -90,14 +76,14 @@ public final class EgressResolution {
       next.accept(exchange, checked(cached, verdict, host, port));
       return;
     }
-    exchange.dispatch(SameThreadExecutor.INSTANCE, () -> lookUp(exchange, bare, host, port, verdict, next));
+    lookUp(exchange, bare, host, port, verdict, next);
   }
 
-  private void lookUp(HttpServerExchange exchange, String bare, String host, int port, EgressPolicy.Verdict verdict,
+  private void lookUp(ProxyExchange exchange, String bare, String host, int port, EgressPolicy.Verdict verdict,
       Continuation next) {
     AtomicBoolean settled = new AtomicBoolean();
     Duration timeout = timeoutFor.apply(port == 80 ? host : host + ":" + port);
-    XnioExecutor.Key timer = timeout.isZero() ? null : exchange.getIoThread().executeAfter(() -> {
+    ScheduledFuture<?> timer = timeout.isZero() ? null : exchange.eventLoop().schedule(() -> {
       if (settled.compareAndSet(false, true)) {
         resolver.timedOut();
         continueOnIoThread(exchange, next, new Refused(ResponseFlag.DNS_RESOLUTION_FAILED, 502,
@@ -107,25 +93,26 @@ public final class EgressResolution {
     boolean queued = resolver.resolve(bare, result -> {
       if (settled.compareAndSet(false, true)) {
         if (timer != null) {
-          timer.remove();
+          timer.cancel(false);
         }
         continueOnIoThread(exchange, next, checked(result, verdict, host, port));
       }
     });
     if (!queued && settled.compareAndSet(false, true)) {
       if (timer != null) {
-        timer.remove();
+        timer.cancel(false);
       }
       continueOnIoThread(exchange, next, new Refused(ResponseFlag.DNS_RESOLUTION_FAILED, 502,
           "cannot look up " + host + " now: too many lookups are waiting"));
     }
   }
 
-  private static void continueOnIoThread(HttpServerExchange exchange, Continuation next, Result result) {
-    if (exchange.isComplete()) {
-      return; // the client went away meanwhile
-    }
-    exchange.dispatch(exchange.getIoThread(), ex -> next.accept(ex, result));
+  private static void continueOnIoThread(ProxyExchange exchange, Continuation next, Result result) {
+    exchange.eventLoop().execute(() -> {
+      if (!exchange.isComplete()) { // else the client went away meanwhile
+        next.accept(exchange, result);
+      }
+    });
   }
 
   private Result checked(HostResolver.Result resolved, EgressPolicy.Verdict verdict, String host, int port) {

@@ -1,7 +1,5 @@
 package dev.sidecars.traceinjector.routing;
 
-import io.undertow.server.HttpServerExchange;
-import io.undertow.util.Headers;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.Locale;
@@ -21,52 +19,49 @@ public final class Router {
     this.ownNames = Set.copyOf(ownNames);
   }
 
-  /** Empty when the request names no service (a bare {@code /} to the sidecar, say). */
-  public Optional<Destination> route(HttpServerExchange exchange) {
-    String query = exchange.getQueryString();
-    String suffix = query == null || query.isEmpty() ? "" : "?" + query;
-    if (exchange.isHostIncludedInRequestURI()) {
-      return absolute(exchange.getRequestURI(), suffix);
+  /**
+   * Where a request goes, from its target as sent ({@code requestTarget}: origin or absolute form) and its
+   * {@code Host} (an HTTP/2 request's {@code :authority}), or {@code null}. Empty when the request names no
+   * service (a bare {@code /} to the sidecar, say).
+   */
+  public Optional<Destination> route(String requestTarget, String host) {
+    int q = requestTarget.indexOf('?');
+    String raw = q < 0 ? requestTarget : requestTarget.substring(0, q);
+    String query = q < 0 ? "" : requestTarget.substring(q + 1);
+    String suffix = query.isEmpty() ? "" : "?" + query;
+    if (!raw.startsWith("/") && raw.contains("://")) {
+      return absolute(requestTarget);
     }
-    String host = exchange.getRequestHeaders().getFirst(Headers.HOST);
     HostAndPort target = host == null ? null : HostAndPort.parse(host);
-    String path = exchange.getRequestPath();
     if (target != null && !isOwn(target.host())) {
       if (!HostAndPort.validHost(target.host()) || target.port() < 1 || target.port() > 65535) {
         return Optional.empty();
       }
-      return Optional.of(new Destination(target.host(), target.port(), rawPath(exchange) + suffix, Destination.Mode.HOST_HEADER));
+      return Optional.of(new Destination(target.host(), target.port(), raw + suffix, Destination.Mode.HOST_HEADER));
     }
-    String raw = rawPath(exchange);
     int start = raw.startsWith("/") ? 1 : 0;
     int slash = raw.indexOf('/', start);
     String service = slash < 0 ? raw.substring(start) : raw.substring(start, slash);
-    if (service.isEmpty() || path.isEmpty() || !HostAndPort.validHost(service.toLowerCase(Locale.ROOT))) {
+    if (service.isEmpty() || !HostAndPort.validHost(service.toLowerCase(Locale.ROOT))) {
       return Optional.empty();
     }
     String rest = slash < 0 ? "/" : raw.substring(slash);
     return Optional.of(new Destination(service.toLowerCase(Locale.ROOT), 80, rest + suffix, Destination.Mode.PATH_PREFIX));
   }
 
-  private static Optional<Destination> absolute(String requestUri, String suffix) {
+  private static Optional<Destination> absolute(String requestTarget) {
     try {
-      URI uri = new URI(requestUri);
+      URI uri = new URI(requestTarget);
       if (uri.getHost() == null || !"http".equalsIgnoreCase(uri.getScheme())) {
         return Optional.empty();
       }
       String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
+      String suffix = uri.getRawQuery() == null || uri.getRawQuery().isEmpty() ? "" : "?" + uri.getRawQuery();
       int port = uri.getPort() < 0 ? 80 : uri.getPort();
       return Optional.of(new Destination(uri.getHost().toLowerCase(Locale.ROOT), port, path + suffix, Destination.Mode.FORWARD_PROXY));
     } catch (URISyntaxException e) {
       return Optional.empty();
     }
-  }
-
-  /** The path as sent (still percent-encoded), without the query. */
-  private static String rawPath(HttpServerExchange exchange) {
-    String uri = exchange.getRequestURI();
-    int q = uri.indexOf('?');
-    return q < 0 ? uri : uri.substring(0, q);
   }
 
   private boolean isOwn(String host) {

@@ -1,6 +1,7 @@
 package dev.sidecars.traceinjector.routing;
 
 import dev.sidecars.runtime.config.Settings;
+import dev.sidecars.runtime.proxy.UpstreamProtocol;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.ArrayList;
@@ -12,29 +13,54 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * {@code UPSTREAMS}: service names mapped to one or more base URLs, e.g. {@code
- * fraud-check=http://10.0.0.5:9001|http://10.0.0.6:9001,ledger=http://ledger:80}. Names not listed are
- * reached by DNS on port 80.
+ * {@code UPSTREAMS}: service names mapped to one or more base URLs, and optionally the protocol requests go
+ * to them in, e.g. {@code
+ * fraud-check=http://10.0.0.5:9001|http://10.0.0.6:9001,ledger=http://ledger:80,quotes=http://quotes:50051;protocol=h2c}.
+ * The protocol is {@code auto} unless set (HTTP/2 requests go out as h2c, HTTP/1.1 ones as HTTP/1.1), or
+ * {@code http1} or {@code h2c}. Names not listed are reached by DNS on port 80, with {@code auto}.
+ *
+ * @param protocols the protocol of each listed name that does not use {@code auto}
  */
-public record UpstreamTable(Map<String, List<URI>> services) {
+public record UpstreamTable(Map<String, List<URI>> services, Map<String, UpstreamProtocol> protocols) {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9._-]{0,252}[A-Za-z0-9])?");
+  private static final String PROTOCOL = ";protocol=";
 
   public UpstreamTable {
     services = Map.copyOf(services);
+    protocols = Map.copyOf(protocols);
+  }
+
+  /** Every service with {@code auto}. */
+  public UpstreamTable(Map<String, List<URI>> services) {
+    this(services, Map.of());
   }
 
   /** Reads {@code UPSTREAMS}; problems go to {@code settings}, each naming the variable. */
   public static UpstreamTable from(Settings settings, String variable) {
     Map<String, List<URI>> services = new LinkedHashMap<>();
+    Map<String, UpstreamProtocol> protocols = new LinkedHashMap<>();
     for (String entry : settings.list(variable)) {
       int eq = entry.indexOf('=');
       String name = eq < 0 ? entry : entry.substring(0, eq).trim();
       if (eq < 0 || !NAME.matcher(name).matches()) {
-        settings.problem(variable, entry, "name=http://host:port[|http://host:port...], comma-separated");
+        settings.problem(variable, entry, "name=http://host:port[|http://host:port...][;protocol=auto|http1|h2c], comma-separated");
         continue;
       }
+      String urlList = entry.substring(eq + 1);
+      int option = urlList.indexOf(PROTOCOL);
+      if (option >= 0) {
+        Optional<UpstreamProtocol> protocol = UpstreamProtocol.parse(urlList.substring(option + PROTOCOL.length()));
+        if (protocol.isEmpty()) {
+          settings.problem(variable, entry, "protocol auto, http1 or h2c for " + name);
+          continue;
+        }
+        if (protocol.get() != UpstreamProtocol.AUTO) {
+          protocols.put(name.toLowerCase(Locale.ROOT), protocol.get());
+        }
+        urlList = urlList.substring(0, option);
+      }
       List<URI> urls = new ArrayList<>();
-      for (String url : entry.substring(eq + 1).split("\\|")) {
+      for (String url : urlList.split("\\|")) {
         Optional<URI> uri = baseUrl(url.trim());
         if (uri.isEmpty()) {
           settings.problem(variable, entry, "http:// base URLs for " + name + " (https is not supported)");
@@ -49,7 +75,12 @@ public record UpstreamTable(Map<String, List<URI>> services) {
         }
       }
     }
-    return new UpstreamTable(services);
+    return new UpstreamTable(services, protocols);
+  }
+
+  /** How requests go to a listed name: {@code auto} unless {@code UPSTREAMS} said otherwise. */
+  public UpstreamProtocol protocol(String name) {
+    return protocols.getOrDefault(name.toLowerCase(Locale.ROOT), UpstreamProtocol.AUTO);
   }
 
   static Optional<URI> baseUrl(String text) {

@@ -1,19 +1,18 @@
 package dev.sidecars.traceinjector.upstream;
 
-import io.undertow.server.handlers.proxy.LoadBalancingProxyClient;
-import io.undertow.server.handlers.proxy.ProxyClient;
+import dev.sidecars.runtime.proxy.Forwarder;
+import dev.sidecars.runtime.proxy.UpstreamProtocol;
 import java.net.URI;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One URL of an upstream: its own pooled keep-alive client (Undertow's {@link LoadBalancingProxyClient}
- * with this one host), the requests now outstanding on it, and its outlier-ejection state.
+ * One URL of an upstream: where the shared client connects for it (its pools are per endpoint), the requests
+ * now outstanding on it, and its outlier-ejection state.
  */
 final class Endpoint {
   final URI uri;
   final String authority;
-  final LoadBalancingProxyClient client;
-  final ProxyClient.ProxyTarget target;
+  final Forwarder.Destination destination;
   final AtomicInteger outstanding = new AtomicInteger();
   private double latencyEwmaNanos;
   private int consecutiveFailures;
@@ -21,11 +20,11 @@ final class Endpoint {
   private boolean ejected;
 
   /** @param authority the {@code Host} a direct call would send: the URL's, or the name an address was resolved from */
-  Endpoint(URI uri, String authority, LoadBalancingProxyClient client, ProxyClient.ProxyTarget target) {
+  Endpoint(URI uri, String authority, UpstreamProtocol protocol) {
     this.uri = uri;
     this.authority = authority;
-    this.client = client;
-    this.target = target;
+    String host = uri.getHost().startsWith("[") ? uri.getHost().substring(1, uri.getHost().length() - 1) : uri.getHost();
+    this.destination = new Forwarder.Destination(new dev.sidecars.runtime.proxy.Endpoint(host, uri.getPort()), protocol);
   }
 
   /** Ejected now? Brings the endpoint back once its ejection time is over. */

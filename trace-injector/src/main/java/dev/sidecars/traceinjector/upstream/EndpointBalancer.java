@@ -1,30 +1,19 @@
 package dev.sidecars.traceinjector.upstream;
 
-import dev.sidecars.runtime.http.ExchangeOutcome;
-import dev.sidecars.runtime.http.ResponseFlag;
+import dev.sidecars.runtime.proxy.Forwarder;
+import dev.sidecars.runtime.proxy.ProxyExchange;
 import io.micrometer.core.instrument.Counter;
-import io.undertow.client.ClientCallback;
-import io.undertow.client.ClientExchange;
-import io.undertow.client.ClientRequest;
-import io.undertow.server.HttpServerExchange;
-import io.undertow.server.handlers.proxy.ProxyCallback;
-import io.undertow.server.handlers.proxy.ProxyClient;
-import io.undertow.server.handlers.proxy.ProxyConnection;
-import io.undertow.util.Headers;
-import java.io.IOException;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.IntUnaryOperator;
 import java.util.function.LongSupplier;
-import org.xnio.ChannelListeners;
-import org.xnio.IoUtils;
-import org.xnio.channels.StreamSinkChannel;
 
 /**
- * The {@link ProxyClient} of one upstream, in front of one pooled Undertow client per endpoint.
+ * Picks the endpoint of each attempt of one upstream's requests: the {@link Forwarder.Router} of each call.
  *
  * <ul>
  *   <li>Balancing: "power of two choices" (two random endpoints) by cost, the moving average of the
@@ -33,19 +22,14 @@ import org.xnio.channels.StreamSinkChannel;
  *   <li>Outlier ejection: {@code ejectAfter} gateway failures in a row (no connection, reset, 502, 503,
  *       504) take an endpoint out for {@code ejectFor}; it comes back by itself. The last endpoint left
  *       is never ejected.
- *   <li>Retries: a failed connect is retried here, on another endpoint when there is one; a reset
- *       before the response of an idempotent request is retried by Undertow's {@code ProxyHandler},
- *       which asks here again; a 503 answer to a bodiless idempotent request is resent here ({@link
- *       ResendingExchange}) before the proxy sees it. Every retry must fit in the {@link RetryBudget}
- *       and waits its {@link Backoff}; at most {@code maxRetries} per request.
+ *   <li>Retries: what the forwarder offers (a refused connect, whatever the request; a reset before the
+ *       response, or a 503 answer, of a bodiless idempotent request) goes to another endpoint when there is
+ *       one. A gRPC call is retried only when refused: nothing of it was sent (its body is not kept for a
+ *       resend). Every retry must fit in the {@link RetryBudget} and waits its {@link Backoff}; at most
+ *       {@code maxRetries} per request.
  * </ul>
- *
- * Retrying connects here rather than in {@code ProxyHandler} keeps failed attempts out of the shared
- * {@code ExchangeOutcome}: a request whose retry succeeded is not reported as refused.
  */
-public final class EndpointBalancer implements ProxyClient {
-  private static final ProxyTarget TARGET = new ProxyTarget() {};
-  private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE");
+public final class EndpointBalancer {
   /** Weight of the newest response time in an endpoint's moving average. */
   private static final double LATENCY_WEIGHT = 0.3;
 
@@ -80,163 +64,42 @@ public final class EndpointBalancer implements ProxyClient {
     this.random = random;
   }
 
-  @Override
-  public ProxyTarget findTarget(HttpServerExchange exchange) {
-    return TARGET;
-  }
+  /** The router of one call: its first attempt, and the retries it is allowed. */
+  Forwarder.Router router(CallState state) {
+    return new Forwarder.Router() {
+      @Override
+      public Forwarder.Destination route(ProxyExchange exchange) {
+        if (state.attempts() == 0) {
+          budget.deposit();
+          state.countAttempt();
+        }
+        return attempt(exchange, state, null);
+      }
 
-  @Override
-  public void getConnection(
-      ProxyTarget target,
-      HttpServerExchange exchange,
-      ProxyCallback<ProxyConnection> callback,
-      long timeout,
-      TimeUnit unit) {
-    CallState state = CallState.of(exchange);
-    if (state.attempts() == 0) {
-      budget.deposit();
-      state.countAttempt();
-      connect(exchange, state, null, callback, timeout, unit);
-      return;
-    }
-    // Undertow asks again after the connection broke before a response (idempotent requests only).
-    Endpoint broken = state.release();
-    if (broken != null) {
-      broken.outstanding.decrementAndGet();
-      failure(broken);
-      state.failed(ResponseFlag.UPSTREAM_RESET);
-    }
-    retry(exchange, state, state.endpoint(), callback, timeout, unit);
-  }
-
-  /**
-   * Whether the proxy has already answered the client (its {@code UPSTREAM_TIMEOUT} fired, say): then no
-   * attempt may start any more, as its request would reach the upstream after the client got its answer.
-   */
-  private static boolean answered(HttpServerExchange exchange) {
-    return exchange.isResponseStarted() || exchange.isComplete();
-  }
-
-  private void retry(
-      HttpServerExchange exchange,
-      CallState state,
-      Endpoint previous,
-      ProxyCallback<ProxyConnection> callback,
-      long timeout,
-      TimeUnit unit) {
-    if (answered(exchange)) {
-      return;
-    }
-    if (state.attempts() > maxRetries) {
-      giveUp(exchange, state, callback);
-      return;
-    }
-    if (!budget.tryWithdraw()) {
-      state.budgetExhausted();
-      giveUp(exchange, state, callback);
-      return;
-    }
-    retries.increment();
-    long wait = backoff.before(state.attempts()).toNanos();
-    // Recorded before the wait; the proxy may time the exchange out meanwhile, and then it stays answered.
-    state.countAttempt();
-    Runnable again = () -> {
-      if (!answered(exchange)) {
-        connect(exchange, state, previous, callback, timeout, unit);
+      @Override
+      public boolean retry(ProxyExchange exchange, Forwarder.Failure failure, Consumer<Forwarder.Destination> again) {
+        return EndpointBalancer.this.retry(exchange, state, failure, again);
       }
     };
-    if (wait <= 0) {
-      again.run();
-    } else {
-      exchange.getIoThread().executeAfter(again, wait, TimeUnit.NANOSECONDS);
-    }
   }
 
-  /**
-   * No retry for this exchange: the proxy answers, for the reason the last attempt failed. Set here, as
-   * the shared client wrapper calls any "no backend" a refused connect, and an earlier attempt may have
-   * left a reason of its own (a full pool) that the last one went past.
-   */
-  private static void giveUp(HttpServerExchange exchange, CallState state, ProxyCallback<ProxyConnection> callback) {
-    ExchangeOutcome.of(exchange).replaceFlag(state.lastFailure());
-    callback.couldNotResolveBackend(exchange);
-  }
-
-  private void connect(
-      HttpServerExchange exchange,
-      CallState state,
-      Endpoint avoid,
-      ProxyCallback<ProxyConnection> callback,
-      long timeout,
-      TimeUnit unit) {
+  /** The next attempt's endpoint, its slot taken; the request's {@code Host} is the one a direct call to it would send. */
+  private Forwarder.Destination attempt(ProxyExchange exchange, CallState state, Endpoint avoid) {
     Endpoint endpoint = takeEndpoint(state, avoid);
-    // The Host a direct call to this URL would send, not the service name the app used.
-    exchange.getRequestHeaders().put(Headers.HOST, endpoint.authority);
-    endpoint.client.getConnection(endpoint.target, exchange, new ProxyCallback<>() {
-      @Override
-      public void completed(HttpServerExchange ex, ProxyConnection connection) {
-        if (answered(ex)) {
-          abandon(endpoint, connection);
-          return;
-        }
-        state.connected();
-        if (!resendable(ex)) {
-          callback.completed(ex, connection);
-          return;
-        }
-        ResendingExchange.Resender resender = (unavailable, next) -> resend(ex, state, unavailable, next, timeout, unit);
-        callback.completed(ex, new ProxyConnection(
-            ResendingExchange.on(connection.getConnection(), resender), connection.getTargetPath()));
-      }
-
-      @Override
-      public void failed(HttpServerExchange ex) {
-        connectFailed(ex, endpoint, state, callback, timeout, unit);
-      }
-
-      @Override
-      public void couldNotResolveBackend(HttpServerExchange ex) {
-        // The endpoint's own client keeps a host it could not reach out for a moment: a failed connect.
-        connectFailed(ex, endpoint, state, callback, timeout, unit);
-      }
-
-      @Override
-      public void queuedRequestFailed(HttpServerExchange ex) {
-        endpoint.outstanding.decrementAndGet();
-        callback.queuedRequestFailed(ex);
-      }
-    }, timeout, unit);
+    exchange.request().headers().set(HttpHeaderNames.HOST, endpoint.authority);
+    return endpoint.destination;
   }
 
-  private void connectFailed(
-      HttpServerExchange exchange,
-      Endpoint endpoint,
-      CallState state,
-      ProxyCallback<ProxyConnection> callback,
-      long timeout,
-      TimeUnit unit) {
-    refused(endpoint, state);
-    retry(exchange, state, endpoint, callback, timeout, unit);
-  }
-
-  /** Idempotent and without a body: nothing but the request head to send again. */
-  private static boolean resendable(HttpServerExchange exchange) {
-    return IDEMPOTENT.contains(exchange.getRequestMethod().toString())
-        && exchange.getRequestContentLength() <= 0
-        && !exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING);
-  }
-
-  /**
-   * The upstream answered 503: if a retry is allowed, drop that answer with its connection and send the
-   * request head to another endpoint after the backoff; {@code next} gets the new exchange's response.
-   */
-  private boolean resend(
-      HttpServerExchange exchange,
-      CallState state,
-      ClientExchange unavailable,
-      ClientCallback<ClientExchange> next,
-      long timeout,
-      TimeUnit unit) {
+  private boolean retry(ProxyExchange exchange, CallState state, Forwarder.Failure failure,
+      Consumer<Forwarder.Destination> again) {
+    Endpoint failed = state.release();
+    if (failed != null) {
+      failed.outstanding.decrementAndGet();
+      failure(failed);
+    }
+    if (failure != Forwarder.Failure.REFUSED && isGrpc(exchange)) {
+      return false;
+    }
     if (state.attempts() > maxRetries) {
       return false;
     }
@@ -245,110 +108,38 @@ public final class EndpointBalancer implements ProxyClient {
       return false;
     }
     retries.increment();
-    Endpoint previous = state.endpoint();
-    Endpoint released = state.release();
-    if (released != null) {
-      released.outstanding.decrementAndGet();
-      failure(released);
-    }
-    IoUtils.safeClose(unavailable.getConnection());
-    ClientRequest request = unavailable.getRequest();
     long wait = backoff.before(state.attempts()).toNanos();
-    // Recorded before the wait: should the proxy answer meanwhile (UPSTREAM_TIMEOUT), the exchange's end
-    // finds no connection to give back, and the resend below sees the answer and is dropped.
+    // Recorded before the wait: should the forwarder answer meanwhile (UPSTREAM_TIMEOUT), the exchange's end
+    // finds no slot to give back, and the attempt below is not made.
     state.countAttempt();
-    Runnable again = () -> {
-      if (answered(exchange)) {
-        return;
+    Endpoint previous = state.endpoint();
+    Runnable next = () -> {
+      if (!exchange.isComplete()) {
+        again.accept(attempt(exchange, state, previous));
       }
-      Endpoint endpoint = takeEndpoint(state, previous);
-      request.getRequestHeaders().put(Headers.HOST, endpoint.authority);
-      endpoint.client.getConnection(endpoint.target, exchange, new ProxyCallback<>() {
-        @Override
-        public void completed(HttpServerExchange ex, ProxyConnection connection) {
-          if (answered(ex)) {
-            abandon(endpoint, connection);
-            return;
-          }
-          state.connected();
-          connection.getConnection().sendRequest(request, new ClientCallback<>() {
-            @Override
-            public void completed(ClientExchange sent) {
-              endRequestBody(sent);
-              sent.setResponseListener(next);
-            }
-
-            @Override
-            public void failed(IOException e) {
-              next.failed(e);
-            }
-          });
-        }
-
-        @Override
-        public void failed(HttpServerExchange ex) {
-          gone(endpoint);
-        }
-
-        @Override
-        public void couldNotResolveBackend(HttpServerExchange ex) {
-          gone(endpoint);
-        }
-
-        @Override
-        public void queuedRequestFailed(HttpServerExchange ex) {
-          gone(endpoint);
-        }
-
-        private void gone(Endpoint endpoint) {
-          refused(endpoint, state);
-          next.failed(new IOException("no connection to resend to " + endpoint));
-        }
-      }, timeout, unit);
     };
     if (wait <= 0) {
-      again.run();
+      next.run();
     } else {
-      exchange.getIoThread().executeAfter(again, wait, TimeUnit.NANOSECONDS);
+      exchange.eventLoop().schedule(next, wait, TimeUnit.NANOSECONDS);
     }
     return true;
   }
 
-  private static void endRequestBody(ClientExchange sent) {
-    StreamSinkChannel body = sent.getRequestChannel();
-    try {
-      body.shutdownWrites();
-      if (!body.flush()) {
-        body.getWriteSetter().set(ChannelListeners.flushingChannelListener(null, (channel, e) -> IoUtils.safeClose(channel)));
-        body.resumeWrites();
-      }
-    } catch (IOException e) {
-      IoUtils.safeClose(sent.getConnection());
-    }
+  private static boolean isGrpc(ProxyExchange exchange) {
+    String type = exchange.request().headers().get(HttpHeaderNames.CONTENT_TYPE);
+    return type != null && type.regionMatches(true, 0, "application/grpc", 0, 16);
   }
 
   /**
    * Chooses the endpoint of the next attempt and takes one of its slots, given back exactly once: by
-   * {@link #finished}, {@link #refused} or {@link #abandon}.
+   * {@link #finished} or a retry.
    */
   private Endpoint takeEndpoint(CallState state, Endpoint avoid) {
     Endpoint endpoint = choose(avoid);
     state.startAttempt(endpoint, nanoClock.getAsLong());
     endpoint.outstanding.incrementAndGet();
     return endpoint;
-  }
-
-  /** The attempt got no connection: its slot back, a failure counted against the endpoint. */
-  private void refused(Endpoint endpoint, CallState state) {
-    endpoint.outstanding.decrementAndGet();
-    failure(endpoint);
-    state.failed(ResponseFlag.UPSTREAM_REFUSED);
-  }
-
-  /** A connection that came after the proxy had answered: nothing will be sent on it. */
-  private static void abandon(Endpoint endpoint, ProxyConnection connection) {
-    endpoint.outstanding.decrementAndGet();
-    IoUtils.safeClose(connection.getConnection());
   }
 
   /** The exchange is complete: release the endpoint and count the outcome. */

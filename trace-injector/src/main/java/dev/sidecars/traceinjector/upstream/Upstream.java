@@ -2,18 +2,20 @@ package dev.sidecars.traceinjector.upstream;
 
 import dev.sidecars.runtime.http.CircuitBreaker;
 import dev.sidecars.runtime.http.ConcurrencyLimit;
-import dev.sidecars.runtime.http.ObservedProxyClient;
-import dev.sidecars.runtime.http.UpstreamGuard;
+import dev.sidecars.runtime.proxy.ExchangeGuard;
+import dev.sidecars.runtime.proxy.ExchangeHandler;
+import dev.sidecars.runtime.proxy.Forwarder;
+import dev.sidecars.runtime.proxy.GrpcDeadline;
+import dev.sidecars.runtime.proxy.ProxyExchange;
+import dev.sidecars.runtime.proxy.UpstreamClient;
+import dev.sidecars.runtime.proxy.UpstreamProtocol;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
-import io.undertow.server.HttpHandler;
-import io.undertow.server.HttpServerExchange;
-import io.undertow.server.handlers.proxy.LoadBalancingProxyClient;
-import io.undertow.server.handlers.proxy.ProxyHandler;
 import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -22,15 +24,17 @@ import java.util.function.IntUnaryOperator;
 import java.util.function.LongSupplier;
 
 /**
- * One named service behind the sidecar: Undertow's {@link ProxyHandler} with this upstream's timeout
- * over the shared {@link ObservedProxyClient} and this module's {@link EndpointBalancer}, guarded by the
- * shared {@link UpstreamGuard} with this upstream's {@link CircuitBreaker}; and its meters, all tagged
+ * One named service behind the sidecar: the shared {@link Forwarder} with this upstream's timeout, routed
+ * by this module's {@link EndpointBalancer} over the shared {@link UpstreamClient}'s pools, guarded by the
+ * shared {@link ExchangeGuard} with this upstream's {@link CircuitBreaker}; and its meters, all tagged
  * {@code server_address}: requests in flight, retries, breaker state and ejected endpoints.
  */
 public final class Upstream implements AutoCloseable {
   private final String name;
   private final EndpointBalancer balancer;
-  private final HttpHandler guarded;
+  private final UpstreamClient client;
+  private final Duration timeout;
+  private final ConcurrencyLimit limit;
   private final CircuitBreaker breaker;
   private final AtomicInteger active = new AtomicInteger();
   private final List<Meter> meters = new ArrayList<>();
@@ -40,12 +44,15 @@ public final class Upstream implements AutoCloseable {
    * @param urls the endpoints to balance over
    * @param authority the {@code Host} sent to them, or {@code null} for each URL's own host and port (a DNS name's
    *     upstream is given the address it resolved to, and keeps the name here)
+   * @param protocol how requests go to them
    */
   Upstream(
       String name,
       List<URI> urls,
       String authority,
+      UpstreamProtocol protocol,
       UpstreamPolicy policy,
+      UpstreamClient client,
       ConcurrencyLimit limit,
       MeterRegistry registry,
       LongSupplier nanoClock,
@@ -57,21 +64,12 @@ public final class Upstream implements AutoCloseable {
     Counter retries = Counter.builder("trace_injector.upstream.retries")
         .description("Retries of requests to the upstream").tags(tags).register(registry);
     meters.add(retries);
+    this.client = client;
+    this.limit = limit;
+    this.timeout = policy.timeoutFor(name);
     List<Endpoint> endpoints = new ArrayList<>();
-    // Undertow's client never tries the same host entry twice for one request, so an endpoint is
-    // entered once per possible attempt: a retry may then go to the same endpoint on a new connection
-    // (what a reset keep-alive connection or a single-URL upstream needs). The pool is split among them.
-    int attempts = policy.maxRetries() + 1;
     for (URI url : urls) {
-      // A full pool makes a call wait: taken for a refused connect, it would count against a healthy
-      // endpoint and be retried. The concurrency limit already bounds the waiting calls.
-      LoadBalancingProxyClient client = ObservedProxyClient.pooledClient(
-          Math.max(1, policy.connectionsPerThread() / attempts), policy.maxConcurrentRequests());
-      for (int i = 0; i < attempts; i++) {
-        client.addHost(url, "attempt-" + i, null, ObservedProxyClient.UPSTREAM_OPTIONS);
-      }
-      endpoints.add(new Endpoint(url, authority != null ? authority : url.getHost() + ":" + url.getPort(), client,
-          client.findTarget(null)));
+      endpoints.add(new Endpoint(url, authority != null ? authority : url.getHost() + ":" + url.getPort(), protocol));
     }
     this.balancer = new EndpointBalancer(
         endpoints,
@@ -83,16 +81,7 @@ public final class Upstream implements AutoCloseable {
         policy.ejectFor(),
         nanoClock,
         random);
-    ProxyHandler proxy = ProxyHandler.builder()
-        .setProxyClient(new ObservedProxyClient(balancer))
-        .setMaxRequestTime((int) Math.min(Integer.MAX_VALUE, policy.timeoutFor(name).toMillis()))
-        // Undertow re-asks the balancer after a reset of an idempotent request; the balancer bounds it.
-        .setMaxConnectionRetries(policy.maxRetries())
-        .setRewriteHostHeader(false)
-        .setReuseXForwarded(true)
-        .build();
     this.breaker = new CircuitBreaker(policy.breakerFailures(), policy.breakerOpen(), nanoClock);
-    this.guarded = new UpstreamGuard(proxy, breaker, limit, UpstreamGuard.Limits.NONE);
     meters.add(Gauge.builder("trace_injector.upstream.active_requests", active, AtomicInteger::get)
         .description("Requests to the upstream in flight").tags(tags).register(registry));
     meters.add(Gauge.builder("trace_injector.upstream.breaker_state", breaker, b -> stateValue(b.state()))
@@ -113,21 +102,26 @@ public final class Upstream implements AutoCloseable {
     return name;
   }
 
-  /** Passes the exchange through the guard to Undertow's proxy; calls {@code done} once it completes. */
-  public void handle(HttpServerExchange exchange, Runnable done) throws Exception {
-    CallState state = CallState.of(exchange);
+  /** The balancer's record of a new call, for {@link #handle}. */
+  public CallState newCall() {
+    return new CallState();
+  }
+
+  /**
+   * Passes the exchange through the guard to the forwarder, its attempts routed by the balancer; calls
+   * {@code done} once it completes (before the exchange's telemetry ends).
+   */
+  public void handle(ProxyExchange exchange, CallState state, Runnable done) {
     active.incrementAndGet();
-    exchange.addExchangeCompleteListener((ex, next) -> {
-      try {
-        active.decrementAndGet();
-        int status = ex.getStatusCode();
-        balancer.finished(state, status == 502 || status == 503 || status == 504);
-        done.run();
-      } finally {
-        next.proceed();
-      }
+    exchange.onComplete(() -> {
+      active.decrementAndGet();
+      int status = exchange.status();
+      balancer.finished(state, status == 502 || status == 503 || status == 504);
+      done.run();
     });
-    guarded.handleRequest(exchange);
+    // A gRPC call's grpc-timeout bounds it too, within this upstream's timeout.
+    ExchangeHandler forward = new GrpcDeadline(new Forwarder(client, balancer.router(state), timeout), timeout);
+    new ExchangeGuard(forward, breaker, limit, ExchangeGuard.Limits.NONE).handle(exchange);
   }
 
   /**
@@ -148,10 +142,10 @@ public final class Upstream implements AutoCloseable {
     meters.forEach(registry::remove);
   }
 
-  /** Closes the pooled connections; this can wait for the I/O threads that used them. */
+  /** Lets go of the pooled connections: idle ones close now, busy ones when their exchanges end. */
   void closeConnections() {
     for (Endpoint e : balancer.endpoints()) {
-      e.client.closeCurrentConnections();
+      client.forget(e.destination.endpoint());
     }
   }
 

@@ -1,6 +1,8 @@
 package dev.sidecars.traceinjector.upstream;
 
 import dev.sidecars.runtime.http.ConcurrencyLimit;
+import dev.sidecars.runtime.proxy.UpstreamClient;
+import dev.sidecars.runtime.proxy.UpstreamProtocol;
 import dev.sidecars.traceinjector.routing.Destination;
 import dev.sidecars.traceinjector.routing.UpstreamTable;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -13,8 +15,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.function.DoubleSupplier;
 import java.util.function.IntUnaryOperator;
 import java.util.function.LongSupplier;
@@ -27,6 +27,7 @@ import java.util.function.LongSupplier;
  */
 public final class Upstreams implements AutoCloseable {
   private final UpstreamPolicy policy;
+  private final UpstreamClient client;
   private final MeterRegistry registry;
   private final LongSupplier nanoClock;
   private final DoubleSupplier jitter;
@@ -34,34 +35,27 @@ public final class Upstreams implements AutoCloseable {
   private final ConcurrencyLimit limit;
   private final Map<String, Upstream> listed = new LinkedHashMap<>();
   private final LinkedHashMap<String, Upstream> dynamic = new LinkedHashMap<>(16, 0.75f, true);
-  /**
-   * Closes evicted upstreams off the request path: closing a connection pool waits for every I/O thread
-   * that used it, including the one that would be asking, for up to ten seconds.
-   */
-  private final ExecutorService closer = Executors.newSingleThreadExecutor(task -> {
-    Thread thread = new Thread(task, "upstream-closer");
-    thread.setDaemon(true);
-    return thread;
-  });
 
   public Upstreams(
       UpstreamTable table,
       UpstreamPolicy policy,
+      UpstreamClient client,
       MeterRegistry registry,
       LongSupplier nanoClock,
       DoubleSupplier jitter,
       IntUnaryOperator random) {
     this.policy = policy;
+    this.client = client;
     this.registry = registry;
     this.nanoClock = nanoClock;
     this.jitter = jitter;
     this.random = random;
     this.limit = policy.maxConcurrentRequests() > 0 ? new ConcurrencyLimit(policy.maxConcurrentRequests()) : null;
-    table.services().forEach((name, urls) -> listed.put(name, create(name, urls, null)));
+    table.services().forEach((name, urls) -> listed.put(name, create(name, urls, null, table.protocol(name))));
   }
 
-  private Upstream create(String name, List<URI> urls, String authority) {
-    return new Upstream(name, urls, authority, policy, limit, registry, nanoClock, jitter, random);
+  private Upstream create(String name, List<URI> urls, String authority, UpstreamProtocol protocol) {
+    return new Upstream(name, urls, authority, protocol, policy, client, limit, registry, nanoClock, jitter, random);
   }
 
   /** The upstream of an {@code UPSTREAMS} name (any case), if listed. */
@@ -71,7 +65,7 @@ public final class Upstreams implements AutoCloseable {
 
   /**
    * The upstream for a host that is not listed, at the address it resolved to: made on first use, and made
-   * again when the name comes to resolve elsewhere (its old connections are closed off the request path).
+   * again when the name comes to resolve elsewhere (its old connections are let go of).
    */
   public Upstream dynamic(Destination destination, InetAddress address) {
     String key = destination.port() == 80 ? destination.service() : destination.service() + ":" + destination.port();
@@ -92,7 +86,7 @@ public final class Upstreams implements AutoCloseable {
         } catch (URISyntaxException e) {
           throw new IllegalArgumentException(e);
         }
-        upstream = create(key, List.of(uri), destination.service() + ":" + destination.port());
+        upstream = create(key, List.of(uri), destination.service() + ":" + destination.port(), UpstreamProtocol.AUTO);
         dynamic.put(key, upstream);
         if (dynamic.size() > policy.maxDynamicUpstreams()) {
           var eldest = dynamic.entrySet().iterator().next();
@@ -102,7 +96,7 @@ public final class Upstreams implements AutoCloseable {
         }
       }
     }
-    retired.forEach(old -> closer.execute(old::closeConnections));
+    retired.forEach(Upstream::closeConnections);
     return upstream;
   }
 
@@ -120,6 +114,5 @@ public final class Upstreams implements AutoCloseable {
       dynamic.clear();
     }
     all.forEach(Upstream::close);
-    closer.shutdown();
   }
 }

@@ -6,9 +6,10 @@ import static org.awaitility.Awaitility.await;
 import dev.sidecars.traceinjector.routing.UpstreamTable;
 import dev.sidecars.traceinjector.testing.Backend;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.undertow.Undertow;
+import dev.sidecars.runtime.proxy.ProxyEventLoops;
+import dev.sidecars.runtime.proxy.ProxyServer;
+import dev.sidecars.runtime.proxy.UpstreamClient;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -28,26 +29,28 @@ class RetryAfterTimeoutTest {
   private static final Duration TIMEOUT = Duration.ofMillis(500);
   private static final Duration BACKOFF = Duration.ofSeconds(2);
 
-  /** {@link Upstreams} with these URLs as {@code svc}, behind a plain Undertow listener on a free port. */
+  /** {@link Upstreams} with these URLs as {@code svc}, behind a plain proxy listener on a free port. */
   private static final class Front implements AutoCloseable {
     final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    final ProxyEventLoops loops = new ProxyEventLoops(1, "front-io");
     final Upstreams upstreams;
     final Upstream svc;
-    final Undertow server;
+    final ProxyServer server;
 
     Front(List<URI> urls) {
       UpstreamPolicy policy = new UpstreamPolicy(TIMEOUT, Map.of(), 2, 1.0, 10, BACKOFF, BACKOFF,
           1000, Duration.ofSeconds(5), 1000, Duration.ofSeconds(30), 8, 16, 0);
       // Random picks fixed to the first candidate, so the order of the URLs decides the first attempt.
-      upstreams = new Upstreams(new UpstreamTable(Map.of("svc", urls)), policy, meters,
+      upstreams = new Upstreams(new UpstreamTable(Map.of("svc", urls)), policy,
+          new UpstreamClient(loops, UpstreamClient.DEFAULT_CONNECT_TIMEOUT, Duration.ofSeconds(60)), meters,
           System::nanoTime, () -> 1.0, n -> 0);
       svc = upstreams.listed("svc").orElseThrow();
-      server = Undertow.builder().addHttpListener(0, "127.0.0.1").setHandler(ex -> svc.handle(ex, () -> {})).build();
-      server.start();
+      server = ProxyServer.start(new ProxyServer.Settings("127.0.0.1", 0, 64 * 1024, Duration.ofSeconds(10),
+          Duration.ofSeconds(60)), ex -> svc.handle(ex, svc.newCall(), () -> {}), loops);
     }
 
     HttpResponse<String> get(String path) throws IOException, InterruptedException {
-      int port = ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
+      int port = server.port();
       return HttpClient.newHttpClient().send(
           HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(10)).build(),
           HttpResponse.BodyHandlers.ofString());
@@ -59,9 +62,10 @@ class RetryAfterTimeoutTest {
 
     @Override
     public void close() {
-      // As the sidecar does: the pools first, while the listener's IO threads still run.
+      // As the sidecar does: the pools first, while the listener's event loops still run.
       upstreams.close();
-      server.stop();
+      server.close();
+      loops.close();
     }
   }
 

@@ -1,4 +1,4 @@
-package dev.sidecars.metricsproxy;
+package dev.sidecars.testing.grpc;
 
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
@@ -25,16 +25,18 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A real gRPC app (grpc-java, its Netty transport, h2c) behind the proxy in tests, with methods of every
- * stream shape built from hand-made descriptors and a byte[] marshaller: {@code Echo} (unary, with a custom
+ * A real gRPC app (grpc-java, its Netty transport, h2c) behind a proxy in tests, with methods of every
+ * call shape built from hand-made descriptors and a byte[] marshaller: {@code Echo} (unary, with a custom
  * trailer), {@code Count} (server streaming: {@code count} messages of {@code size} bytes, {@code pauseMs}
  * apart), {@code Flood} (server streaming {@code count} messages of {@code size} bytes as fast as flow control
- * lets it, never more), {@code Chat} (bidirectional: each message echoed as it comes), {@code Endless} (streams until cancelled) and {@code Stall} (client streaming that
- * never reads nor answers, so the upload stalls on flow control). Cancellations seen are counted.
+ * lets it, never more), {@code Concat} (client streaming: the messages received, joined), {@code Chat}
+ * (bidirectional: each message echoed as it comes), {@code Endless} (streams until cancelled) and {@code
+ * Stall} (client streaming that never reads nor answers, so the upload stalls on flow control).
+ * Cancellations seen are counted, and so are the calls; the last call's metadata is kept.
  */
-final class GrpcApp implements AutoCloseable {
-  static final String SERVICE = "test.Streams";
-  static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+public final class GrpcApp implements AutoCloseable {
+  public static final String SERVICE = "test.Streams";
+  public static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
     @Override
     public InputStream stream(byte[] value) {
       return new ByteArrayInputStream(value);
@@ -49,23 +51,28 @@ final class GrpcApp implements AutoCloseable {
       }
     }
   };
-  static final MethodDescriptor<byte[], byte[]> ECHO = method("Echo", MethodType.UNARY);
-  static final MethodDescriptor<byte[], byte[]> COUNT = method("Count", MethodType.SERVER_STREAMING);
-  static final MethodDescriptor<byte[], byte[]> ENDLESS = method("Endless", MethodType.SERVER_STREAMING);
-  static final MethodDescriptor<byte[], byte[]> STALL = method("Stall", MethodType.CLIENT_STREAMING);
-  static final MethodDescriptor<byte[], byte[]> FLOOD = method("Flood", MethodType.SERVER_STREAMING);
-  static final MethodDescriptor<byte[], byte[]> CHAT = method("Chat", MethodType.BIDI_STREAMING);
-  static final Metadata.Key<String> CUSTOM_TRAILER = Metadata.Key.of("x-custom-trailer", Metadata.ASCII_STRING_MARSHALLER);
+  public static final MethodDescriptor<byte[], byte[]> ECHO = method("Echo", MethodType.UNARY);
+  public static final MethodDescriptor<byte[], byte[]> COUNT = method("Count", MethodType.SERVER_STREAMING);
+  public static final MethodDescriptor<byte[], byte[]> ENDLESS = method("Endless", MethodType.SERVER_STREAMING);
+  public static final MethodDescriptor<byte[], byte[]> STALL = method("Stall", MethodType.CLIENT_STREAMING);
+  public static final MethodDescriptor<byte[], byte[]> FLOOD = method("Flood", MethodType.SERVER_STREAMING);
+  public static final MethodDescriptor<byte[], byte[]> CHAT = method("Chat", MethodType.BIDI_STREAMING);
+  public static final MethodDescriptor<byte[], byte[]> CONCAT = method("Concat", MethodType.CLIENT_STREAMING);
+  public static final Metadata.Key<String> CUSTOM_TRAILER = Metadata.Key.of("x-custom-trailer", Metadata.ASCII_STRING_MARSHALLER);
 
-  final AtomicInteger cancelled = new AtomicInteger();
+  public final AtomicInteger cancelled = new AtomicInteger();
+  /** Calls started. */
+  public final AtomicInteger calls = new AtomicInteger();
+  /** The request headers of the call started last. */
+  public final java.util.concurrent.atomic.AtomicReference<Metadata> lastHeaders = new java.util.concurrent.atomic.AtomicReference<>();
   /** Echo calls answered. */
-  final AtomicInteger echoes = new AtomicInteger();
+  public final AtomicInteger echoes = new AtomicInteger();
   /** The {@code grpc-timeout} of the last call, or {@code null}. */
-  final java.util.concurrent.atomic.AtomicReference<String> lastTimeout = new java.util.concurrent.atomic.AtomicReference<>();
+  public final java.util.concurrent.atomic.AtomicReference<String> lastTimeout = new java.util.concurrent.atomic.AtomicReference<>();
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
   private final Server server;
 
-  GrpcApp() throws IOException {
+  public GrpcApp() throws IOException {
     ServerServiceDefinition service = ServerServiceDefinition.builder(SERVICE)
         .addMethod(ECHO, new EchoHandler())
         .addMethod(COUNT, ServerCalls.asyncServerStreamingCall((request, out) -> {
@@ -78,6 +85,23 @@ final class GrpcApp implements AutoCloseable {
         .addMethod(FLOOD, ServerCalls.asyncServerStreamingCall((request, out) -> {
           ByteBuffer spec = ByteBuffer.wrap(request);
           flood((ServerCallStreamObserver<byte[]>) out, spec.getInt(), new byte[spec.getInt()]);
+        }))
+        .addMethod(CONCAT, ServerCalls.asyncClientStreamingCall(out -> new io.grpc.stub.StreamObserver<byte[]>() {
+          private final java.io.ByteArrayOutputStream joined = new java.io.ByteArrayOutputStream();
+
+          @Override
+          public void onNext(byte[] value) {
+            joined.writeBytes(value);
+          }
+
+          @Override
+          public void onError(Throwable t) {}
+
+          @Override
+          public void onCompleted() {
+            out.onNext(joined.toByteArray());
+            out.onCompleted();
+          }
         }))
         .addMethod(CHAT, ServerCalls.asyncBidiStreamingCall(out -> new io.grpc.stub.StreamObserver<byte[]>() {
           @Override
@@ -120,6 +144,8 @@ final class GrpcApp implements AutoCloseable {
         .addService(io.grpc.ServerInterceptors.intercept(service, new io.grpc.ServerInterceptor() {
           @Override
           public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
+            calls.incrementAndGet();
+            lastHeaders.set(headers);
             lastTimeout.set(headers.get(timeout));
             return next.startCall(call, headers);
           }
@@ -132,7 +158,7 @@ final class GrpcApp implements AutoCloseable {
         .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, name)).build();
   }
 
-  static byte[] count(int count, int size, int pauseMs) {
+  public static byte[] count(int count, int size, int pauseMs) {
     return ByteBuffer.allocate(12).putInt(count).putInt(size).putInt(pauseMs).array();
   }
 
@@ -176,7 +202,7 @@ final class GrpcApp implements AutoCloseable {
   }
 
   /** Starts a client's {@code call}; completes with the status it ends with. */
-  static CompletableFuture<Status> start(io.grpc.ClientCall<byte[], byte[]> call) {
+  public static CompletableFuture<Status> start(io.grpc.ClientCall<byte[], byte[]> call) {
     CompletableFuture<Status> closed = new CompletableFuture<>();
     call.start(new io.grpc.ClientCall.Listener<>() {
       @Override
@@ -187,21 +213,21 @@ final class GrpcApp implements AutoCloseable {
     return closed;
   }
 
-  int port() {
+  public int port() {
     return server.getPort();
   }
 
-  String url() {
+  public String url() {
     return "http://127.0.0.1:" + port();
   }
 
   /** Stops gracefully, as grpc-java does on a rolling restart: GOAWAY, running calls go on to their end. */
-  void drain() {
+  public void drain() {
     server.shutdown();
   }
 
   /** Stops at once: running calls break off (the app dies mid-stream). */
-  void kill() {
+  public void kill() {
     server.shutdownNow();
   }
 
