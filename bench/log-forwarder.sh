@@ -6,9 +6,9 @@
 # Generates the file (page-cached afterwards, as a freshly written log is), times `wc -l` on it, starts
 # bench.jar's LogCountingSink (dev.sidecars.bench.LogCountingSink) on a free loopback port, starts
 # log-forwarder.jar with LOG_PATHS on the file and LOG_START_AT=beginning, and waits until the sink has
-# counted every line. The forwarder runs with the image's flags and, as in the image, an AppCDS archive
-# made by a training run first (--no-cds: without). Prints MiB/s, lines/s, CPU seconds and peak RSS
-# (VmHWM) of the forwarder next to the same figures for `wc -l`. Record results in BENCHMARKS.md with the
+# counted every line. The forwarder runs with the image's flags and environment (MALLOC_ARENA_MAX=2) and,
+# as in the image, an AppCDS archive made by a training run first (--no-cds: without). Prints MiB/s,
+# lines/s, CPU seconds and peak RSS (VmHWM) of the forwarder next to the same figures for `wc -l`. Record results in BENCHMARKS.md with the
 # machine and its load.
 #
 # --latency measures write-to-arrival latency instead: the forwarder follows an empty file, bench.jar's
@@ -38,7 +38,8 @@
 #   BENCH_JAR            default: bench/target/bench.jar
 #   FORWARDER_JAVA_OPTS  JVM flags of the forwarder (default: the image's, with -XX:MaxRAM=256m)
 #   SINK_JAVA_OPTS       extra JVM flags of the counting sink (e.g. a profiler agent)
-#   FORWARDER_ENV        extra VAR=value words for the forwarder, e.g. "LOG_BATCH_RECORDS=4096"
+#   FORWARDER_ENV        extra VAR=value words for the forwarder, e.g. "LOG_BATCH_RECORDS=4096" (they come
+#                        after the image's MALLOC_ARENA_MAX=2, so "MALLOC_ARENA_MAX=8" overrides it)
 #   KEEP_WORK=1          keep the work directory (file, logs, state) instead of deleting it
 set -euo pipefail
 
@@ -50,6 +51,8 @@ BENCH_JAR="${BENCH_JAR:-$ROOT/bench/target/bench.jar}"
 IMAGE_FLAGS="-XX:+UseSerialGC -XX:MaxRAMPercentage=50 -Xms8m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Xss512k -XX:ReservedCodeCacheSize=32m -XX:MaxMetaspaceSize=64m -XX:-UsePerfData -XX:+ExitOnOutOfMemoryError -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=5000"
 FORWARDER_JAVA_OPTS="${FORWARDER_JAVA_OPTS:-$IMAGE_FLAGS -XX:MaxRAM=256m}"
 FORWARDER_ENV="${FORWARDER_ENV:-}"
+# The image's environment besides the flags (log-forwarder/Dockerfile): glibc's malloc arenas capped at two.
+readonly IMAGE_ENV="MALLOC_ARENA_MAX=2"
 
 build=false
 size_mib=1024
@@ -109,11 +112,11 @@ start_sink() {
 
 # $1: LOG_PATHS, $2: LOG_START_AT
 start_forwarder() {
-  # shellcheck disable=SC2086 # FORWARDER_ENV and FORWARDER_JAVA_OPTS are word lists
+  # shellcheck disable=SC2086 # IMAGE_ENV, FORWARDER_ENV and FORWARDER_JAVA_OPTS are word lists
   env -i PATH="$PATH" HOME="${HOME:-/tmp}" ADMIN_PORT=0 BIND_ADDRESS=127.0.0.1 \
     OTEL_SERVICE_NAME=bench OTEL_TRACES_EXPORTER=none OTEL_METRICS_EXPORTER=none OTEL_LOGS_EXPORTER=none \
     OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_port" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
-    LOG_PATHS="$1" LOG_STATE_DIR="$work/state" LOG_START_AT="$2" $FORWARDER_ENV \
+    LOG_PATHS="$1" LOG_STATE_DIR="$work/state" LOG_START_AT="$2" $IMAGE_ENV $FORWARDER_ENV \
     java $FORWARDER_JAVA_OPTS -jar "$FORWARDER_JAR" > "$work/forwarder.out" 2>&1 &
   fwd_pid=$!
 }
@@ -125,8 +128,8 @@ train_cds() {
   local dir="$work/cds-training"
   mkdir -p "$dir/logs"
   seq -f '%g INFO cds training line' 1 20000 > "$dir/logs/app.log"
-  # shellcheck disable=SC2086 # FORWARDER_JAVA_OPTS is a word list
-  env -i PATH="$PATH" HOME="${HOME:-/tmp}" LOG_PATHS="$dir/logs/*.log" LOG_STATE_DIR="$dir/state" ADMIN_PORT=0 \
+  # shellcheck disable=SC2086 # IMAGE_ENV and FORWARDER_JAVA_OPTS are word lists
+  env -i PATH="$PATH" HOME="${HOME:-/tmp}" $IMAGE_ENV LOG_PATHS="$dir/logs/*.log" LOG_STATE_DIR="$dir/state" ADMIN_PORT=0 \
     BIND_ADDRESS=127.0.0.1 SHUTDOWN_GRACE=2s OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:9 \
     timeout -s TERM 10 java $FORWARDER_JAVA_OPTS -XX:ArchiveClassesAtExit="$work/forwarder.jsa" -jar "$FORWARDER_JAR" \
     > "$dir/out" 2>&1 || true
