@@ -16,6 +16,7 @@ import io.netty.util.AsciiString;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -141,7 +142,11 @@ public final class ExchangeGuard implements ExchangeHandler {
       }
       if (bodyTimeoutNanos > 0) {
         boolean grpc = GrpcCall.isGrpc(headers.get(HttpHeaderNames.CONTENT_TYPE));
-        exchange.eventLoop().schedule(() -> checkStalled(exchange, grpc), bodyTimeoutNanos, TimeUnit.NANOSECONDS);
+        BodyTimer timer = new BodyTimer(exchange, grpc);
+        timer.schedule(bodyTimeoutNanos);
+        // The timer holds the exchange (its streams, span, buffers): left to fire, it would keep every
+        // finished exchange of the last REQUEST_BODY_TIMEOUT in the heap.
+        exchange.onComplete(timer::cancel);
       }
     }
     boolean upgrade = !exchange.isHttp2() && headers.contains(HttpHeaderNames.UPGRADE);
@@ -171,21 +176,49 @@ public final class ExchangeGuard implements ExchangeHandler {
   }
 
   /** Every body timeout: fails the exchange when the proxy has waited for the client's bytes all that time. */
-  private void checkStalled(ProxyExchange exchange, boolean grpc) {
-    if (exchange.isComplete() || exchange.requestComplete()) {
-      return;
+  private final class BodyTimer {
+    private final ProxyExchange exchange;
+    private final boolean grpc;
+    private ScheduledFuture<?> pending;
+    private boolean cancelled;
+
+    BodyTimer(ProxyExchange exchange, boolean grpc) {
+      this.exchange = exchange;
+      this.grpc = grpc;
     }
-    if (grpc && exchange.upstreamResponded()) {
-      // A streaming call the app has answered is a conversation: a client quiet for a while is normal there.
-      return;
+
+    // Scheduling, firing and cancelling all run on the exchange's event loop.
+    void schedule(long delayNanos) {
+      if (!cancelled) {
+        pending = exchange.eventLoop().schedule(this::check, delayNanos, TimeUnit.NANOSECONDS);
+      }
     }
-    long waited = exchange.requestBodyWaitNanos(System.nanoTime());
-    if (waited >= bodyTimeoutNanos) {
-      exchange.fail(ResponseFlag.REQUEST_BODY_TIMEOUT, 408,
-          "no request body bytes for " + Duration.ofNanos(bodyTimeoutNanos).toMillis() + " ms");
-      return;
+
+    void cancel() {
+      cancelled = true;
+      if (pending != null) {
+        pending.cancel(false);
+        pending = null;
+      }
     }
-    exchange.eventLoop().schedule(() -> checkStalled(exchange, grpc), bodyTimeoutNanos - waited, TimeUnit.NANOSECONDS);
+
+    private void check() {
+      pending = null;
+      if (exchange.isComplete() || exchange.requestComplete()) {
+        return;
+      }
+      if (grpc && exchange.upstreamResponded()) {
+        // A streaming call the app has answered is a conversation: a client quiet for a while is normal there.
+        return;
+      }
+      long waited = exchange.requestBodyWaitNanos(System.nanoTime());
+      if (waited >= bodyTimeoutNanos) {
+        exchange.fail(ResponseFlag.REQUEST_BODY_TIMEOUT, 408,
+            "no request body bytes for " + Duration.ofNanos(bodyTimeoutNanos).toMillis() + " ms");
+        return;
+      }
+      schedule(bodyTimeoutNanos - waited);
+    }
   }
 
   private static void refuse(ProxyExchange exchange, ResponseFlag flag, int status, String reason) {
