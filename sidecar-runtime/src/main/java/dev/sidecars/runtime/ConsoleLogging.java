@@ -18,7 +18,8 @@ import java.util.logging.Logger;
  * asked for debug.
  */
 public final class ConsoleLogging {
-  private static final String[] CHATTY = {"org.xnio", "io.undertow", "org.jboss", "io.grpc.netty"};
+  // io.netty: the data plane; its HTTP/2 codec logs a line at INFO per frame of a reset stream.
+  private static final String[] CHATTY = {"org.xnio", "io.undertow", "org.jboss", "io.netty", "io.grpc.netty"};
   /**
    * The SDK's OTLP exporters: their failures are reported by the runtime instead, once, naming the endpoint
    * (see {@code ExportFailureLog}); their own lines come back with {@code LOG_LEVEL=debug}.
