@@ -84,8 +84,9 @@ public final class GrpcLoad {
             public void onError(Throwable t) {
               Status status = Status.fromThrowable(t);
               String description = status.getDescription();
+              // Numbers out, so grpc-java's deadline messages ("after 9.999988358s") count as one reason.
               outcome.failed(status.getCode() + (description == null ? ""
-                  : ": " + description.substring(0, Math.min(120, description.length()))));
+                  : ": " + description.substring(0, Math.min(120, description.length())).replaceAll("[0-9][0-9.]*", "#")));
             }
 
             @Override
