@@ -86,6 +86,19 @@ public final class SidecarProcess implements AutoCloseable {
     return new SidecarProcess(process, line, rest, err);
   }
 
+  /**
+   * A {@code wrapper} for {@link #start(Class, Map, List)}: the JVM runs with {@code memory} (e.g. {@code 64m})
+   * of heap and as much direct memory instead of the usual 256 MiB heap, so a test can show a stream passes
+   * without buffering.
+   */
+  public static List<String> boundedMemory(String memory) {
+    // The launcher's command is [java, -Xmx256m, ...]: keep java, drop its -Xmx.
+    return List.of("sh", "-c",
+        "java=\"$1\"; shift 2; exec \"$java\" -Xmx" + memory + " -XX:MaxDirectMemorySize=" + memory
+            + " -Dio.netty.leakDetection.level=disabled \"$@\"",
+        "bounded-jvm");
+  }
+
   /** Runs {@code mainClass} to its end, for components expected to refuse to start. */
   public static Result run(Class<?> mainClass, Map<String, String> env, Duration timeout) {
     Process process = launch(mainClass, env, List.of());
@@ -113,6 +126,7 @@ public final class SidecarProcess implements AutoCloseable {
   private static Process launch(Class<?> mainClass, Map<String, String> env, List<String> wrapper) {
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> command = new ArrayList<>(wrapper);
+    // boundedMemory relies on -Xmx coming second.
     command.addAll(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
         mainClass.getName()));
     ProcessBuilder pb = new ProcessBuilder(command);

@@ -4,19 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.sidecars.testing.SidecarProcess;
+import dev.sidecars.testing.grpc.FloodReader;
 import dev.sidecars.testing.grpc.GrpcApp;
-import io.grpc.CallOptions;
-import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,10 +22,6 @@ import org.junit.jupiter.api.Test;
 class GrpcBoundedMemoryTest {
   private static final int MESSAGE = 64 * 1024;
   private static final int COUNT = 16 * 1024; // 1 GiB
-  /** The JVM the harness starts, with its -Xmx replaced by small heap and direct-memory bounds. */
-  private static final List<String> SMALL_JVM = List.of("sh", "-c",
-      "java=\"$1\"; shift 2; exec \"$java\" -Xmx64m -XX:MaxDirectMemorySize=64m -Dio.netty.leakDetection.level=disabled \"$@\"",
-      "small-jvm");
 
   @Test
   void aGibibyteStreamToASlowReaderPassesWithBoundedMemory() throws Exception {
@@ -38,33 +29,17 @@ class GrpcBoundedMemoryTest {
         SidecarProcess proxy = SidecarProcess.start(MetricsProxyMain.class, Map.of(
             "ADMIN_PORT", "0", "PROXY_PORT", "0", "BIND_ADDRESS", "127.0.0.1", "TARGET_URL", app.url(),
             "UPSTREAM_TIMEOUT", "0s", "ACCESS_LOG", "off", "OTEL_TRACES_EXPORTER", "none",
-            "OTEL_METRICS_EXPORTER", "none", "OTEL_LOGS_EXPORTER", "none"), SMALL_JVM)) {
+            "OTEL_METRICS_EXPORTER", "none", "OTEL_LOGS_EXPORTER", "none"), SidecarProcess.boundedMemory("64m"))) {
       ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", proxy.port("proxy")).usePlaintext().build();
       try {
-        AtomicLong bytes = new AtomicLong();
-        CompletableFuture<Status> closed = new CompletableFuture<>();
-        ClientCall<byte[], byte[]> call = channel.newCall(GrpcApp.FLOOD, CallOptions.DEFAULT.withDeadlineAfter(120, TimeUnit.SECONDS));
-        call.start(new ClientCall.Listener<>() {
-          @Override
-          public void onMessage(byte[] message) {
-            bytes.addAndGet(message.length);
-            call.request(1);
-          }
-
-          @Override
-          public void onClose(Status status, Metadata trailers) {
-            closed.complete(status);
-          }
-        }, new Metadata());
-        call.sendMessage(java.nio.ByteBuffer.allocate(8).putInt(COUNT).putInt(MESSAGE).array());
-        call.halfClose();
+        FloodReader flood = FloodReader.start(channel, COUNT, MESSAGE, Duration.ofSeconds(120));
         // A slow reader: nothing read for two seconds while the app has a gibibyte to send.
         await().pollDelay(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() -> true);
         assertThat(proxy.process().isAlive()).isTrue();
-        call.request(1);
-        Status status = closed.get(120, TimeUnit.SECONDS);
+        flood.read();
+        Status status = flood.awaitClose(Duration.ofSeconds(120));
         assertThat(status.getCode()).as(status.toString()).isEqualTo(Status.Code.OK);
-        assertThat(bytes.get()).isEqualTo((long) MESSAGE * COUNT);
+        assertThat(flood.bytes()).isEqualTo((long) MESSAGE * COUNT);
         assertThat(proxy.process().isAlive()).isTrue();
         assertThat(proxy.stderr()).noneMatch(line -> line.contains("OutOfMemoryError") || line.contains("OutOfDirectMemory"));
       } finally {

@@ -1,0 +1,52 @@
+package dev.sidecars.traceinjector.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.sidecars.testing.SidecarProcess;
+import dev.sidecars.traceinjector.TraceInjectorMain;
+import dev.sidecars.testing.grpc.FloodReader;
+import dev.sidecars.testing.grpc.GrpcApp;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A 1 GiB server stream from an upstream through trace-injector running as its own process with 64 MiB of
+ * heap and 64 MiB of direct memory, to an app that calls out and first reads nothing for a while: the
+ * sidecar must pass the upstream's flow control on instead of buffering, or it runs out of memory.
+ */
+class GrpcBoundedMemoryTest {
+  private static final int MESSAGE = 64 * 1024;
+  private static final int COUNT = 16 * 1024; // 1 GiB
+
+  @Test
+  void aGibibyteStreamFromAnUpstreamToASlowAppPassesWithBoundedMemory() throws Exception {
+    try (GrpcApp app = new GrpcApp();
+        SidecarProcess proxy = SidecarProcess.start(TraceInjectorMain.class, Map.of(
+            "ADMIN_PORT", "0", "PROXY_PORT", "0", "BIND_ADDRESS", "127.0.0.1", "UPSTREAMS", "streams=" + app.url(),
+            "UPSTREAM_TIMEOUT", "0s", "ACCESS_LOG", "off", "OTEL_TRACES_EXPORTER", "none",
+            "OTEL_METRICS_EXPORTER", "none", "OTEL_LOGS_EXPORTER", "none"), SidecarProcess.boundedMemory("64m"))) {
+      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", proxy.port("proxy")).usePlaintext()
+          .overrideAuthority("streams").build();
+      try {
+        FloodReader flood = FloodReader.start(channel, COUNT, MESSAGE, Duration.ofSeconds(120));
+        // A slow reader: nothing read for two seconds while the app has a gibibyte to send.
+        await().pollDelay(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() -> true);
+        assertThat(proxy.process().isAlive()).isTrue();
+        flood.read();
+        Status status = flood.awaitClose(Duration.ofSeconds(120));
+        assertThat(status.getCode()).as(status.toString()).isEqualTo(Status.Code.OK);
+        assertThat(flood.bytes()).isEqualTo((long) MESSAGE * COUNT);
+        assertThat(proxy.process().isAlive()).isTrue();
+        assertThat(proxy.stderr()).noneMatch(line -> line.contains("OutOfMemoryError") || line.contains("OutOfDirectMemory"));
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+}
