@@ -13,12 +13,14 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
+import io.grpc.stub.StreamObserver;
 import io.opentelemetry.proto.trace.v1.Span;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -115,6 +117,46 @@ class GrpcTelemetryTest {
     assertThat(cancelled.getStatus().getCode()).isNotEqualTo(io.opentelemetry.proto.trace.v1.Status.StatusCode.STATUS_CODE_ERROR);
 
     collector.awaitMetric(SERVICE, "rpc.server.call.duration");
+  }
+
+  /** Messages per call, counted from the streams as they pass: one histogram each way, per method. */
+  @Test
+  void messagesPerCallAreCountedBothWays() throws Exception {
+    Iterator<byte[]> counted = ClientCalls.blockingServerStreamingCall(channel, GrpcApp.COUNT,
+        CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), GrpcApp.count(5, 10, 0));
+    counted.forEachRemaining(m -> {});
+    // Client streaming, with an empty message and one spread over many DATA frames.
+    CompletableFuture<byte[]> joined = new CompletableFuture<>();
+    StreamObserver<byte[]> concat = ClientCalls.asyncClientStreamingCall(
+        channel.newCall(GrpcApp.CONCAT, CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS)), new StreamObserver<>() {
+          @Override
+          public void onNext(byte[] value) {
+            joined.complete(value);
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            joined.completeExceptionally(t);
+          }
+
+          @Override
+          public void onCompleted() {}
+        });
+    concat.onNext(new byte[0]);
+    concat.onNext(new byte[200 * 1024]);
+    concat.onNext(new byte[3]);
+    concat.onCompleted();
+    assertThat(joined.get(20, TimeUnit.SECONDS)).hasSize(200 * 1024 + 3);
+
+    String metrics = await().atMost(Duration.ofSeconds(20)).until(() -> proxy.admin("/metrics", null).body(),
+        t -> PrometheusText.value(t, COUNT, "rpc_method", "Concat").orElse(0) == 1);
+    assertThat(PrometheusText.value(metrics, "rpc_server_requests_per_rpc_sum", "rpc_method", "Count", "rpc_grpc_status_code", "0")).hasValue(1);
+    assertThat(PrometheusText.value(metrics, "rpc_server_responses_per_rpc_sum", "rpc_method", "Count", "rpc_grpc_status_code", "0")).hasValue(5);
+    assertThat(PrometheusText.value(metrics, "rpc_server_requests_per_rpc_sum", "rpc_method", "Concat")).hasValue(3);
+    assertThat(PrometheusText.value(metrics, "rpc_server_responses_per_rpc_sum", "rpc_method", "Concat")).hasValue(1);
+    assertThat(PrometheusText.value(metrics, "rpc_server_requests_per_rpc_count", "rpc_method", "Concat")).hasValue(1);
+    assertThat(PrometheusText.value(metrics, "rpc_server_requests_per_rpc_bucket", "rpc_method", "Concat", "le", "2.0")).hasValue(0);
+    assertThat(PrometheusText.value(metrics, "rpc_server_requests_per_rpc_bucket", "rpc_method", "Concat", "le", "4.0")).hasValue(1);
   }
 
   /** The proxy's own gRPC answer is recorded with the status it gave (here UNAVAILABLE: the app refuses connections). */

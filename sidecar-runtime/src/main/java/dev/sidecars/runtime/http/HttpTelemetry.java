@@ -160,6 +160,8 @@ public final class HttpTelemetry {
     private final String route;
     private final long startNanos;
     private String peerIdentity;
+    private long messagesIn = -1;
+    private long messagesOut = -1;
 
     private Recording(Request request, GrpcCall rpc, Span span, Context context, String route, long startNanos) {
       this.request = request;
@@ -195,6 +197,15 @@ public final class HttpTelemetry {
           span.setAttribute(TLS_SERVER_SUBJECT, peer.subject());
         }
       });
+    }
+
+    /**
+     * The gRPC messages of the call, counted by the proxy: sent by the caller ({@code in}) and answered
+     * ({@code out}); recorded in {@link RpcMetrics} when the call ends. -1 for a count not taken.
+     */
+    public void messages(long in, long out) {
+      messagesIn = in;
+      messagesOut = out;
     }
 
     public void recordException(Throwable e) {
@@ -251,7 +262,8 @@ public final class HttpTelemetry {
         if (rpc != null && rpcMetrics != null) {
           // Server side: only calls whose path a route template names keep their names (bounded like http.route).
           boolean known = kind != SpanKind.SERVER || !route.equals(RouteTemplates.UNMATCHED);
-          rpcMetrics.record(known ? rpc.service() : GrpcCall.UNKNOWN, known ? rpc.method() : GrpcCall.UNKNOWN, code, duration);
+          rpcMetrics.record(known ? rpc.service() : GrpcCall.UNKNOWN, known ? rpc.method() : GrpcCall.UNKNOWN, code, duration,
+              messagesIn, messagesOut);
         }
       } finally {
         metrics.finished();

@@ -56,6 +56,15 @@ public interface ProxyExchange {
   /** Bytes of response body sent to the client so far. */
   long responseBodyBytes();
 
+  /** Starts counting the gRPC messages of the bodies both ways; call before the body flows (from a handler). */
+  void countGrpcMessages();
+
+  /** gRPC messages the client has sent so far, or -1 when they are not counted. */
+  long grpcMessagesIn();
+
+  /** gRPC messages sent to the client so far, or -1 when they are not counted. */
+  long grpcMessagesOut();
+
   /** Whether the whole request (its last content) has arrived. */
   boolean requestComplete();
 

@@ -72,6 +72,8 @@ final class ServerExchange implements ProxyExchange {
 
   private List<ResponseHeadListener> headListeners;
   private List<RequestBodyListener> bodyListeners;
+  private GrpcMessageCounter messagesIn;
+  private GrpcMessageCounter messagesOut;
   private List<Runnable> completeListeners;
 
   ServerExchange(DownstreamHandler down, HttpRequest request, boolean http2, long startNanos) {
@@ -245,6 +247,24 @@ final class ServerExchange implements ProxyExchange {
   }
 
   @Override
+  public void countGrpcMessages() {
+    if (messagesIn == null) {
+      messagesIn = new GrpcMessageCounter();
+      messagesOut = new GrpcMessageCounter();
+    }
+  }
+
+  @Override
+  public long grpcMessagesIn() {
+    return messagesIn == null ? -1 : messagesIn.messages();
+  }
+
+  @Override
+  public long grpcMessagesOut() {
+    return messagesOut == null ? -1 : messagesOut.messages();
+  }
+
+  @Override
   public void onComplete(Runnable listener) {
     if (completeListeners == null) {
       completeListeners = new ArrayList<>(3);
@@ -352,6 +372,9 @@ final class ServerExchange implements ProxyExchange {
     }
     int bytes = content.content().readableBytes();
     requestBytes += bytes;
+    if (messagesIn != null) {
+      messagesIn.consume(content.content());
+    }
     lastRequestActivity = System.nanoTime();
     boolean last = content instanceof LastHttpContent;
     if (last) {
@@ -550,6 +573,9 @@ final class ServerExchange implements ProxyExchange {
       return;
     }
     responseBytes += content.content().readableBytes();
+    if (messagesOut != null) {
+      messagesOut.consume(content.content());
+    }
     down.write(content, false);
   }
 
@@ -560,6 +586,9 @@ final class ServerExchange implements ProxyExchange {
       return;
     }
     responseBytes += last.content().readableBytes();
+    if (messagesOut != null) {
+      messagesOut.consume(last.content());
+    }
     if (!last.trailingHeaders().isEmpty()) {
       trailers = last.trailingHeaders();
     }

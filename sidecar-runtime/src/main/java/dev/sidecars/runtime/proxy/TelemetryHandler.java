@@ -55,8 +55,14 @@ public final class TelemetryHandler implements ExchangeHandler {
     // Replace whatever trace headers came in: the next hop's parent is this span.
     telemetry.propagation().inject(recording.context(), headers);
     long declared = HttpUtil.getContentLength(request, -1L);
+    if (rpc != null) {
+      exchange.countGrpcMessages();
+    }
     exchange.onComplete(() -> {
       long end = System.nanoTime();
+      if (rpc != null) {
+        recording.messages(exchange.grpcMessagesIn(), exchange.grpcMessagesOut());
+      }
       long bytesIn = exchange.requestComplete() ? exchange.requestBodyBytes() : declared;
       recording.finish(exchange.status(), exchange.flag(), exchange.target(), bytesIn, exchange.responseBodyBytes(),
           end, exchange.upstreamNanos(end), rpc == null ? -1 : grpcStatus(exchange));

@@ -91,8 +91,9 @@ class GrpcThroughInjectorTest {
     assertThat(seen.get(Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER))).matches("00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}");
     assertThat(seen.get(Metadata.Key.of("via", Metadata.ASCII_STRING_MARSHALLER))).startsWith("1.1 trace-injector-");
     assertThat(seen.get(Metadata.Key.of("x-request-id", Metadata.ASCII_STRING_MARSHALLER))).isNotBlank();
-    assertThat(injector.metric("http_client_request_duration_seconds_count{http_request_method=\"POST\","
-        + "http_response_status_code=\"200\",server_address=\"streams\"")).isEqualTo(3.0);
+    // Recorded as the exchange ends, which may be just after the client has its answer.
+    await().atMost(Duration.ofSeconds(10)).until(() -> injector.metric("http_client_request_duration_seconds_count{"
+        + "http_request_method=\"POST\",http_response_status_code=\"200\",server_address=\"streams\"") == 3.0);
   }
 
   @Test
@@ -106,10 +107,17 @@ class GrpcThroughInjectorTest {
     for (int i = 0; i < 3; i++) {
       ClientCalls.blockingUnaryCall(channel, GrpcApp.ECHO, deadline(), new byte[] {1});
     }
-    assertThat(injector.metric("rpc_client_call_duration_seconds_count{rpc_grpc_status_code=\"0\",rpc_method=\"Echo\","
-        + "rpc_service=\"test.Streams\",rpc_system=\"grpc\"")).isEqualTo(3.0);
-    List<Received<Span>> spans = collector.awaitSpans("caller", 3);
-    assertThat(spans).allSatisfy(received -> {
+    await().atMost(Duration.ofSeconds(10)).until(() -> injector.metric("rpc_client_call_duration_seconds_count{"
+        + "rpc_grpc_status_code=\"0\",rpc_method=\"Echo\",rpc_service=\"test.Streams\",rpc_system=\"grpc\"") == 3.0);
+    ClientCalls.blockingServerStreamingCall(channel, GrpcApp.COUNT, deadline(), GrpcApp.count(4, 10, 0)).forEachRemaining(m -> {});
+    // Messages per call, as the app sent and received them.
+    String count = "{rpc_grpc_status_code=\"0\",rpc_method=\"Count\",rpc_service=\"test.Streams\",rpc_system=\"grpc\"}";
+    await().atMost(Duration.ofSeconds(10)).until(() -> injector.metric("rpc_client_responses_per_rpc_sum" + count) == 4.0);
+    assertThat(injector.metric("rpc_client_requests_per_rpc_sum" + count)).isEqualTo(1.0);
+    assertThat(injector.metric("rpc_client_responses_per_rpc_sum" + count.replace("Count", "Echo"))).isEqualTo(3.0);
+    List<Received<Span>> spans = collector.awaitSpans("caller", 4).stream()
+        .filter(received -> !received.item().getName().endsWith("/Count")).toList();
+    assertThat(spans).hasSize(3).allSatisfy(received -> {
       Span span = received.item();
       assertThat(span.getName()).isEqualTo("test.Streams/Echo");
       assertThat(span.getKind()).isEqualTo(Span.SpanKind.SPAN_KIND_CLIENT);
