@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A sidecar run as a real child process by the tests: it has simulated in-flight requests that finish
- * one by one only once the drain starts (about a second in all), prints {@code drained} when the last
+ * one by one only once the drain starts (about 2.5 seconds in all), prints {@code drained} when the last
  * one is done and {@code closed} when the runtime closes it.
  */
 public final class ExampleSidecarMain {
@@ -80,15 +80,16 @@ public final class ExampleSidecarMain {
 
     @Override
     public void drain(Duration budget) throws InterruptedException {
-      // One simulated request completes every 200 ms from now on: five take about a second.
+      // One simulated request completes every 500 ms from now on: five take 2.5 s, long enough for a test
+      // polling /readyz on a loaded machine to see readiness drop before the drain ends.
       requests.scheduleAtFixedRate(
           () -> {
             if (inFlight.decrementAndGet() <= 0) {
               idle.countDown();
             }
           },
-          200,
-          200,
+          500,
+          500,
           TimeUnit.MILLISECONDS);
       if (idle.await(budget.toMillis(), TimeUnit.MILLISECONDS)) {
         System.out.println("drained");
