@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -150,6 +151,29 @@ class GrpcAnswersTest {
     Status status = closed.get(20, TimeUnit.SECONDS);
     assertThat(status.getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
     assertThat(status.getDescription()).isEqualTo("proxy: upstream timed out");
+    await().atMost(Duration.ofSeconds(10)).until(() -> app.cancelled.get() == 1);
+    assertThat(accessLines(1).get(0)).contains("\"status\":200").contains("\"flags\":\"UT\"");
+  }
+
+  /**
+   * UPSTREAM_TIMEOUT passing while the app streams (the client set no deadline): the stream ends between
+   * two messages with DEADLINE_EXCEEDED in trailers, after the messages sent so far, not with a reset
+   * (which a gRPC client reports as INTERNAL); the app's stream is cancelled.
+   */
+  @Test
+  void anUpstreamTimeoutMidStreamEndsItWithDeadlineExceeded() throws Exception {
+    app = new GrpcApp();
+    start(app.url(), "UPSTREAM_TIMEOUT", "1s");
+    ClientCall<byte[], byte[]> call = channel.newCall(GrpcApp.ENDLESS, CallOptions.DEFAULT);
+    AtomicInteger messages = new AtomicInteger();
+    CompletableFuture<Status> closed = GrpcApp.start(call, messages);
+    call.request(Integer.MAX_VALUE);
+    call.sendMessage(new byte[0]);
+    call.halfClose();
+    Status status = closed.get(20, TimeUnit.SECONDS);
+    assertThat(status.getCode()).as(status.toString()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+    assertThat(status.getDescription()).isEqualTo("proxy: upstream timed out");
+    assertThat(messages.get()).isPositive();
     await().atMost(Duration.ofSeconds(10)).until(() -> app.cancelled.get() == 1);
     assertThat(accessLines(1).get(0)).contains("\"status\":200").contains("\"flags\":\"UT\"");
   }

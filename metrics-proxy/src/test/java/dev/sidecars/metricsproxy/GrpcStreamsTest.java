@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -166,11 +167,15 @@ class GrpcStreamsTest {
   @Test
   void anAppDyingMidStreamReachesTheClientAtOnce() throws Exception {
     ClientCall<byte[], byte[]> call = channel.newCall(GrpcApp.ENDLESS, CallOptions.DEFAULT);
-    CompletableFuture<Status> closed = GrpcApp.start(call);
+    AtomicInteger messages = new AtomicInteger();
+    CompletableFuture<Status> closed = GrpcApp.start(call, messages);
     call.request(Integer.MAX_VALUE);
     call.sendMessage(new byte[0]);
     call.halfClose();
-    await().atMost(Duration.ofSeconds(10)).until(() -> app.cancelled.get() == 0 && !closed.isDone());
+    // Mid-stream: the answer has begun (before it, the proxy would answer UNAVAILABLE itself).
+    await().atMost(Duration.ofSeconds(10)).until(() -> messages.get() > 0);
+    assertThat(app.cancelled.get()).isZero();
+    assertThat(closed).isNotDone();
     app.kill();
     // Not CANCELLED (which says the client gave up) and not a hang: the response broke off.
     assertThat(closed.get(10, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.INTERNAL);

@@ -203,8 +203,18 @@ public final class GrpcApp implements AutoCloseable {
 
   /** Starts a client's {@code call}; completes with the status it ends with. */
   public static CompletableFuture<Status> start(io.grpc.ClientCall<byte[], byte[]> call) {
+    return start(call, new AtomicInteger());
+  }
+
+  /** As {@link #start(io.grpc.ClientCall)}, counting the messages received in {@code messages}. */
+  public static CompletableFuture<Status> start(io.grpc.ClientCall<byte[], byte[]> call, AtomicInteger messages) {
     CompletableFuture<Status> closed = new CompletableFuture<>();
     call.start(new io.grpc.ClientCall.Listener<>() {
+      @Override
+      public void onMessage(byte[] message) {
+        messages.incrementAndGet();
+      }
+
       @Override
       public void onClose(Status status, Metadata trailers) {
         closed.complete(status);

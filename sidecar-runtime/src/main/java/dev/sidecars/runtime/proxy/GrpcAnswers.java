@@ -35,6 +35,7 @@ public final class GrpcAnswers implements ExchangeHandler {
   public void handle(ProxyExchange exchange) {
     if (GrpcCall.isGrpc(exchange.request().headers().get(HttpHeaderNames.CONTENT_TYPE))) {
       exchange.onResponseHead(GrpcAnswers::responseHead);
+      exchange.countGrpcMessages(); // so a deadline mid-stream can end it in trailers between two messages
     }
     next.handle(exchange);
   }

@@ -39,6 +39,11 @@ final class GrpcMessageCounter {
     }
   }
 
+  /** Whether the bytes so far end with a whole message (or are none): trailers may follow here. */
+  boolean atMessageBoundary() {
+    return prefixLeft == PREFIX && bodyLeft == 0;
+  }
+
   /** Messages whose prefix has passed (the last one's bytes may still be on the way). */
   long messages() {
     return messages;

@@ -276,11 +276,11 @@ final class Relay implements RequestSink {
     }
     done = true;
     up.abort();
-    exchange.flag(ResponseFlag.UPSTREAM_TIMEOUT);
     if (!responseStarted) {
+      exchange.flag(ResponseFlag.UPSTREAM_TIMEOUT);
       exchange.respond(504, "upstream timed out", null);
     } else {
-      exchange.cutDownstream();
+      exchange.fail(ResponseFlag.UPSTREAM_TIMEOUT, 504, "upstream timed out");
     }
   }
 

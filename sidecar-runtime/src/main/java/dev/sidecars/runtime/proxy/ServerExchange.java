@@ -1,6 +1,7 @@
 package dev.sidecars.runtime.proxy;
 
 import dev.sidecars.runtime.http.ResponseFlag;
+import dev.sidecars.runtime.rpc.GrpcStatus;
 import dev.sidecars.runtime.tls.TlsPeer;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -8,6 +9,7 @@ import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -321,9 +323,21 @@ final class ServerExchange implements ProxyExchange {
     if (!responseStarted) {
       closeConnection();
       respond(code, text, null);
+    } else if (reason == ResponseFlag.UPSTREAM_TIMEOUT && grpcStreamBetweenMessages()) {
+      // A deadline that passes between two messages of a gRPC stream ends it in trailers, as the app's own
+      // deadline would: DEADLINE_EXCEEDED. A reset would reach the client as INTERNAL.
+      LastHttpContent end = new DefaultLastHttpContent();
+      end.trailingHeaders()
+          .set(GrpcAnswers.GRPC_STATUS, Integer.toString(GrpcStatus.forProxyAnswer(reason, code)))
+          .set(GrpcAnswers.GRPC_MESSAGE, GrpcStatus.encodeMessage("proxy: " + text));
+      sendResponseEnd(end);
     } else {
       cutDownstream();
     }
+  }
+
+  private boolean grpcStreamBetweenMessages() {
+    return http2 && !responseComplete && messagesOut != null && messagesOut.atMessageBoundary();
   }
 
   @Override
