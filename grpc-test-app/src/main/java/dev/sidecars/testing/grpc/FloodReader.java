@@ -49,6 +49,11 @@ public final class FloodReader {
     call.request(1);
   }
 
+  /** Begins reading once {@code pause} has passed: until then the app's messages wait on flow control. */
+  public void readAfter(Duration pause) {
+    CompletableFuture.runAsync(this::read, CompletableFuture.delayedExecutor(pause.toMillis(), TimeUnit.MILLISECONDS));
+  }
+
   /** The call's status once it has ended. */
   public Status awaitClose(Duration timeout) throws Exception {
     return closed.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
