@@ -1,11 +1,13 @@
 package dev.sidecars.bench;
 
+import dev.sidecars.runtime.dns.HostResolver;
 import dev.sidecars.runtime.proxy.Endpoint;
 import dev.sidecars.runtime.proxy.Forwarder;
 import dev.sidecars.runtime.proxy.ProxyEventLoops;
 import dev.sidecars.runtime.proxy.ProxyServer;
 import dev.sidecars.runtime.proxy.UpstreamClient;
 import dev.sidecars.runtime.proxy.UpstreamProtocol;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.undertow.Undertow;
 import java.net.URI;
 import java.time.Duration;
@@ -31,7 +33,9 @@ public final class BareNettyProxy {
     int ioThreads = Math.max(1, Runtime.getRuntime().availableProcessors());
     Duration idle = Duration.ofSeconds(60);
     ProxyEventLoops loops = new ProxyEventLoops(ioThreads, "bare-proxy-io");
-    UpstreamClient client = new UpstreamClient(loops, UpstreamClient.DEFAULT_CONNECT_TIMEOUT, idle);
+    UpstreamClient client = new UpstreamClient(loops,
+        HostResolver.withDefaults(new SimpleMeterRegistry(), "dns.failures"),
+        UpstreamClient.DEFAULT_CONNECT_TIMEOUT, idle);
     Endpoint app = new Endpoint(target.getHost(), target.getPort() < 0 ? 80 : target.getPort());
     ProxyServer.start(
         new ProxyServer.Settings(bind, Integer.parseInt(System.getenv("PROXY_PORT")), 64 * 1024, Duration.ofSeconds(10), idle),

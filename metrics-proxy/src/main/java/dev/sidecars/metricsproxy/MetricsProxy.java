@@ -3,6 +3,7 @@ package dev.sidecars.metricsproxy;
 import dev.sidecars.runtime.SidecarComponent;
 import dev.sidecars.runtime.SidecarContext;
 import dev.sidecars.runtime.admin.Readiness;
+import dev.sidecars.runtime.dns.HostResolver;
 import dev.sidecars.runtime.http.AccessLog;
 import dev.sidecars.runtime.http.AccessLogWriter;
 import dev.sidecars.runtime.http.CircuitBreaker;
@@ -38,8 +39,12 @@ import java.util.Optional;
  * keep-alive HTTP/1.1 and multiplexed h2c connections.
  */
 final class MetricsProxy implements SidecarComponent {
+  /** {@code TARGET_URL}'s host name not resolved, by reason: {@code dns_failures_total}. */
+  static final String DNS_FAILURES = "dns.failures";
+
   private final MetricsProxyConfig config;
   private final ProxyEventLoops loops;
+  private final HostResolver resolver;
   private final ProxyServer server;
   private final Drain drain;
   private final Readiness readiness;
@@ -47,11 +52,13 @@ final class MetricsProxy implements SidecarComponent {
   private final AccessLogWriter<AccessLog.Entry> accessLogWriter;
   private final TlsMaterialSource tlsMaterial;
 
-  private MetricsProxy(MetricsProxyConfig config, ProxyEventLoops loops, ProxyServer server, Drain drain,
-      AppReadiness appReadiness, AccessLogWriter<AccessLog.Entry> accessLogWriter, TlsMaterialSource tlsMaterial) {
+  private MetricsProxy(MetricsProxyConfig config, ProxyEventLoops loops, HostResolver resolver, ProxyServer server,
+      Drain drain, AppReadiness appReadiness, AccessLogWriter<AccessLog.Entry> accessLogWriter,
+      TlsMaterialSource tlsMaterial) {
     this.config = config;
     this.tlsMaterial = tlsMaterial;
     this.loops = loops;
+    this.resolver = resolver;
     this.server = server;
     this.drain = drain;
     this.appReadiness = appReadiness;
@@ -68,7 +75,9 @@ final class MetricsProxy implements SidecarComponent {
       accessLog = AccessLog.entriesTo(accessLogWriter);
     }
     ProxyEventLoops loops = new ProxyEventLoops(config.ioThreads(), "metrics-proxy-io");
-    UpstreamClient client = new UpstreamClient(loops, UpstreamClient.DEFAULT_CONNECT_TIMEOUT, config.idleTimeout());
+    // TARGET_URL's host, when a name, is looked up off the event loops when a connection to the app is made.
+    HostResolver resolver = HostResolver.withDefaults(context.meters(), DNS_FAILURES);
+    UpstreamClient client = new UpstreamClient(loops, resolver, UpstreamClient.DEFAULT_CONNECT_TIMEOUT, config.idleTimeout());
     Endpoint app = new Endpoint(config.target().getHost(), config.target().getPort());
     ExchangeHandler forward = new Forwarder(client, Forwarder.to(app, config.targetProtocol()), config.upstreamTimeout());
     ExchangeHandler deadline = new GrpcDeadline(forward, config.upstreamTimeout());
@@ -104,6 +113,7 @@ final class MetricsProxy implements SidecarComponent {
           config.requestHeaderTimeout(), config.idleTimeout()), root, loops, tls);
     } catch (Exception e) { // a taken port comes as Netty's BindException
       loops.close();
+      resolver.close();
       if (material != null) {
         material.close();
       }
@@ -114,7 +124,7 @@ final class MetricsProxy implements SidecarComponent {
       appReadiness = new AppReadiness(config.target(), config.readinessPath().get(), config.readinessInterval());
       appReadiness.start();
     }
-    return new MetricsProxy(config, loops, server, drain, appReadiness, accessLogWriter, material);
+    return new MetricsProxy(config, loops, resolver, server, drain, appReadiness, accessLogWriter, material);
   }
 
   @Override
@@ -149,6 +159,7 @@ final class MetricsProxy implements SidecarComponent {
     Optional.ofNullable(appReadiness).ifPresent(AppReadiness::close);
     server.close();
     loops.close();
+    resolver.close();
     if (tlsMaterial != null) {
       tlsMaterial.close();
     }

@@ -322,6 +322,33 @@ class HardeningTest {
     assertThat(backend.seen.getLast().header("host")).isEqualTo("127.0.0.1:" + backend.port());
   }
 
+  /**
+   * A {@code TARGET_URL} host that does not resolve (a reserved {@code .invalid} name, looked up by the
+   * system's resolver off the event loop): 502 flagged {@code DF} and counted, not a refused connection.
+   */
+  @Test
+  void aTargetNameThatDoesNotResolveGets502FlaggedDnsFailure() {
+    start("http://missing.invalid:8080", "BREAKER_FAILURES", "2");
+    HttpResponse<String> response = proxy.get("/where");
+    assertThat(response.statusCode()).isEqualTo(502);
+    assertThat(response.body()).contains("missing.invalid");
+    assertThat(accessLogLine("/where").path("flags").asText()).isEqualTo("DF");
+    assertThat(await().atMost(Duration.ofSeconds(10)).until(() -> PrometheusText.value(
+        proxy.admin("/metrics", null).body(), "dns_failures_total").orElse(0), n -> n > 0)).isGreaterThanOrEqualTo(1.0);
+    // The application cannot be reached, as if it refused: two in a row open the breaker.
+    assertThat(proxy.get("/again").statusCode()).isEqualTo(502);
+    assertThat(proxy.get("/then").statusCode()).isEqualTo(503);
+    assertThat(accessLogLine("/then").path("flags").asText()).isEqualTo("UO");
+  }
+
+  /** A target named by a host name is looked up by the proxy's resolver and reached. */
+  @Test
+  void aTargetNamedByAHostNameIsReached() {
+    backend = new TestBackend();
+    start("http://localhost:" + backend.port());
+    assertThat(proxy.get("/fine").statusCode()).isEqualTo(200);
+  }
+
   @Test
   void requestBodyTimeoutIsValidatedAtStart() {
     var result = dev.sidecars.testing.SidecarProcess.run(MetricsProxyMain.class,

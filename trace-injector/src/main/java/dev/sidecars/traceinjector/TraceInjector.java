@@ -5,6 +5,7 @@ import dev.sidecars.runtime.SidecarContext;
 import dev.sidecars.runtime.SidecarFactory;
 import dev.sidecars.runtime.admin.Readiness;
 import dev.sidecars.runtime.config.Settings;
+import dev.sidecars.runtime.dns.HostResolver;
 import dev.sidecars.runtime.http.AccessLog;
 import dev.sidecars.runtime.http.AccessLogWriter;
 import dev.sidecars.runtime.http.HttpMetrics;
@@ -20,7 +21,6 @@ import dev.sidecars.runtime.proxy.UpstreamClient;
 import dev.sidecars.runtime.rpc.RpcMetrics;
 import dev.sidecars.traceinjector.egress.ConnectGate;
 import dev.sidecars.traceinjector.egress.EgressResolution;
-import dev.sidecars.traceinjector.egress.HostResolver;
 import dev.sidecars.traceinjector.egress.RoutingHandler;
 import dev.sidecars.traceinjector.routing.Router;
 import dev.sidecars.traceinjector.upstream.Upstreams;
@@ -47,6 +47,8 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
   static final Duration REQUEST_HEADER_TIMEOUT = Duration.ofSeconds(10);
   /** How long a connection, the app's or an upstream's, may stay idle before it is closed. */
   static final Duration IDLE_TIMEOUT = Duration.ofSeconds(60);
+  /** Names that could not be resolved, by reason: {@code trace_injector_dns_failures_total}. */
+  static final String DNS_FAILURES = "trace_injector.dns.failures";
 
   private final LongSupplier nanoClock;
   private final DoubleSupplier jitter;
@@ -89,14 +91,16 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
   @Override
   public SidecarComponent start(TraceInjectorConfig config, SidecarContext context) {
     ProxyEventLoops loops = new ProxyEventLoops(Math.max(1, Runtime.getRuntime().availableProcessors()), "trace-injector-io");
-    UpstreamClient client = new UpstreamClient(loops, UpstreamClient.DEFAULT_CONNECT_TIMEOUT, IDLE_TIMEOUT,
+    TraceInjectorConfig.Dns dns = config.dns();
+    // One resolver, so one cache: the names of UPSTREAMS when their connections are made, and the names calls
+    // not listed there go to.
+    HostResolver resolver = new HostResolver(lookup, dns.threads(), dns.queue(), dns.ttl(), dns.negativeTtl(), nanoClock,
+        context.meters(), DNS_FAILURES);
+    UpstreamClient client = new UpstreamClient(loops, resolver, UpstreamClient.DEFAULT_CONNECT_TIMEOUT, IDLE_TIMEOUT,
         config.policy().connectionsPerThread());
     Upstreams upstreams = new Upstreams(config.upstreams(), config.policy(), client, context.meters(), nanoClock, jitter,
         random);
     AccessLogWriter<AccessLog.Entry> accessLogWriter = config.accessLog() ? AccessLogWriter.counted(System.out, context.meters()) : null;
-    TraceInjectorConfig.Dns dns = config.dns();
-    HostResolver resolver = new HostResolver(lookup, dns.threads(), dns.queue(), dns.ttl(), dns.negativeTtl(), nanoClock,
-        context.meters());
     EgressResolution egress = new EgressResolution(config.egress(), resolver, config.policy()::timeoutFor, context.meters());
     HttpTelemetry telemetry = new HttpTelemetry(
         context.telemetry().tracer(),

@@ -1,6 +1,7 @@
 package dev.sidecars.traceinjector;
 
 import dev.sidecars.runtime.config.Settings;
+import dev.sidecars.runtime.dns.HostResolver;
 import dev.sidecars.runtime.http.HttpMetrics;
 import dev.sidecars.traceinjector.egress.EgressPolicy;
 import dev.sidecars.traceinjector.routing.UpstreamTable;
@@ -87,10 +88,10 @@ public record TraceInjectorConfig(
     String proxyBind = settings.string("PROXY_BIND_ADDRESS", "127.0.0.1");
     EgressPolicy egress = EgressPolicy.from(settings);
     Dns dns = new Dns(
-        settings.integer("DNS_RESOLVER_THREADS", 4, 1, 256),
-        settings.integer("DNS_QUEUE_SIZE", 64, 1, 100_000),
-        settings.duration("DNS_CACHE_TTL", Duration.ofSeconds(30)),
-        settings.duration("DNS_NEGATIVE_CACHE_TTL", Duration.ofSeconds(5)));
+        settings.integer("DNS_RESOLVER_THREADS", HostResolver.DEFAULT_THREADS, 1, 256),
+        settings.integer("DNS_QUEUE_SIZE", HostResolver.DEFAULT_QUEUE, 1, 100_000),
+        settings.duration("DNS_CACHE_TTL", HostResolver.DEFAULT_TTL),
+        settings.duration("DNS_NEGATIVE_CACHE_TTL", HostResolver.DEFAULT_NEGATIVE_TTL));
     UpstreamPolicy policy = new UpstreamPolicy(timeout, timeouts, retries, ratioPercent / 100.0, reserve, backoffBase,
         backoffMax, breakerFailures, breakerOpen, ejectAfter, ejectFor, connections, maxDynamic, maxConcurrent);
     return new TraceInjectorConfig(port, table, policy, Set.copyOf(own), accessLog, seriesLimit,

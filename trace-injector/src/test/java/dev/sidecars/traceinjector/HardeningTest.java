@@ -1,14 +1,22 @@
 package dev.sidecars.traceinjector;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sidecars.runtime.dns.HostResolver;
 import dev.sidecars.testing.SidecarProcess;
-import dev.sidecars.traceinjector.egress.HostResolver;
+import dev.sidecars.testing.grpc.GrpcApp;
 import dev.sidecars.traceinjector.testing.Backend;
 import dev.sidecars.traceinjector.testing.Injector;
+import io.grpc.CallOptions;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCalls;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -238,6 +246,94 @@ class HardeningTest {
       assertThat(injector.get("/missing.test/y").statusCode()).isEqualTo(502);
       assertThat(lookups.get("missing.test")).hasValue(1);
       assertThat(injector.metric("trace_injector_dns_failures_total{reason=\"not_found\"}")).isEqualTo(1.0);
+    }
+  }
+
+  /**
+   * Issue 16, item 3 on the Netty data plane: the names of {@code UPSTREAMS} are looked up when a pooled
+   * connection is made, by the same resolver as the names of calls not listed, off the event loops. Every
+   * event loop is tried (a fresh connection per call, dealt to the loops in turn) while one name's lookup hangs.
+   */
+  @Test
+  void upstreamNamesAreLookedUpOffTheEventLoops() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    Map<String, AtomicInteger> lookups = new ConcurrentHashMap<>();
+    HostResolver.Lookup lookup = host -> {
+      lookups.computeIfAbsent(host, h -> new AtomicInteger()).incrementAndGet();
+      if (host.equals("blocked.test")) {
+        try {
+          release.await(30, TimeUnit.SECONDS); // a resolver that takes its time
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return InetAddress.getByAddress(host, new byte[] {127, 0, 0, 1});
+    };
+    try (Backend blocked = Backend.start("blocked");
+        Backend orders = Backend.start("orders");
+        Injector injector = Injector.startWithLookup(Map.of("UPSTREAMS",
+            "blocked=http://blocked.test:" + blocked.port() + ",orders=http://orders.test:" + orders.port(),
+            "EGRESS_ALLOW", "orders.test:" + orders.port()), lookup)) {
+      CompletableFuture<HttpResponse<String>> first = CLIENT.sendAsync(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + injector.port() + "/blocked/first")).build(), HttpResponse.BodyHandlers.ofString());
+      await().atMost(Duration.ofSeconds(10)).until(() -> lookups.containsKey("blocked.test"));
+
+      for (int i = 0; i < 2 * Runtime.getRuntime().availableProcessors(); i++) {
+        String answer = injector.raw("GET /orders/n" + i + " HTTP/1.1\r\nHost: 127.0.0.1:" + injector.port()
+            + "\r\nConnection: close\r\n\r\n");
+        assertThat(answer).startsWith("HTTP/1.1 200").endsWith("orders /n" + i);
+      }
+      // A call not listed, to the same name: the same resolver, so the same cached answer.
+      assertThat(injector.getViaProxy("http://orders.test:" + orders.port() + "/direct").statusCode()).isEqualTo(200);
+      assertThat(lookups.get("orders.test")).hasValue(1);
+      assertThat(first).isNotDone();
+
+      release.countDown();
+      HttpResponse<String> answered = first.get(30, TimeUnit.SECONDS);
+      assertThat(answered.statusCode()).isEqualTo(200);
+      assertThat(answered.body()).isEqualTo("blocked /first");
+      assertThat(blocked.last().header("Host")).isEqualTo("blocked.test:" + blocked.port());
+    }
+  }
+
+  /**
+   * An {@code UPSTREAMS} name that does not resolve (a reserved {@code .invalid} name, looked up by the
+   * system's resolver as in production): 502 flagged {@code DF}, or {@code UNAVAILABLE} for a gRPC call, not a
+   * refused connection; the next call is unharmed.
+   */
+  @Test
+  void anUpstreamNameThatDoesNotResolveIsAnswered502FlaggedDnsFailure() throws Exception {
+    try (Backend orders = Backend.start("orders");
+        SidecarProcess sidecar = SidecarProcess.start(TraceInjectorMain.class, env("UPSTREAMS",
+            "missing=http://missing.invalid:8080,orders=" + orders.url()))) {
+      HttpResponse<String> missing = CLIENT.send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + sidecar.port("proxy") + "/missing/x")).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(missing.statusCode()).isEqualTo(502);
+      assertThat(missing.headers().firstValue("X-Sidecar-Error")).hasValue("dns_resolution_failed");
+      assertThat(missing.body()).contains("missing.invalid");
+      JsonNode line = accessLogLine(sidecar, "/missing/x");
+      assertThat(line.path("status").asInt()).isEqualTo(502);
+      assertThat(line.path("flags").asText()).isEqualTo("DF");
+      assertThat(metric(sidecar, "trace_injector_dns_failures_total{")).isGreaterThanOrEqualTo(1);
+
+      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", sidecar.port("proxy")).usePlaintext()
+          .overrideAuthority("missing").build();
+      try {
+        assertThatThrownBy(() -> ClientCalls.blockingUnaryCall(channel, GrpcApp.ECHO,
+            CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS), new byte[] {1}))
+            .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+              assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+              assertThat(e.getStatus().getDescription()).contains("missing.invalid").doesNotContain("refused");
+            });
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      JsonNode call = accessLogLine(sidecar, "/" + GrpcApp.SERVICE + "/Echo");
+      assertThat(call.path("flags").asText()).isEqualTo("DF");
+
+      HttpResponse<String> next = CLIENT.send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + sidecar.port("proxy") + "/orders/next")).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(next.statusCode()).isEqualTo(200);
     }
   }
 

@@ -57,8 +57,13 @@ public enum ResponseFlag {
     return errorType;
   }
 
-  /** Whether this flag counts as an upstream failure for a {@link CircuitBreaker}. */
+  /**
+   * Whether this flag counts as an upstream failure for a {@link CircuitBreaker}. An upstream whose name did
+   * not resolve when connecting could not be reached, as one that refused; an egress destination refused
+   * before any upstream was picked never reaches a breaker.
+   */
   public boolean isUpstreamFailure() {
-    return this == UPSTREAM_REFUSED || this == UPSTREAM_TIMEOUT || this == UPSTREAM_RESET || this == UPSTREAM_PROTOCOL_ERROR;
+    return this == UPSTREAM_REFUSED || this == UPSTREAM_TIMEOUT || this == UPSTREAM_RESET || this == UPSTREAM_PROTOCOL_ERROR
+        || this == DNS_RESOLUTION_FAILED;
   }
 }

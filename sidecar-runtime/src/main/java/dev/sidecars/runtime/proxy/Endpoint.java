@@ -4,7 +4,7 @@ import java.net.InetSocketAddress;
 
 /**
  * An upstream address the client keeps connections to. The name is resolved when a connection is made
- * (connections are pooled, so rarely).
+ * (connections are pooled, so rarely), by the client's {@code HostResolver}, off the event loop.
  */
 public record Endpoint(String host, int port) {
   InetSocketAddress address() {

@@ -9,6 +9,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ScheduledFuture;
@@ -20,7 +21,8 @@ import java.util.function.Consumer;
  * pooled connection or stream of the {@link UpstreamClient}, and relays the answer. It adds what a
  * transparent hop adds ({@code X-Forwarded-*}, a {@code Host} for HTTP/1.0 requests without one) and
  * bounds the whole exchange by the upstream timeout (504 before the answer started, the client's side cut
- * after). The upstream refusing or failing to answer is answered 502 and flagged for the decorators.
+ * after). The upstream refusing or failing to answer is answered 502 and flagged for the decorators; so is
+ * its name not resolving ({@code DNS_RESOLUTION_FAILED}, not {@code UPSTREAM_REFUSED}).
  * It never retries by itself: a {@link Router} that may (an egress proxy) says so in {@link Router#retry}, and
  * is asked only where sending again is safe (nothing was sent, or the request is a bodiless one of an
  * idempotent method) and the client has seen nothing of an answer.
@@ -31,7 +33,10 @@ public final class Forwarder implements ExchangeHandler {
 
   /** Why an attempt ended before the client saw any of its answer. */
   public enum Failure {
-    /** No connection or stream could be had: nothing of the request was sent. */
+    /**
+     * No connection or stream could be had (the upstream's name not resolving included): nothing of the
+     * request was sent.
+     */
     REFUSED,
     /**
      * The connection or stream broke before the response head. Offered for a bodiless request of an
@@ -149,6 +154,8 @@ public final class Forwarder implements ExchangeHandler {
     private ScheduledFuture<?> timer;
     private Relay relay;
     private boolean timedOut;
+    /** Why the last connect failed: the answer says whether the name did not resolve. */
+    private Throwable refusal;
 
     Attempt(ServerExchange exchange, UpstreamClient client, Router router, boolean upgrade) {
       this.exchange = exchange;
@@ -195,6 +202,7 @@ public final class Forwarder implements ExchangeHandler {
       if (timedOut || exchange.isComplete()) {
         return;
       }
+      refusal = cause;
       if (router.retry(exchange, Failure.REFUSED, next -> again(Failure.REFUSED, next))) {
         return;
       }
@@ -204,6 +212,11 @@ public final class Forwarder implements ExchangeHandler {
     private void refused() {
       if (timer != null) {
         timer.cancel(false);
+      }
+      if (refusal instanceof UnknownHostException) { // the resolver's answer: no connection was tried
+        exchange.flag(ResponseFlag.DNS_RESOLUTION_FAILED);
+        exchange.respond(502, "upstream's name did not resolve: " + refusal.getMessage(), null);
+        return;
       }
       exchange.flag(ResponseFlag.UPSTREAM_REFUSED);
       exchange.respond(502, "upstream refused the connection", null);

@@ -1,8 +1,12 @@
 package dev.sidecars.runtime.proxy;
 
+import dev.sidecars.runtime.dns.HostResolver;
+import dev.sidecars.runtime.dns.HostResolverGroup;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.EventLoop;
+import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.FastThreadLocal;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -10,8 +14,9 @@ import java.util.Map;
 /**
  * A proxy's connections to its upstreams: per endpoint and per event loop a {@link UpstreamPool} (keep-alive
  * HTTP/1.1 connections, multiplexed h2c connections), so an exchange is forwarded on the thread that read it.
- * Connecting gives up after the connect timeout; an idle HTTP/1.1 connection is not reused after half the
- * idle timeout (the upstream may be closing it).
+ * An upstream's host name is looked up by the proxy's {@link HostResolver}, off the event loops, when a
+ * connection is made; looking it up, and then connecting, each give up after the connect timeout. An idle
+ * HTTP/1.1 connection is not reused after half the idle timeout (the upstream may be closing it).
  */
 public final class UpstreamClient {
   /** How long connecting may take before the exchange is answered 502 (Envoy's default connect timeout). */
@@ -22,6 +27,7 @@ public final class UpstreamClient {
 
   private final io.netty.channel.EventLoopGroup group;
   private final ByteBufAllocator allocator;
+  private final AddressResolverGroup<InetSocketAddress> resolvers;
   private final int connectTimeoutMillis;
   private final long idleNanos;
   private final int maxHttp1Connections;
@@ -33,19 +39,23 @@ public final class UpstreamClient {
   };
 
   /**
-   * @param connectTimeout how long connecting may take before the exchange fails (refused)
+   * @param resolver looks up the upstreams' host names (the caller closes it)
+   * @param connectTimeout how long looking a name up, and then connecting, may each take before the exchange
+   *     fails (502: {@code DNS_RESOLUTION_FAILED}, {@code UPSTREAM_REFUSED})
    * @param idleTimeout idle HTTP/1.1 connections are not reused after half of it
    */
-  public UpstreamClient(ProxyEventLoops loops, Duration connectTimeout, Duration idleTimeout) {
-    this(loops, connectTimeout, idleTimeout, Integer.MAX_VALUE);
+  public UpstreamClient(ProxyEventLoops loops, HostResolver resolver, Duration connectTimeout, Duration idleTimeout) {
+    this(loops, resolver, connectTimeout, idleTimeout, Integer.MAX_VALUE);
   }
 
   /**
    * @param maxHttp1Connections HTTP/1.1 connections per endpoint and event loop, lent or idle; an exchange
    *     finding them all lent waits for one (within its timeout)
    */
-  public UpstreamClient(ProxyEventLoops loops, Duration connectTimeout, Duration idleTimeout, int maxHttp1Connections) {
+  public UpstreamClient(ProxyEventLoops loops, HostResolver resolver, Duration connectTimeout, Duration idleTimeout,
+      int maxHttp1Connections) {
     this.maxHttp1Connections = maxHttp1Connections;
+    this.resolvers = new HostResolverGroup(resolver, connectTimeout);
     this.group = loops.group();
     this.allocator = loops.allocator();
     this.connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis());
@@ -87,6 +97,11 @@ public final class UpstreamClient {
 
   ByteBufAllocator allocator() {
     return allocator;
+  }
+
+  /** For a connect's {@code Bootstrap}: names looked up off the event loop. */
+  AddressResolverGroup<InetSocketAddress> resolvers() {
+    return resolvers;
   }
 
   int connectTimeoutMillis() {

@@ -229,6 +229,7 @@ final class UpstreamPool {
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.ALLOCATOR, client.allocator())
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, client.connectTimeoutMillis())
+        .resolver(client.resolvers())
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {

@@ -5,7 +5,8 @@
  *
  * <pre>{@code
  * ProxyEventLoops loops = new ProxyEventLoops(ioThreads, "my-proxy-io");
- * UpstreamClient client = new UpstreamClient(loops, UpstreamClient.DEFAULT_CONNECT_TIMEOUT, idleTimeout);
+ * HostResolver resolver = HostResolver.withDefaults(meters, "dns.failures"); // names looked up off the loops
+ * UpstreamClient client = new UpstreamClient(loops, resolver, UpstreamClient.DEFAULT_CONNECT_TIMEOUT, idleTimeout);
  * ExchangeHandler forward = new Forwarder(client, Forwarder.to(new Endpoint(host, port), UpstreamProtocol.AUTO),
  *     upstreamTimeout);
  * ExchangeHandler deadline = new GrpcDeadline(forward, upstreamTimeout);

@@ -1,5 +1,6 @@
 package dev.sidecars.traceinjector.egress;
 
+import dev.sidecars.runtime.dns.HostResolver;
 import dev.sidecars.runtime.http.ResponseFlag;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -23,7 +23,8 @@ import java.util.function.LongSupplier;
  * Every upstream the sidecar calls: those of {@code UPSTREAMS}, made at start, and hosts reached by DNS,
  * made on first use for the address their name resolved to and kept in a bounded least-recently-used set,
  * so neither memory nor metric series grow with the number of distinct names an app calls. Resolving the
- * name is the caller's ({@code HostResolver}): nothing here looks a name up.
+ * name is the caller's ({@code HostResolver}), and the names of {@code UPSTREAMS} are looked up by the client
+ * when it connects (the same resolver, off the event loops): nothing here looks a name up.
  */
 public final class Upstreams implements AutoCloseable {
   private final UpstreamPolicy policy;

@@ -1,8 +1,8 @@
 package dev.sidecars.traceinjector.testing;
 
 import dev.sidecars.runtime.Sidecar;
+import dev.sidecars.runtime.dns.HostResolver;
 import dev.sidecars.traceinjector.TraceInjector;
-import dev.sidecars.traceinjector.egress.HostResolver;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -3,6 +3,7 @@ package dev.sidecars.traceinjector.upstream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.sidecars.runtime.dns.HostResolver;
 import dev.sidecars.traceinjector.routing.UpstreamTable;
 import dev.sidecars.traceinjector.testing.Backend;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -42,7 +43,8 @@ class RetryAfterTimeoutTest {
           1000, Duration.ofSeconds(5), 1000, Duration.ofSeconds(30), 8, 16, 0);
       // Random picks fixed to the first candidate, so the order of the URLs decides the first attempt.
       upstreams = new Upstreams(new UpstreamTable(Map.of("svc", urls)), policy,
-          new UpstreamClient(loops, UpstreamClient.DEFAULT_CONNECT_TIMEOUT, Duration.ofSeconds(60)), meters,
+          new UpstreamClient(loops, HostResolver.withDefaults(meters, "dns.failures"), UpstreamClient.DEFAULT_CONNECT_TIMEOUT,
+              Duration.ofSeconds(60)), meters,
           System::nanoTime, () -> 1.0, n -> 0);
       svc = upstreams.listed("svc").orElseThrow();
       server = ProxyServer.start(new ProxyServer.Settings("127.0.0.1", 0, 64 * 1024, Duration.ofSeconds(10),

@@ -1,4 +1,4 @@
-package dev.sidecars.traceinjector.egress;
+package dev.sidecars.runtime.dns;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -16,12 +16,14 @@ import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 /**
- * Resolves the host names the app calls off the I/O threads. Java's resolver blocks, for as long as the
- * system's resolver takes (tens of seconds when it is slow), so lookups run on a few threads of their own
+ * Resolves a proxy's host names off its I/O threads: the names of its upstreams when a pooled connection is
+ * made ({@link HostResolverGroup}), and an egress proxy's destinations. Java's resolver blocks, for as long as
+ * the system's resolver takes (tens of seconds when it is slow), so lookups run on a few threads of their own
  * behind a bounded queue; a burst of names that do not resolve fills the queue and is answered at once
  * instead of stalling every call. Answers are kept for a time, failures for a shorter one, and concurrent
- * lookups of one name share one. Failures are counted in {@code trace_injector_dns_failures_total} by
- * {@code reason}: {@code not_found}, {@code queue_full}, {@code timeout}.
+ * lookups of one name share one. Failures are counted in the counter the proxy names (trace-injector's is
+ * {@code trace_injector_dns_failures_total}) by {@code reason}: {@code not_found}, {@code queue_full},
+ * {@code timeout}.
  */
 public final class HostResolver implements AutoCloseable {
   /** Looks one name up, blocking: {@link InetAddress#getByName} in production. */
@@ -38,6 +40,15 @@ public final class HostResolver implements AutoCloseable {
   }
 
   private record Cached(Result result, long expiresNanos) {}
+
+  /** Lookups at once unless the proxy says otherwise. */
+  public static final int DEFAULT_THREADS = 4;
+  /** Lookups waiting for a thread, unless the proxy says otherwise, before new ones are refused. */
+  public static final int DEFAULT_QUEUE = 64;
+  /** How long an address is kept unless the proxy says otherwise (the JDK's own cache keeps one 30 s). */
+  public static final Duration DEFAULT_TTL = Duration.ofSeconds(30);
+  /** How long a failure is kept unless the proxy says otherwise. */
+  public static final Duration DEFAULT_NEGATIVE_TTL = Duration.ofSeconds(5);
 
   /** Names kept at most; past it the expired ones go, then all (an app calling that many names is rare). */
   private static final int MAX_CACHED = 10_000;
@@ -58,9 +69,10 @@ public final class HostResolver implements AutoCloseable {
    * @param queue lookups waiting for a thread before new ones are refused
    * @param ttl how long an address is kept
    * @param negativeTtl how long a failure is kept
+   * @param failuresMeter the name of the counter of failures, e.g. {@code trace_injector.dns.failures}
    */
   public HostResolver(Lookup lookup, int threads, int queue, Duration ttl, Duration negativeTtl, LongSupplier nanoClock,
-      MeterRegistry meters) {
+      MeterRegistry meters, String failuresMeter) {
     this.lookup = lookup;
     this.ttlNanos = ttl.toNanos();
     this.negativeTtlNanos = negativeTtl.toNanos();
@@ -70,14 +82,20 @@ public final class HostResolver implements AutoCloseable {
       thread.setDaemon(true);
       return thread;
     });
-    this.notFound = failures(meters, "not_found");
-    this.queueFull = failures(meters, "queue_full");
-    this.timedOut = failures(meters, "timeout");
+    this.notFound = failures(meters, failuresMeter, "not_found");
+    this.queueFull = failures(meters, failuresMeter, "queue_full");
+    this.timedOut = failures(meters, failuresMeter, "timeout");
   }
 
-  private static Counter failures(MeterRegistry meters, String reason) {
-    return Counter.builder("trace_injector.dns.failures")
-        .description("Host names the egress proxy could not resolve, by reason")
+  /** The system's resolver ({@link InetAddress#getByName}) with the default threads, queue and TTLs. */
+  public static HostResolver withDefaults(MeterRegistry meters, String failuresMeter) {
+    return new HostResolver(InetAddress::getByName, DEFAULT_THREADS, DEFAULT_QUEUE, DEFAULT_TTL, DEFAULT_NEGATIVE_TTL,
+        System::nanoTime, meters, failuresMeter);
+  }
+
+  private static Counter failures(MeterRegistry meters, String name, String reason) {
+    return Counter.builder(name)
+        .description("Host names the proxy could not resolve, by reason")
         .tag("reason", reason)
         .register(meters);
   }
