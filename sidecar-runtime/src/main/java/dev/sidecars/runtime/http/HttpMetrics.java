@@ -93,7 +93,8 @@ public final class HttpMetrics {
         Counter.builder(side.prefix + ".series.overflow")
             .description("Recordings folded into the overflow series because the series limit was reached")
             .register(registry);
-    this.series = new SeriesLimit<>(seriesLimit, this::register, register(new Key(OVERFLOW, -1, OVERFLOW)), overflowCount);
+    Series overflow = register(new Key(OVERFLOW, -1, OVERFLOW)); // shown from the start, at zero
+    this.series = new SeriesLimit<>(seriesLimit, this::register, () -> overflow, overflowCount);
   }
 
   public Side side() {

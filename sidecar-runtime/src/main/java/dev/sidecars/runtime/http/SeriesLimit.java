@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The series of one metric by label combination, at most {@code limit} of them: later combinations are
@@ -17,22 +18,26 @@ public final class SeriesLimit<K, S> {
   private final int limit;
   private final Function<K, S> register;
   private final Map<K, S> series = new ConcurrentHashMap<>();
-  private final S overflow;
+  private final Supplier<S> overflowSeries;
+  private volatile S overflow;
   private final Counter overflowCount;
 
   /**
    * @param limit label combinations before folding (at least 1)
    * @param register makes the series of a new combination
-   * @param overflow the series folded combinations are recorded in
+   * @param overflowSeries the series folded combinations are recorded in, asked for the first time one is
+   *     folded (so it may register its meters then, and a metric that never overflows shows no empty
+   *     overflow series); it may run more than once in a race, so it must return the same meters, as a
+   *     registry does
    * @param overflowCount counts recordings folded
    */
-  public SeriesLimit(int limit, Function<K, S> register, S overflow, Counter overflowCount) {
+  public SeriesLimit(int limit, Function<K, S> register, Supplier<S> overflowSeries, Counter overflowCount) {
     if (limit < 1) {
       throw new IllegalArgumentException("seriesLimit must be at least 1");
     }
     this.limit = limit;
     this.register = register;
-    this.overflow = overflow;
+    this.overflowSeries = overflowSeries;
     this.overflowCount = overflowCount;
   }
 
@@ -44,7 +49,12 @@ public final class SeriesLimit<K, S> {
     }
     if (series.size() >= limit) {
       overflowCount.increment();
-      return overflow;
+      S o = overflow;
+      if (o == null) {
+        o = overflowSeries.get();
+        overflow = o;
+      }
+      return o;
     }
     // A race may admit a few series beyond the limit; bounded by the number of threads, which is fine.
     return series.computeIfAbsent(key, register);

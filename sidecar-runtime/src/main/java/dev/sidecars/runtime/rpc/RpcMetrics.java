@@ -59,8 +59,9 @@ public final class RpcMetrics {
     Counter overflowCount = Counter.builder(side.prefix + ".series.overflow")
         .description("Calls folded into the overflow series because the series limit was reached")
         .register(registry);
+    // The overflow series only once a call is folded: a proxy that carries no gRPC shows no empty RPC series.
     this.series = new SeriesLimit<>(seriesLimit, this::register,
-        register(new Key(HttpMetrics.OVERFLOW, HttpMetrics.OVERFLOW, -1)), overflowCount);
+        () -> register(new Key(HttpMetrics.OVERFLOW, HttpMetrics.OVERFLOW, -1)), overflowCount);
   }
 
   public Side side() {

@@ -26,12 +26,25 @@ class RpcMetricsTest {
   @Test
   void foldsSeriesBeyondTheLimitIntoOneOverflowSeriesAndCountsThem() {
     RpcMetrics metrics = new RpcMetrics(registry, RpcMetrics.Side.CLIENT, 2);
+    // No call yet: no series at all, the overflow one included (a proxy without gRPC shows none).
+    assertThat(registry.find("rpc.client.call.duration").meters()).isEmpty();
     for (int i = 0; i < 10; i++) {
       metrics.record("svc.S" + i, "M", GrpcStatus.OK, 1);
     }
     assertThat(metrics.seriesCount()).isEqualTo(2);
     assertThat(registry.get("rpc.client.call.duration").tag("rpc.service", HttpMetrics.OVERFLOW).timer().count()).isEqualTo(8);
     assertThat(registry.get("rpc.client.series.overflow").counter().count()).isEqualTo(8);
+    assertThat(registry.get("rpc.client.requests_per_rpc").tag("rpc.service", HttpMetrics.OVERFLOW).summary().count()).isZero();
+  }
+
+  @Test
+  void recordsMessagesPerCallBothWaysWhenCounted() {
+    RpcMetrics metrics = new RpcMetrics(registry, RpcMetrics.Side.SERVER, 10);
+    metrics.record("shop.Cart", "Watch", GrpcStatus.OK, 1, 1, 40);
+    metrics.record("shop.Cart", "Watch", GrpcStatus.OK, 1, -1, -1); // not counted: not recorded
+    assertThat(registry.get("rpc.server.requests_per_rpc").tag("rpc.method", "Watch").summary().totalAmount()).isEqualTo(1);
+    assertThat(registry.get("rpc.server.responses_per_rpc").tag("rpc.method", "Watch").summary().count()).isEqualTo(1);
+    assertThat(registry.get("rpc.server.responses_per_rpc").tag("rpc.method", "Watch").summary().totalAmount()).isEqualTo(40);
   }
 
   @Test
