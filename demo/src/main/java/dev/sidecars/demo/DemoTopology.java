@@ -189,14 +189,9 @@ public final class DemoTopology {
     return ProcessSpec.of(service, Stage.APP, javaMain(main), all);
   }
 
+  /** In front of an HTTP service: its routes, and its health path followed. */
   private ProcessSpec metricsProxy(String service, String otlp, int appPort) {
-    String name = service + "-metrics-proxy";
-    Map<String, String> env = sidecarEnv(service, otlp, name);
-    env.put("PROXY_PORT", port(name, "proxy"));
-    env.put("TARGET_URL", "http://127.0.0.1:" + appPort);
-    env.put("READINESS_PATH", "/healthz");
-    env.put("ROUTES", "/payments");
-    return ProcessSpec.of(name, Stage.PROXY, jar("metrics-proxy"), env).readyWhen("admin", "/readyz");
+    return metricsProxy(service, otlp, appPort, Map.of("READINESS_PATH", "/healthz", "ROUTES", "/payments"));
   }
 
   /**
@@ -204,12 +199,16 @@ public final class DemoTopology {
    * health path to probe (the service has printed its start line, so it listens).
    */
   private ProcessSpec grpcMetricsProxy(String service, String otlp, int appPort) {
+    return metricsProxy(service, otlp, appPort,
+        Map.of("TARGET_PROTOCOL", "h2c", "ROUTES", "/" + FraudCheckRpc.SERVICE + "/{method}"));
+  }
+
+  private ProcessSpec metricsProxy(String service, String otlp, int appPort, Map<String, String> settings) {
     String name = service + "-metrics-proxy";
     Map<String, String> env = sidecarEnv(service, otlp, name);
     env.put("PROXY_PORT", port(name, "proxy"));
     env.put("TARGET_URL", "http://127.0.0.1:" + appPort);
-    env.put("TARGET_PROTOCOL", "h2c");
-    env.put("ROUTES", "/" + FraudCheckRpc.SERVICE + "/{method}");
+    env.putAll(settings);
     return ProcessSpec.of(name, Stage.PROXY, jar("metrics-proxy"), env).readyWhen("admin", "/readyz");
   }
 
