@@ -56,6 +56,10 @@ public final class PaymentService {
     int port = env.port("PORT", 8080);
     Path logFile = Path.of(env.string("LOG_FILE", "payment.log"));
     URI fraudCheck = URI.create(DemoServer.url(env, "FRAUD_CHECK_URL", "http://localhost:15002"));
+    if ("https".equals(fraudCheck.getScheme())) {
+      // The hop to the trace-injector on localhost is plaintext; TLS, if any, is the injector's business.
+      env.problem("FRAUD_CHECK_URL", fraudCheck.toString(), "an http:// URL (the gRPC channel is plaintext)");
+    }
     DemoServer.validateOrExit(env);
     JsonLog log = new JsonLog(logFile, "payment", Clock.systemUTC());
     ManagedChannel channel = NettyChannelBuilder.forAddress(fraudCheck.getHost(),

@@ -202,4 +202,17 @@ class DemoServicesTest {
         "PORT=\"http\": expected a port number 0-65535 (0 picks a free port)",
         "FRAUD_CHECK_URL=\"localhost:15002\": expected an http:// or https:// URL");
   }
+
+  @Test
+  void paymentRefusesAnHttpsFraudCheckUrlItsPlaintextChannelCannotReach() throws Exception {
+    ProcessBuilder builder = new ProcessBuilder(java(PaymentService.class));
+    builder.environment().put("FRAUD_CHECK_URL", "https://localhost:15002");
+    Process process = builder.start();
+    String stderr = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+
+    assertThat(process.exitValue()).isEqualTo(2);
+    assertThat(stderr.lines().toList()).containsExactly(
+        "FRAUD_CHECK_URL=\"https://localhost:15002\": expected an http:// URL (the gRPC channel is plaintext)");
+  }
 }
