@@ -39,6 +39,10 @@ fraud_pod_id="" payment_pod_id=""
 # Everything runs on podman's bridge networks: the pod and the collector get their own addresses, which the
 # host reaches directly (rootful podman), so no port on the host is taken or mapped.
 APP=8080 MP_PROXY=15001 MP_ADMIN=15090 TI_PROXY=15002 TI_ADMIN=15091 LF_ADMIN=15092
+# The gRPC hop's pods use ports of their own: podman 4's kube play also binds declared container ports on the
+# host, so no two pods may declare the same one.
+F_APP=9081 F_MP_PROXY=16011 F_MP_ADMIN=16093
+P_APP=9080 P_MP_PROXY=16001 P_MP_ADMIN=16090 P_TI_PROXY=16002 P_TI_ADMIN=16091
 OTLP_HTTP=4318 UI=16686
 
 cleanup() {
@@ -151,16 +155,16 @@ app:
   name: fraud-check
   image: {repository: localhost/demo-services, tag: "$IMAGE_TAG", pullPolicy: Never}
   args: [dev.sidecars.demo.services.FraudCheckService]
-  port: $APP
+  port: $F_APP
   readinessPath: ""
   env:
-    - {name: PORT, value: "$APP"}
+    - {name: PORT, value: "$F_APP"}
     - {name: LOG_FILE, value: /tmp/fraud-check.log}
 metricsProxy:
   enabled: true
   image: {repository: localhost/metrics-proxy, tag: "$IMAGE_TAG", pullPolicy: Never}
-  proxyPort: $MP_PROXY
-  adminPort: $MP_ADMIN
+  proxyPort: $F_MP_PROXY
+  adminPort: $F_MP_ADMIN
   routes: ["/demo.fraud.v1.FraudCheck/{method}"]
   drainDelay: 1s
   extraEnv: [{name: TARGET_PROTOCOL, value: h2c}, {name: OTEL_BSP_SCHEDULE_DELAY, value: "500"}]
@@ -183,26 +187,26 @@ app:
   name: payment
   image: {repository: localhost/demo-services, tag: "$IMAGE_TAG", pullPolicy: Never}
   args: [dev.sidecars.demo.services.PaymentService]
-  port: 8080
+  port: $P_APP
   readinessPath: /healthz
   env:
-    - {name: PORT, value: "8080"}
+    - {name: PORT, value: "$P_APP"}
     - {name: LOG_FILE, value: /tmp/payment.log}
-    - {name: FRAUD_CHECK_URL, value: "http://127.0.0.1:$TI_PROXY"}
+    - {name: FRAUD_CHECK_URL, value: "http://127.0.0.1:$P_TI_PROXY"}
 metricsProxy:
   enabled: true
   image: {repository: localhost/metrics-proxy, tag: "$IMAGE_TAG", pullPolicy: Never}
-  proxyPort: $MP_PROXY
-  adminPort: $MP_ADMIN
+  proxyPort: $P_MP_PROXY
+  adminPort: $P_MP_ADMIN
   routes: ["/payments"]
   drainDelay: 1s
   extraEnv: [{name: OTEL_BSP_SCHEDULE_DELAY, value: "500"}]
 traceInjector:
   enabled: true
   image: {repository: localhost/trace-injector, tag: "$IMAGE_TAG", pullPolicy: Never}
-  proxyPort: $TI_PROXY
-  adminPort: $TI_ADMIN
-  upstreams: {fraud-check: "http://$FRAUD_POD:$MP_PROXY;protocol=h2c"}
+  proxyPort: $P_TI_PROXY
+  adminPort: $P_TI_ADMIN
+  upstreams: {fraud-check: "http://$FRAUD_POD:$F_MP_PROXY;protocol=h2c"}
   extraEnv: [{name: OTEL_BSP_SCHEDULE_DELAY, value: "500"}]
 logForwarder: {enabled: false}
 VALUES
@@ -325,16 +329,14 @@ pay_over_grpc() {
   for i in $(seq 1 "$GRPC_PAYMENTS"); do
     body=$(curl -fsS --max-time 15 -H 'Content-Type: application/json' \
       -H "traceparent: 00-$(trace_id 77)-$(printf '%016x' "$i")-01" -d "{\"amount\":$i.50}" \
-      "http://$PAYMENT_POD:$MP_PROXY/payments") || return 1
+      "http://$PAYMENT_POD:$P_MP_PROXY/payments") || return 1
     echo "$body"
     [[ $body == *'"trace_id":"'"$(trace_id 77)"'"'* && $body == *'"status":"accepted"'* ]] || return 1
   done
 }
-# The calls counted by method and status OK, each exactly once: $1 the pod, $2 the histogram.
-rpc_calls_counted() { # host metric
-  local port=$MP_ADMIN
-  [[ $2 == rpc_client_* ]] && port=$TI_ADMIN
-  curl -fsS --max-time 5 "http://$1:$port/metrics" \
+# The calls counted by method and status OK, each exactly once, in a sidecar's histogram.
+rpc_calls_counted() { # metrics-url histogram
+  curl -fsS --max-time 5 "$1" \
     | grep -E "^$2_count[{]" \
     | grep -F 'rpc_grpc_status_code="0",rpc_method="Check",rpc_service="demo.fraud.v1.FraudCheck",rpc_system="grpc"' \
     | awk -v n="$GRPC_PAYMENTS" '{ if ($NF + 0 == n) found = 1 } END { exit !found }'
@@ -381,15 +383,15 @@ check_after "app calls out through trace-injector" feature "CLIENT span (trace-i
 # The gRPC hop.
 check required "fraud-check pod runs the gRPC service and its metrics-proxy" eventually 90 all_running "$fraud_pod_id" 2
 check required "payment pod runs payment, its metrics-proxy and trace-injector" eventually 90 all_running "$payment_pod_id" 3
-check feature "fraud-check's metrics-proxy /readyz" eventually 60 http_ok "http://$FRAUD_POD:$MP_ADMIN/readyz"
-check feature "payment's metrics-proxy /readyz" eventually 60 http_ok "http://$PAYMENT_POD:$MP_ADMIN/readyz"
-check feature "payment's trace-injector /readyz" eventually 60 http_ok "http://$PAYMENT_POD:$TI_ADMIN/readyz"
+check feature "fraud-check's metrics-proxy /readyz" eventually 60 http_ok "http://$FRAUD_POD:$F_MP_ADMIN/readyz"
+check feature "payment's metrics-proxy /readyz" eventually 60 http_ok "http://$PAYMENT_POD:$P_MP_ADMIN/readyz"
+check feature "payment's trace-injector /readyz" eventually 60 http_ok "http://$PAYMENT_POD:$P_TI_ADMIN/readyz"
 check feature "payments answered through the gRPC hop (payment -> fraud-check)" eventually 30 pay_over_grpc
 grpc_paid="payments answered through the gRPC hop (payment -> fraud-check)"
 check_after "$grpc_paid" feature "fraud-check's metrics-proxy counts each call: rpc_server_call_duration_seconds, OK" \
-  eventually 20 rpc_calls_counted "$FRAUD_POD" rpc_server_call_duration_seconds
+  eventually 20 rpc_calls_counted "http://$FRAUD_POD:$F_MP_ADMIN/metrics" rpc_server_call_duration_seconds
 check_after "$grpc_paid" feature "payment's trace-injector counts each call: rpc_client_call_duration_seconds, OK" \
-  eventually 20 rpc_calls_counted "$PAYMENT_POD" rpc_client_call_duration_seconds
+  eventually 20 rpc_calls_counted "http://$PAYMENT_POD:$P_TI_ADMIN/metrics" rpc_client_call_duration_seconds
 check_after "$grpc_paid" feature "RPC spans of both sides in the payment's trace (rpc.system=grpc, status 0)" \
   eventually 45 rpc_spans_in_trace
 
