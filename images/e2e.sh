@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End to end: the chart, rendered with classic sidecars and the demo app, runs as a real pod under
 # `podman kube play`; traffic goes through the pod's metrics-proxy, and a collector-stub container must
-# receive the pod's spans, metrics and logs.
+# receive the pod's spans, metrics and logs. Two more pods from the same chart carry the demo's gRPC hop:
+# payment (HTTP in) calls fraud-check over gRPC, through payment's trace-injector (upstream ;protocol=h2c)
+# and fraud-check's metrics-proxy (TARGET_PROTOCOL=h2c); the RPC spans and rpc_* metrics are checked.
 #
 # Usage: images/e2e.sh
 # Env:
@@ -29,10 +31,18 @@ work=$(mktemp -d)
 pod_name=sidecar-e2e
 collector=sidecar-e2e-collector
 service=e2e-demo
+# The gRPC hop's pods: fraud-check (a grpc-java service) and payment, its caller (the demo module's services).
+fraud_name=sidecar-e2e-fraud-check
+payment_name=sidecar-e2e-payment
+fraud_pod_id="" payment_pod_id=""
 
 # Everything runs on podman's bridge networks: the pod and the collector get their own addresses, which the
 # host reaches directly (rootful podman), so no port on the host is taken or mapped.
 APP=8080 MP_PROXY=15001 MP_ADMIN=15090 TI_PROXY=15002 TI_ADMIN=15091 LF_ADMIN=15092
+# The gRPC hop's pods use ports of their own: podman 4's kube play also binds declared container ports on the
+# host, so no two pods may declare the same one.
+F_APP=9081 F_MP_PROXY=16011 F_MP_ADMIN=16093
+P_APP=9080 P_MP_PROXY=16001 P_MP_ADMIN=16090 P_TI_PROXY=16002 P_TI_ADMIN=16091
 OTLP_HTTP=4318 UI=16686
 
 cleanup() {
@@ -41,8 +51,13 @@ cleanup() {
     log "kept: pod ${pod_id:-?}, container $collector (files in $work)"
     return
   fi
-  podman kube down "$work/pod.yaml" >/dev/null 2>&1 || true
-  if [[ -n "${pod_id:-}" ]]; then podman pod rm -f "$pod_id" >/dev/null 2>&1 || true; fi
+  local yaml id
+  for yaml in pod.yaml payment.yaml fraud-check.yaml; do
+    [[ -f "$work/$yaml" ]] && { podman kube down "$work/$yaml" >/dev/null 2>&1 || true; }
+  done
+  for id in "${pod_id:-}" "$payment_pod_id" "$fraud_pod_id"; do
+    if [[ -n "$id" ]]; then podman pod rm -f "$id" >/dev/null 2>&1 || true; fi
+  done
   podman rm -f -t 2 "$collector" >/dev/null 2>&1 || true
   if ((code == 0)); then rm -rf "$work"; else log "logs of the run: $work"; fi
 }
@@ -106,21 +121,105 @@ log "rendering the chart"
 (cd "$root" && mvn -B -ntp -q -pl chart-tests test-compile dependency:build-classpath \
   -Dmdep.outputFile="$work/classpath.txt" -Dmdep.includeScope=test >"$work/mvn.log" 2>&1) \
   || { tail -n 30 "$work/mvn.log" >&2; die "chart-tests did not compile"; }
-java -cp "$root/chart-tests/target/test-classes:$(cat "$work/classpath.txt")" \
-  -Dchart.dir="$root/helm/sidecar-suite" dev.sidecars.chart.RenderChart \
-  "$work/values.yaml" "$work/pod.yaml" Deployment --podman
+render() { # values.yaml pod.yaml
+  java -cp "$root/chart-tests/target/test-classes:$(cat "$work/classpath.txt")" \
+    -Dchart.dir="$root/helm/sidecar-suite" dev.sidecars.chart.RenderChart "$1" "$2" Deployment --podman
+}
+render "$work/values.yaml" "$work/pod.yaml"
+
+# Plays a rendered pod; prints its id, then its address on the bridge network.
+play() { # pod.yaml what
+  local out="$work/play-$(basename "$1" .yaml).log" id address
+  podman kube play --replace "$1" >"$out" 2>&1 || { cat "$out" >&2; die "podman kube play failed ($2)"; }
+  # (the pod's name depends on the podman version: take its id from what kube play printed)
+  id=$(awk '/^Pod:/ {getline; print; exit}' "$out")
+  [[ -n "$id" ]] || { cat "$out" >&2; die "podman kube play started no pod ($2)"; }
+  address=$(podman pod inspect "$id" --format '{{.InfraContainerID}}' | xargs podman inspect \
+    --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}')
+  [[ -n "$address" ]] || die "the pod has no address on the bridge network ($2)"
+  printf '%s %s\n' "$id" "$address"
+}
+
+# --- the gRPC hop: fraud-check first, payment rendered with its address
+# fraud-check serves gRPC only (no HTTP health path): its metrics-proxy speaks h2c to it, names its methods as
+# routes, and has no app readiness to follow. These two pods run only the sidecars of the hop (the first pod
+# covers the log-forwarder), so their services log to /tmp.
+cat >"$work/fraud-check-values.yaml" <<VALUES
+fullnameOverride: $fraud_name
+sidecarMode: classic
+serviceName: fraud-check
+otlpEndpoint: http://$COLLECTOR:$OTLP_HTTP
+preStopSleepSeconds: 0
+shutdownGrace: 5s
+app:
+  name: fraud-check
+  image: {repository: localhost/demo-services, tag: "$IMAGE_TAG", pullPolicy: Never}
+  args: [dev.sidecars.demo.services.FraudCheckService]
+  port: $F_APP
+  readinessPath: ""
+  env:
+    - {name: PORT, value: "$F_APP"}
+    - {name: LOG_FILE, value: /tmp/fraud-check.log}
+metricsProxy:
+  enabled: true
+  image: {repository: localhost/metrics-proxy, tag: "$IMAGE_TAG", pullPolicy: Never}
+  proxyPort: $F_MP_PROXY
+  adminPort: $F_MP_ADMIN
+  routes: ["/demo.fraud.v1.FraudCheck/{method}"]
+  drainDelay: 1s
+  extraEnv: [{name: TARGET_PROTOCOL, value: h2c}, {name: OTEL_BSP_SCHEDULE_DELAY, value: "500"}]
+traceInjector: {enabled: false}
+logForwarder: {enabled: false}
+VALUES
+render "$work/fraud-check-values.yaml" "$work/fraud-check.yaml"
+log "podman kube play (fraud-check, gRPC)"
+played=$(play "$work/fraud-check.yaml" fraud-check)
+read -r fraud_pod_id FRAUD_POD <<<"$played"
+
+cat >"$work/payment-values.yaml" <<VALUES
+fullnameOverride: $payment_name
+sidecarMode: classic
+serviceName: payment
+otlpEndpoint: http://$COLLECTOR:$OTLP_HTTP
+preStopSleepSeconds: 0
+shutdownGrace: 5s
+app:
+  name: payment
+  image: {repository: localhost/demo-services, tag: "$IMAGE_TAG", pullPolicy: Never}
+  args: [dev.sidecars.demo.services.PaymentService]
+  port: $P_APP
+  readinessPath: /healthz
+  env:
+    - {name: PORT, value: "$P_APP"}
+    - {name: LOG_FILE, value: /tmp/payment.log}
+    - {name: FRAUD_CHECK_URL, value: "http://127.0.0.1:$P_TI_PROXY"}
+metricsProxy:
+  enabled: true
+  image: {repository: localhost/metrics-proxy, tag: "$IMAGE_TAG", pullPolicy: Never}
+  proxyPort: $P_MP_PROXY
+  adminPort: $P_MP_ADMIN
+  routes: ["/payments"]
+  drainDelay: 1s
+  extraEnv: [{name: OTEL_BSP_SCHEDULE_DELAY, value: "500"}]
+traceInjector:
+  enabled: true
+  image: {repository: localhost/trace-injector, tag: "$IMAGE_TAG", pullPolicy: Never}
+  proxyPort: $P_TI_PROXY
+  adminPort: $P_TI_ADMIN
+  upstreams: {fraud-check: "http://$FRAUD_POD:$F_MP_PROXY;protocol=h2c"}
+  extraEnv: [{name: OTEL_BSP_SCHEDULE_DELAY, value: "500"}]
+logForwarder: {enabled: false}
+VALUES
+render "$work/payment-values.yaml" "$work/payment.yaml"
+log "podman kube play (payment, calling fraud-check over gRPC)"
+played=$(play "$work/payment.yaml" payment)
+read -r payment_pod_id PAYMENT_POD <<<"$played"
 
 # --- the pod
 log "podman kube play (classic sidecars)"
-podman kube play --replace "$work/pod.yaml" >"$work/play.log" 2>&1 \
-  || { cat "$work/play.log" >&2; die "podman kube play failed"; }
-# (the pod's name depends on the podman version: take its id from what kube play printed)
-pod_id=$(awk '/^Pod:/ {getline; print; exit}' "$work/play.log")
-[[ -n "$pod_id" ]] || { cat "$work/play.log" >&2; die "podman kube play started no pod"; }
-POD=$(podman pod inspect "$pod_id" --format '{{.InfraContainerID}}' | xargs podman inspect \
-  --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}')
-[[ -n "$POD" ]] || die "the pod has no address on the bridge network"
-log "pod at $POD, collector at $COLLECTOR"
+played=$(play "$work/pod.yaml" demo)
+read -r pod_id POD <<<"$played"
+log "pod at $POD, collector at $COLLECTOR, fraud-check at $FRAUD_POD, payment at $PAYMENT_POD"
 
 # --- checks
 passed=0 failed=0 tolerated=0
@@ -155,16 +254,16 @@ eventually() { # seconds command...: retries until it succeeds or time is up
     sleep 2
   done
 }
-containers_of_pod() { podman pod inspect "$pod_id" --format '{{range .Containers}}{{.Name}} {{end}}'; }
-all_running() {
+containers_of_pod() { podman pod inspect "${1:-$pod_id}" --format '{{range .Containers}}{{.Name}} {{end}}'; }
+all_running() { # [pod-id containers]
   local c state n=0
-  for c in $(containers_of_pod); do
+  for c in $(containers_of_pod "${1:-$pod_id}"); do
     [[ $c == *-infra ]] && continue
     state=$(podman inspect "$c" --format '{{.State.Status}}')
     [[ $state == running ]] || { echo "$c: $state"; return 1; }
     n=$((n + 1))
   done
-  ((n == 4))
+  ((n == ${2:-4}))
 }
 locked_down() {
   local c user ro caps
@@ -223,6 +322,38 @@ logs_arrived() { # the app logged the trace id of request 1: the record must car
   collector_json "/api/logs?service=$service&traceId=$(trace_id 1)" | contains 'served GET /orders/1[^0-9]'
 }
 
+# The gRPC hop: payments with a known trace (77), each one gRPC call payment -> fraud-check.
+GRPC_PAYMENTS=5
+pay_over_grpc() {
+  local i body
+  for i in $(seq 1 "$GRPC_PAYMENTS"); do
+    body=$(curl -fsS --max-time 15 -H 'Content-Type: application/json' \
+      -H "traceparent: 00-$(trace_id 77)-$(printf '%016x' "$i")-01" -d "{\"amount\":$i.50}" \
+      "http://$PAYMENT_POD:$P_MP_PROXY/payments") || return 1
+    echo "$body"
+    [[ $body == *'"trace_id":"'"$(trace_id 77)"'"'* && $body == *'"status":"accepted"'* ]] || return 1
+  done
+}
+# The calls counted by method and status OK, each exactly once, in a sidecar's histogram.
+rpc_calls_counted() { # metrics-url histogram
+  curl -fsS --max-time 5 "$1" \
+    | grep -E "^$2_count[{]" \
+    | grep -F 'rpc_grpc_status_code="0",rpc_method="Check",rpc_service="demo.fraud.v1.FraudCheck",rpc_system="grpc"' \
+    | awk -v n="$GRPC_PAYMENTS" '{ if ($NF + 0 == n) found = 1 } END { exit !found }'
+}
+# Both sides of the gRPC hop in the payments' trace, by the RPC conventions, with payment's HTTP span.
+rpc_spans_in_trace() {
+  local trace
+  trace=$(collector_json "/api/traces/$(trace_id 77)") || return 1
+  (($(grep -o '"operationName":"demo.fraud.v1.FraudCheck/Check"' <<<"$trace" | wc -l) >= 2 * GRPC_PAYMENTS)) || return 1
+  contains -F '"operationName":"POST /payments"' <<<"$trace" || return 1
+  contains -E '"key":"rpc.system",("type":"string",)?"value":"grpc"' <<<"$trace" || return 1
+  contains -E '"key":"rpc.method",("type":"string",)?"value":"Check"' <<<"$trace" || return 1
+  contains -E '"key":"rpc.grpc.status_code",("type":"[a-z0-9]+",)?"value":"?0"?[,}]' <<<"$trace" || return 1
+  ! contains -E '"key":"rpc.grpc.status_code",("type":"[a-z0-9]+",)?"value":"?[1-9]' <<<"$trace" || return 1
+  span_kind_in_trace client "$(trace_id 77)" && span_kind_in_trace server "$(trace_id 77)"
+}
+
 log "checking (tolerating unimplemented features: $([[ $tolerate == 1 ]] && echo yes || echo no))"
 P="http://$POD"
 check required "pod runs the app and three sidecars" eventually 90 all_running
@@ -249,16 +380,31 @@ check_after "$proxied" feature "app calls out through trace-injector" eventually
 check_after "app calls out through trace-injector" feature "CLIENT span (trace-injector) in the caller's trace" \
   eventually 45 client_span_arrived
 
+# The gRPC hop.
+check required "fraud-check pod runs the gRPC service and its metrics-proxy" eventually 90 all_running "$fraud_pod_id" 2
+check required "payment pod runs payment, its metrics-proxy and trace-injector" eventually 90 all_running "$payment_pod_id" 3
+check feature "fraud-check's metrics-proxy /readyz" eventually 60 http_ok "http://$FRAUD_POD:$F_MP_ADMIN/readyz"
+check feature "payment's metrics-proxy /readyz" eventually 60 http_ok "http://$PAYMENT_POD:$P_MP_ADMIN/readyz"
+check feature "payment's trace-injector /readyz" eventually 60 http_ok "http://$PAYMENT_POD:$P_TI_ADMIN/readyz"
+check feature "payments answered through the gRPC hop (payment -> fraud-check)" eventually 30 pay_over_grpc
+grpc_paid="payments answered through the gRPC hop (payment -> fraud-check)"
+check_after "$grpc_paid" feature "fraud-check's metrics-proxy counts each call: rpc_server_call_duration_seconds, OK" \
+  eventually 20 rpc_calls_counted "http://$FRAUD_POD:$F_MP_ADMIN/metrics" rpc_server_call_duration_seconds
+check_after "$grpc_paid" feature "payment's trace-injector counts each call: rpc_client_call_duration_seconds, OK" \
+  eventually 20 rpc_calls_counted "http://$PAYMENT_POD:$P_TI_ADMIN/metrics" rpc_client_call_duration_seconds
+check_after "$grpc_paid" feature "RPC spans of both sides in the payment's trace (rpc.system=grpc, status 0)" \
+  eventually 45 rpc_spans_in_trace
+
 # Memory of each container after the traffic above (for information; BENCHMARKS.md sizes the resources).
 podman stats --no-stream --format '{{.Name}} {{.MemUsage}}' $(containers_of_pod) 2>/dev/null \
   | grep -v -- '-infra ' | sed 's/^/memory: /' || true
 
 # Graceful stop: every sidecar exits 0 on SIGTERM within its grace.
-log "stopping the pod"
-podman pod stop -t 20 "$pod_id" >/dev/null
+log "stopping the pods"
+podman pod stop -t 20 "$pod_id" "$payment_pod_id" "$fraud_pod_id" >/dev/null
 exited_zero() {
   local c code
-  for c in $(containers_of_pod); do
+  for c in $(containers_of_pod) $(containers_of_pod "$payment_pod_id") $(containers_of_pod "$fraud_pod_id"); do
     [[ $c == *-infra || $c == *-demo ]] && continue
     code=$(podman inspect "$c" --format '{{.State.ExitCode}}')
     echo "$c exit $code"
@@ -267,7 +413,7 @@ exited_zero() {
 }
 check required "sidecars exit 0 on SIGTERM" exited_zero
 
-for c in $(containers_of_pod) "$collector"; do
+for c in $(containers_of_pod) $(containers_of_pod "$payment_pod_id") $(containers_of_pod "$fraud_pod_id") "$collector"; do
   podman logs "$c" >"$work/$c.log" 2>&1 || true
 done
 printf '%s\n' "${results[@]}"

@@ -462,6 +462,27 @@
     return typeof code === 'string' && code.toUpperCase() === 'ERROR';
   }
 
+  // gRPC's status codes by number, as the RPC conventions record them in rpc.grpc.status_code.
+  const GRPC_CODES = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND',
+    'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE',
+    'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'];
+
+  // An RPC span's call, or null: its system, service/method and status ("14 UNAVAILABLE").
+  function rpcOf(span) {
+    const system = tagValue(span, 'rpc.system');
+    if (system === undefined) return null;
+    const raw = tagValue(span, 'rpc.grpc.status_code');
+    const code = raw === undefined || raw === '' ? NaN : Number(raw);
+    const name = Number.isInteger(code) ? (GRPC_CODES[code] || 'code') : '';
+    return {
+      system: String(system),
+      method: [tagValue(span, 'rpc.service'), tagValue(span, 'rpc.method')].filter((x) => x !== undefined).join('/'),
+      ok: code === 0,
+      status: Number.isInteger(code) ? `${code} ${name}` : '',
+      short: Number.isInteger(code) ? name : '',
+    };
+  }
+
   function parentRef(span) {
     return (span.references || []).find((r) => r && r.refType === 'CHILD_OF');
   }
@@ -797,7 +818,8 @@
       h('span', { class: 'svc-swatch' }),
       h('span', { class: 'span-service' }, svc),
       kindBadge(s),
-      h('span', { class: 'span-op', title: s.operationName }, s.operationName || '(unnamed)'),
+      h('span', { class: 'span-op', title: s.operationName }, rowOperation(s)),
+      rpcBadge(s),
       peerOf(s) ? h('span', { class: 'span-peer', testid: 'span-peer', title: `calls ${peerOf(s)}` }, `→ ${peerOf(s)}`) : null,
       collapsed ? h('span', { class: 'hidden-count' }, `+${m.descendants.get(s.spanID)}`) : null,
       isOrphan(m, s) ? h('span', { class: 'orphan', title: `parent span ${parentRef(s).spanID} is not in this trace` }, 'orphan') : null,
@@ -814,6 +836,25 @@
     if (!kind) return null;
     const k = String(kind).toUpperCase();
     return h('span', { class: `span-kind kind-${k.toLowerCase()}`, testid: 'span-kind', title: `span kind ${k}` }, k);
+  }
+
+  // An RPC span's system, and its status when the call failed ("grpc UNAVAILABLE"); the whole status on hover.
+  function rpcBadge(s) {
+    const rpc = rpcOf(s);
+    if (!rpc) return null;
+    return h('span', { class: `span-rpc${rpc.ok ? '' : ' rpc-failed'}`, testid: 'span-rpc',
+      title: `${rpc.system} call ${rpc.method}${rpc.status ? `, status ${rpc.status}` : ''}` },
+    `${rpc.system}${rpc.ok || !rpc.short ? '' : ` ${rpc.short}`}`);
+  }
+
+  // A row's operation: an RPC span's package.Service/Method without its package (the row is narrow; the
+  // whole name is in the tooltip and the details).
+  function rowOperation(s) {
+    const name = s.operationName || '(unnamed)';
+    const slash = name.indexOf('/');
+    if (!rpcOf(s) || slash < 0) return name;
+    const dot = name.lastIndexOf('.', slash);
+    return dot < 0 ? name : name.slice(dot + 1);
   }
 
   // The service a CLIENT span calls: peer.service, else the address it called.
@@ -841,6 +882,7 @@
     const kind = tagValue(s, 'span.kind');
     const status = tagValue(s, 'otel.status_code');
     const statusMsg = tagValue(s, 'otel.status_description');
+    const rpc = rpcOf(s);
     let parent = '— (root)';
     if (ref) parent = m.byId.has(ref.spanID) ? ref.spanID : `${ref.spanID} (not in this trace)`;
     const events = Array.isArray(s.logs) ? s.logs : [];
@@ -859,6 +901,8 @@
         fact('Kind', kind ? String(kind) : 'unspecified'),
         fact('Start', `+${fmtDur(s.startTime - m.start)}  (${fmtFull(s.startTime / 1000)})`),
         fact('Duration', fmtDur(s.duration || 0)),
+        rpc ? fact('RPC', h('span', { class: 'mono' }, `${rpc.system} ${rpc.method}`)) : null,
+        rpc && rpc.status ? fact(`${rpc.system === 'grpc' ? 'gRPC' : 'RPC'} status`, rpc.status) : null,
         statusMsg ? fact('Status message', String(statusMsg)) : null),
       h('div', { class: 'sd-grid' },
         h('section', null, h('h3', null, `Tags (${(s.tags || []).length})`), kvTable(tagsToEntries(s.tags), 'span-tags')),

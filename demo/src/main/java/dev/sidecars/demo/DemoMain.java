@@ -95,7 +95,8 @@ public final class DemoMain {
     } else {
       out.append("  Traces, logs and metrics go to ").append(demo.otlpEndpoint()).append(" (DEMO_OTLP_ENDPOINT)\n");
     }
-    out.append("    one payment = payment's SERVER span, its CLIENT span (trace-injector), fraud-check's SERVER span,\n");
+    out.append("    one payment = payment's SERVER span (POST /payments), then the gRPC call to fraud-check:\n");
+    out.append("    its CLIENT span (trace-injector) and fraud-check's SERVER span, both demo.fraud.v1.FraudCheck/Check,\n");
     out.append("    with both services' log lines linked from the trace\n\n");
     out.append("  Prometheus endpoints:\n");
     demo.metricsEndpoints().forEach((name, url) ->

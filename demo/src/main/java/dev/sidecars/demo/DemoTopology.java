@@ -5,6 +5,7 @@ import dev.sidecars.demo.launch.ProcessSpec;
 import dev.sidecars.demo.launch.RunningProcess;
 import dev.sidecars.demo.launch.Stage;
 import dev.sidecars.demo.load.LoadGenerator;
+import dev.sidecars.demo.services.FraudCheckRpc;
 import dev.sidecars.demo.services.FraudCheckService;
 import dev.sidecars.demo.services.PaymentService;
 import java.nio.file.Files;
@@ -19,10 +20,11 @@ import java.util.regex.Pattern;
 /**
  * The demo as processes: the collector-stub; fraud-check and payment, each with a metrics-proxy in front, a
  * trace-injector for its outbound calls and a log-forwarder on its log file; and the load generator. Payment
- * calls fraud-check through its trace-injector on localhost, which routes to fraud-check's metrics-proxy.
+ * calls fraud-check over gRPC through its trace-injector on localhost, which routes the call (h2c) to
+ * fraud-check's metrics-proxy: the first hops are HTTP/1.1, the last two gRPC.
  *
  * <pre>
- * load ─▶ payment-metrics-proxy ─▶ payment ─▶ payment-trace-injector ─▶ fraud-check-metrics-proxy ─▶ fraud-check
+ * load ─▶ payment-metrics-proxy ─▶ payment ═▶ payment-trace-injector ═▶ fraud-check-metrics-proxy ═▶ fraud-check
  * </pre>
  *
  * <p>Started in waves, each given the ports the earlier ones printed, so it runs on free ports as well as on
@@ -43,7 +45,7 @@ public final class DemoTopology {
       Map.entry("collector-stub/otlp-grpc", 17),
       Map.entry("collector-stub/otlp-http", 18),
       Map.entry("payment/http", 80),
-      Map.entry("fraud-check/http", 81),
+      Map.entry("fraud-check/grpc", 81),
       Map.entry("collector-stub/ui", 86),
       Map.entry("payment-metrics-proxy/admin", 90),
       Map.entry("payment-trace-injector/admin", 91),
@@ -55,7 +57,7 @@ public final class DemoTopology {
   /** Which variable sets each named port, to restart a process on the ports it had. */
   private static final Map<String, String> PORT_VARIABLES = Map.of(
       "otlp-http", "OTLP_HTTP_PORT", "otlp-grpc", "OTLP_GRPC_PORT", "ui", "UI_PORT",
-      "proxy", "PROXY_PORT", "admin", "ADMIN_PORT", "http", "PORT");
+      "proxy", "PROXY_PORT", "admin", "ADMIN_PORT", "http", "PORT", "grpc", "PORT");
 
   private static final Pattern LOAD_STARTED = Pattern.compile("load-generator demo sending .*");
 
@@ -140,18 +142,18 @@ public final class DemoTopology {
       ui = "http://localhost:" + collector.port("ui") + "/";
     }
 
-    RunningProcess fraudCheck = group.start(app(FRAUD_CHECK, FraudCheckService.class, Map.of())).get(0);
+    RunningProcess fraudCheck = group.start(app(FRAUD_CHECK, "grpc", FraudCheckService.class, Map.of())).get(0);
     List<RunningProcess> fraudSidecars = group.start(
-        metricsProxy(FRAUD_CHECK, otlp, fraudCheck.port("http")),
+        grpcMetricsProxy(FRAUD_CHECK, otlp, fraudCheck.port("grpc")),
         traceInjector(FRAUD_CHECK, otlp, ""),
         logForwarder(FRAUD_CHECK, otlp));
     int fraudEntry = fraudSidecars.get(0).port("proxy");
 
     List<RunningProcess> paymentEgress = group.start(
-        traceInjector(PAYMENT, otlp, "fraud-check=http://127.0.0.1:" + fraudEntry),
+        traceInjector(PAYMENT, otlp, "fraud-check=http://127.0.0.1:" + fraudEntry + ";protocol=h2c"),
         logForwarder(PAYMENT, otlp));
-    RunningProcess payment = group.start(app(PAYMENT, PaymentService.class, Map.of(
-        "FRAUD_CHECK_URL", "http://localhost:" + paymentEgress.get(0).port("proxy") + "/fraud-check"))).get(0);
+    RunningProcess payment = group.start(app(PAYMENT, "http", PaymentService.class, Map.of(
+        "FRAUD_CHECK_URL", "http://localhost:" + paymentEgress.get(0).port("proxy")))).get(0);
     RunningProcess paymentEntry = group.start(metricsProxy(PAYMENT, otlp, payment.port("http"))).get(0);
     String entry = "http://localhost:" + paymentEntry.port("proxy");
 
@@ -180,20 +182,33 @@ public final class DemoTopology {
     return group.restart(old.spec().withEnv(pinned));
   }
 
-  private ProcessSpec app(String service, Class<?> main, Map<String, String> env) {
+  private ProcessSpec app(String service, String portName, Class<?> main, Map<String, String> env) {
     Map<String, String> all = new LinkedHashMap<>(env);
-    all.put("PORT", port(service, "http"));
+    all.put("PORT", port(service, portName));
     all.put("LOG_FILE", appLogDir(service).resolve(service + ".log").toString());
     return ProcessSpec.of(service, Stage.APP, javaMain(main), all);
   }
 
+  /** In front of an HTTP service: its routes, and its health path followed. */
   private ProcessSpec metricsProxy(String service, String otlp, int appPort) {
+    return metricsProxy(service, otlp, appPort, Map.of("READINESS_PATH", "/healthz", "ROUTES", "/payments"));
+  }
+
+  /**
+   * In front of a gRPC service: calls go to it as h2c, its methods are the routes, and there is no HTTP
+   * health path to probe (the service has printed its start line, so it listens).
+   */
+  private ProcessSpec grpcMetricsProxy(String service, String otlp, int appPort) {
+    return metricsProxy(service, otlp, appPort,
+        Map.of("TARGET_PROTOCOL", "h2c", "ROUTES", "/" + FraudCheckRpc.SERVICE + "/{method}"));
+  }
+
+  private ProcessSpec metricsProxy(String service, String otlp, int appPort, Map<String, String> settings) {
     String name = service + "-metrics-proxy";
     Map<String, String> env = sidecarEnv(service, otlp, name);
     env.put("PROXY_PORT", port(name, "proxy"));
     env.put("TARGET_URL", "http://127.0.0.1:" + appPort);
-    env.put("READINESS_PATH", "/healthz");
-    env.put("ROUTES", "/payments,/check");
+    env.putAll(settings);
     return ProcessSpec.of(name, Stage.PROXY, jar("metrics-proxy"), env).readyWhen("admin", "/readyz");
   }
 

@@ -44,9 +44,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The demo topology, started by the launcher's own code on free ports, driven end to end: one trace of three
- * spans per payment across the four sidecar hops, both services' logs joined to it, request counts equal in
- * {@code /metrics}, in the collector and in a real Prometheus, bodies unchanged; then the drills: fraud-check
- * killed and restarted, the collector away for 20 seconds.
+ * spans per payment across the four sidecar hops (HTTP into payment, gRPC from payment to fraud-check), both
+ * services' logs joined to it, request and call counts equal in {@code /metrics}, in the collector and in a
+ * real Prometheus, bodies unchanged; then the drills: fraud-check killed and restarted, the collector away for
+ * 20 seconds.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -55,6 +56,8 @@ class SuiteEndToEndTest {
   private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
       .connectTimeout(Duration.ofSeconds(5)).build();
   private static final int N = 24;
+  /** fraud-check's one gRPC method, the name of its spans. */
+  private static final String CHECK = "demo.fraud.v1.FraudCheck/Check";
 
   private Path dir;
   private ProcessGroup group;
@@ -138,7 +141,20 @@ class SuiteEndToEndTest {
       assertThat(parent(paymentClient)).isEqualTo(paymentServer.path("spanID").asText());
       assertThat(parent(fraudServer)).isEqualTo(paymentClient.path("spanID").asText());
       assertThat(paymentServer.path("operationName").asText()).isEqualTo("POST /payments");
-      assertThat(fraudServer.path("operationName").asText()).isEqualTo("POST /check");
+      // The gRPC hop, on both sides, by the RPC conventions: the method, and the call's status OK.
+      for (JsonNode rpc : List.of(paymentClient, fraudServer)) {
+        assertThat(rpc.path("operationName").asText()).isEqualTo(CHECK);
+        assertThat(tag(rpc, "rpc.system")).isEqualTo("grpc");
+        assertThat(tag(rpc, "rpc.service")).isEqualTo("demo.fraud.v1.FraudCheck");
+        assertThat(tag(rpc, "rpc.method")).isEqualTo("Check");
+        assertThat(tag(rpc, "rpc.grpc.status_code")).isEqualTo("0");
+        assertThat(tag(rpc, "network.protocol.version")).isEqualTo("2");
+        assertThat(tag(rpc, "otel.status_code")).as("an OK call is no error").isNotEqualTo("ERROR");
+      }
+      assertThat(tag(paymentServer, "rpc.system")).as("the HTTP hop stays HTTP").isNull();
+      for (JsonNode s : List.of(paymentServer, paymentClient, fraudServer)) {
+        assertThat(s.path("traceID").asText()).as("one trace through the gRPC hop").isEqualTo(traceId);
+      }
 
       JsonNode logs = await("logs of " + traceId).atMost(Duration.ofSeconds(30))
           .until(() -> get(ui + "api/logs?traceId=" + traceId + "&limit=100").path("data"), l -> l.size() >= 3);
@@ -171,9 +187,17 @@ class SuiteEndToEndTest {
     assertThat(histogramCount(demo.metricsEndpoints().get("payment-metrics-proxy"),
         "http_server_request_duration_seconds_count", "http_route=\"/payments\"")).isEqualTo(N);
     assertThat(histogramCount(demo.metricsEndpoints().get("fraud-check-metrics-proxy"),
-        "http_server_request_duration_seconds_count", "http_route=\"/check\"")).isEqualTo(N);
+        "http_server_request_duration_seconds_count", "http_route=\"/demo.fraud.v1.FraudCheck/")).isEqualTo(N);
     assertThat(histogramCount(demo.metricsEndpoints().get("payment-trace-injector"),
         "http_client_request_duration_seconds_count", "")).isEqualTo(N);
+    // Each gRPC call once more as a call, by method and status: OK, N times, on both sides of the hop.
+    String okCheck = "rpc_method=\"Check\",rpc_service=\"demo.fraud.v1.FraudCheck\",rpc_system=\"grpc\"";
+    assertThat(histogramCount(demo.metricsEndpoints().get("fraud-check-metrics-proxy"),
+        "rpc_server_call_duration_seconds_count", "rpc_grpc_status_code=\"0\"," + okCheck)).isEqualTo(N);
+    assertThat(histogramCount(demo.metricsEndpoints().get("payment-trace-injector"),
+        "rpc_client_call_duration_seconds_count", "rpc_grpc_status_code=\"0\"," + okCheck)).isEqualTo(N);
+    assertThat(histogramCount(demo.metricsEndpoints().get("payment-metrics-proxy"),
+        "rpc_server_call_duration_seconds_count", "")).as("payment's entry is HTTP").isZero();
     for (String service : List.of("payment", "fraud-check")) {
       await("OTLP request count of " + service).atMost(Duration.ofSeconds(30))
           .until(() -> collectorRequestCount(service), count -> count == N);
@@ -225,6 +249,10 @@ class SuiteEndToEndTest {
       await("client request rate series").atMost(Duration.ofSeconds(60)).until(
           () -> server.query("sum by (job, server_address) (rate(http_client_request_duration_seconds_count[10s]))"),
           r -> jobsWithPositiveValue(r).equals(Set.of("payment-trace-injector")));
+      await("gRPC call rate series, both sides of the hop").atMost(Duration.ofSeconds(60)).until(
+          () -> server.query("sum by (job) (rate(rpc_server_call_duration_seconds_count[10s]))"
+              + " or sum by (job) (rate(rpc_client_call_duration_seconds_count[10s]))"),
+          r -> jobsWithPositiveValue(r).equals(Set.of("fraud-check-metrics-proxy", "payment-trace-injector")));
     } finally {
       load.shutdownNow();
       load.awaitTermination(30, TimeUnit.SECONDS);
@@ -248,8 +276,10 @@ class SuiteEndToEndTest {
       }
     }
     assertThat(fastFailure).as("the breaker opened within 30 calls: %s", failures).isNotNull();
-    assertThat(failures.get(0).path("upstream_status").asInt()).as("app down: 502 at once").isEqualTo(502);
-    assertThat(fastFailure.path("upstream_status").asInt()).isEqualTo(503);
+    // A gRPC client cannot read an HTTP 502 or 503: the proxy answers UNAVAILABLE, in gRPC's own form.
+    assertThat(failures.get(0).path("upstream_grpc_status").asInt()).as("app down: UNAVAILABLE at once").isEqualTo(14);
+    assertThat(failures.get(0).path("error").asText()).startsWith("fraud-check answered UNAVAILABLE: proxy: ");
+    assertThat(fastFailure.path("upstream_grpc_status").asInt()).isEqualTo(14);
     long started = System.nanoTime();
     JsonNode again = JSON.readTree(pay().body());
     assertThat(again.path("upstream_circuit").asText()).isEqualTo("open");
@@ -262,23 +292,27 @@ class SuiteEndToEndTest {
         t -> t != null && t.path("spans").size() >= 3);
     assertThat(tag(span(trace, "payment", "server"), "http.response.status_code")).isEqualTo("502");
     assertThat(tag(span(trace, "payment", "server"), "otel.status_code")).isEqualTo("ERROR");
-    assertThat(tag(span(trace, "payment", "client"), "http.response.status_code")).isEqualTo("503");
+    assertThat(tag(span(trace, "payment", "client"), "rpc.grpc.status_code")).isEqualTo("14");
     assertThat(tag(span(trace, "payment", "client"), "otel.status_code")).isEqualTo("ERROR");
+    assertThat(tag(span(trace, "fraud-check", "server"), "rpc.grpc.status_code")).isEqualTo("14");
+    assertThat(tag(span(trace, "fraud-check", "server"), "otel.status_code")).isEqualTo("ERROR");
+    String unavailable = "rpc_grpc_status_code=\"14\",rpc_method=\"Check\"";
     assertThat(histogramCount(demo.metricsEndpoints().get("fraud-check-metrics-proxy"),
-        "http_server_request_duration_seconds_count", "http_response_status_code=\"503\"")).isPositive();
-    assertThat(histogramCount(demo.metricsEndpoints().get("fraud-check-metrics-proxy"),
-        "http_server_request_duration_seconds_count", "http_response_status_code=\"502\"")).isPositive();
+        "rpc_server_call_duration_seconds_count", unavailable)).isPositive();
     assertThat(histogramCount(demo.metricsEndpoints().get("payment-trace-injector"),
-        "http_client_request_duration_seconds_count", "http_response_status_code=\"503\"")).isPositive();
+        "rpc_client_call_duration_seconds_count", unavailable)).isPositive();
     assertThat(histogramCount(demo.metricsEndpoints().get("payment-metrics-proxy"),
         "http_server_request_duration_seconds_count", "http_response_status_code=\"502\"")).isPositive();
+    // The access log keeps why: the app refused (UF), then the open breaker (UO), each answered 200 as gRPC.
     List<JsonNode> accessLog = accessLog(group.get("fraud-check-metrics-proxy"));
     assertThat(accessLog).anySatisfy(line -> {
-      assertThat(line.path("status").asInt()).isEqualTo(503);
+      assertThat(line.path("status").asInt()).isEqualTo(200);
+      assertThat(line.path("flags").asText()).isEqualTo("UF");
+    });
+    assertThat(accessLog).anySatisfy(line -> {
+      assertThat(line.path("status").asInt()).isEqualTo(200);
       assertThat(line.path("flags").asText()).isEqualTo("UO");
     });
-    assertThat(accessLog(group.get("payment-trace-injector"))).anySatisfy(
-        line -> assertThat(line.path("status").asInt()).isEqualTo(503));
 
     DemoTopology.restartOnSamePorts(group, DemoTopology.FRAUD_CHECK);
 
@@ -295,6 +329,7 @@ class SuiteEndToEndTest {
     assertThat(group.terminate(DemoTopology.COLLECTOR)).isZero();
 
     Set<String> tracesDuringOutage = ConcurrentHashMap.newKeySet();
+    List<String> failedDuringOutage = java.util.Collections.synchronizedList(new ArrayList<>());
     ScheduledExecutorService load = Executors.newScheduledThreadPool(2);
     CountDownLatch outageOver = new CountDownLatch(1);
     load.scheduleAtFixedRate(() -> {
@@ -305,13 +340,15 @@ class SuiteEndToEndTest {
         } catch (IOException e) {
           throw new UncheckedIOException(e);
         }
+      } else {
+        failedDuringOutage.add(response.statusCode() + " " + response.body());
       }
     }, 0, 250, TimeUnit.MILLISECONDS);
     load.schedule(outageOver::countDown, 20, TimeUnit.SECONDS);
     outageOver.await();
     load.shutdown();
     assertThat(load.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
-    assertThat(tracesDuringOutage).as("payments go on while the collector is away").hasSizeGreaterThan(40);
+    assertThat(tracesDuringOutage).as("payments go on while the collector is away; failed: %s", failedDuringOutage).hasSizeGreaterThan(40);
 
     DemoTopology.restartOnSamePorts(group, DemoTopology.COLLECTOR);
 
@@ -433,7 +470,8 @@ class SuiteEndToEndTest {
 
   /** The sum of a counter's samples on a {@code /metrics} page whose labels contain {@code labelFilter}. */
   private static long histogramCount(String url, String metric, String labelFilter) {
-    Pattern sample = Pattern.compile("^" + Pattern.quote(metric) + "\\{([^}]*)\\} (\\S+)", Pattern.MULTILINE);
+    // Label values may hold braces (a gRPC route such as /pkg.Service/{method}): the labels end at the last "} ".
+    Pattern sample = Pattern.compile("^" + Pattern.quote(metric) + "\\{(.*)\\} (\\S+)$", Pattern.MULTILINE);
     Matcher m = sample.matcher(getText(url));
     double total = 0;
     while (m.find()) {

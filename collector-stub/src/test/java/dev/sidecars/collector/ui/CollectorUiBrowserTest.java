@@ -96,6 +96,7 @@ class CollectorUiBrowserTest {
   private static final By SPARKLINE = By.cssSelector("[data-testid='sparkline']");
   private static final By SPAN_KIND = By.cssSelector("[data-testid='span-kind']");
   private static final By SPAN_PEER = By.cssSelector("[data-testid='span-peer']");
+  private static final By SPAN_RPC = By.cssSelector("[data-testid='span-rpc']");
   private static final By TRACE_ARRIVING = By.cssSelector("[data-testid='trace-arriving']");
   private static final By ARRIVING_MARK = By.cssSelector("[data-testid='arriving-mark']");
 
@@ -203,9 +204,10 @@ class CollectorUiBrowserTest {
   }
 
   /**
-   * The demo's trace as the sidecars record it: each row says which side of the call it is, and the CLIENT
-   * row whom it calls; a trace that is complete is not marked as arriving. Its picture is the one README.md
-   * shows (see {@link #screenshot}).
+   * The demo's trace as the sidecars record it: each row says which side of the call it is, the CLIENT row
+   * whom it calls, and the two rows of the gRPC hop that they are gRPC calls and how they ended; a span's
+   * details name the call and its status; a trace that is complete is not marked as arriving. Its picture is
+   * the one README.md shows (see {@link #screenshot}).
    */
   @Test
   void waterfallRowsShowTheSpanKindAndThePeerServiceCalled() throws IOException {
@@ -219,10 +221,25 @@ class CollectorUiBrowserTest {
     assertThat(rows.get(0).getText()).contains("payment").contains("POST /payments");
     assertThat(rows.get(1).findElement(SPAN_PEER).getText()).isEqualTo("→ fraud-check");
     assertThat(rows.get(0).findElements(SPAN_PEER)).as("a SERVER span calls nobody").isEmpty();
-    assertThat(rows.get(2).getText()).contains("fraud-check").contains("POST /check");
+    // An RPC row names the method without its package (the whole name on hover and in the details).
+    assertThat(rows.get(1).getText()).contains("FraudCheck/Check").doesNotContain("demo.fraud.v1");
+    assertThat(rows.get(2).getText()).contains("fraud-check").contains("FraudCheck/Check");
+    assertThat(rows.get(2).findElement(By.cssSelector(".span-op")).getDomAttribute("title")).isEqualTo(DemoTelemetry.CHECK);
+    assertThat(rows.get(0).findElements(SPAN_RPC)).as("an HTTP span is no RPC").isEmpty();
+    for (WebElement rpcRow : rows.subList(1, 3)) {
+      WebElement rpc = rpcRow.findElement(SPAN_RPC);
+      assertThat(rpc.getText()).as("a call that ended OK").isEqualTo("grpc");
+      assertThat(rpc.getDomAttribute("title")).isEqualTo("grpc call demo.fraud.v1.FraudCheck/Check, status 0 OK");
+    }
     assertThat(driver.findElements(TRACE_ARRIVING)).as("a complete trace of minutes ago").isEmpty();
 
     screenshot(driver.findElement(By.id("view")));
+
+    rows.get(2).click();
+    WebElement details = waitFor("span details", () -> first(SPAN_DETAILS));
+    // (the labels are upper-cased by the style sheet)
+    assertThat(details.getText()).containsIgnoringCase("RPC\ngrpc demo.fraud.v1.FraudCheck/Check")
+        .containsIgnoringCase("gRPC status\n0 OK");
   }
 
   @Test

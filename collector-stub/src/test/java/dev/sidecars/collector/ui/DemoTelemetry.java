@@ -58,8 +58,8 @@ final class DemoTelemetry {
   }
 
   /**
-   * One payment, a minute and a half ago: payment's SERVER span (its metrics-proxy), its CLIENT span to
-   * fraud-check (its trace-injector), fraud-check's SERVER span (its metrics-proxy). Returns the trace id.
+   * One payment, a minute and a half ago: payment's SERVER span (its metrics-proxy), its gRPC CLIENT span to
+   * fraud-check (its trace-injector), fraud-check's gRPC SERVER span (its metrics-proxy). Returns the trace id.
    */
   static String sendPaymentTrace(String otlp) {
     Instant start = Instant.now().minusSeconds(90);
@@ -74,19 +74,16 @@ final class DemoTelemetry {
           .setAttribute("server.port", 17001L).setAttribute("client.address", "127.0.0.1")
           .setAttribute("http.response.status_code", 201L).setAttribute("http.request.body.size", 16L)
           .setAttribute("http.response.body.size", 151L).startSpan();
-      Span client = paymentInjector.get("trace-injector").spanBuilder("POST").setSpanKind(SpanKind.CLIENT)
+      // payment calls fraud-check over gRPC: both sides of the hop are RPC spans, as the sidecars record them.
+      Span client = paymentInjector.get("trace-injector").spanBuilder(CHECK).setSpanKind(SpanKind.CLIENT)
           .setParent(Context.root().with(server)).setStartTimestamp(start.plusMillis(4))
-          .setAttribute("http.request.method", "POST").setAttribute("url.path", "/fraud-check/check")
-          .setAttribute("peer.service", "fraud-check").setAttribute("server.address", "fraud-check")
-          .setAttribute("server.port", 17011L).setAttribute("url.full", "http://127.0.0.1:17011/check")
-          .setAttribute("http.response.status_code", 200L).setAttribute("http.request.body.size", 16L)
-          .setAttribute("http.response.body.size", 33L).startSpan();
-      Span fraud = fraudProxy.get("metrics-proxy").spanBuilder("POST /check").setSpanKind(SpanKind.SERVER)
+          .setAllAttributes(rpc()).setAttribute("peer.service", "fraud-check")
+          .setAttribute("server.address", "fraud-check").setAttribute("server.port", 17011L)
+          .setAttribute("url.full", "http://127.0.0.1:17011/" + CHECK).startSpan();
+      Span fraud = fraudProxy.get("metrics-proxy").spanBuilder(CHECK).setSpanKind(SpanKind.SERVER)
           .setParent(Context.root().with(client)).setStartTimestamp(start.plusMillis(11))
-          .setAttribute("http.request.method", "POST").setAttribute("url.path", "/check")
-          .setAttribute("http.route", "/check").setAttribute("server.address", "127.0.0.1")
-          .setAttribute("server.port", 17011L).setAttribute("http.response.status_code", 200L)
-          .setAttribute("http.request.body.size", 16L).setAttribute("http.response.body.size", 33L).startSpan();
+          .setAllAttributes(rpc()).setAttribute("http.route", "/demo.fraud.v1.FraudCheck/{method}")
+          .setAttribute("server.address", "127.0.0.1").setAttribute("server.port", 17011L).startSpan();
       fraud.end(start.plusMillis(29));
       client.end(start.plusMillis(36));
       server.end(start.plusMillis(43));
@@ -99,6 +96,17 @@ final class DemoTelemetry {
       paymentInjector.close();
       fraudProxy.close();
     }
+  }
+
+  /** fraud-check's gRPC method, the name of both spans of the gRPC hop. */
+  static final String CHECK = "demo.fraud.v1.FraudCheck/Check";
+
+  /** What both sides of a successful call of {@link #CHECK} carry: the RPC attributes and the HTTP/2 ones. */
+  private static Attributes rpc() {
+    return Attributes.builder().put("rpc.system", "grpc").put("rpc.service", "demo.fraud.v1.FraudCheck")
+        .put("rpc.method", "Check").put("rpc.grpc.status_code", 0L).put("network.protocol.version", "2")
+        .put("http.request.method", "POST").put("url.path", "/" + CHECK).put("http.response.status_code", 200L)
+        .build();
   }
 
   /** A span of a trace whose parent span (another process's) has not been exported yet; returns the trace id. */

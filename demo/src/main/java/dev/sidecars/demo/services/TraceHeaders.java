@@ -1,6 +1,7 @@
 package dev.sidecars.demo.services;
 
 import com.sun.net.httpserver.Headers;
+import io.grpc.Metadata;
 import java.net.http.HttpRequest;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,8 +41,31 @@ public final class TraceHeaders {
     return new TraceHeaders(Map.copyOf(values));
   }
 
+  /** The same three from a gRPC call's request metadata (HTTP/2 headers under another name). */
+  public static TraceHeaders from(Metadata metadata) {
+    Map<String, String> values = new LinkedHashMap<>();
+    for (String name : FORWARDED) {
+      Iterable<String> lines = metadata.getAll(key(name));
+      if (lines != null) {
+        values.put(name, String.join(",", lines));
+      }
+    }
+    return new TraceHeaders(Map.copyOf(values));
+  }
+
   public void copyTo(HttpRequest.Builder request) {
     values.forEach(request::header);
+  }
+
+  /** For an outbound gRPC call: the headers as its metadata, which travel as HTTP/2 headers. */
+  public Metadata toMetadata() {
+    Metadata metadata = new Metadata();
+    values.forEach((name, value) -> metadata.put(key(name), value));
+    return metadata;
+  }
+
+  private static Metadata.Key<String> key(String name) {
+    return Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER);
   }
 
   public Optional<String> traceId() {

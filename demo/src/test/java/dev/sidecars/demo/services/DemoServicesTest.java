@@ -1,13 +1,29 @@
 package dev.sidecars.demo.services;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.BytesValue;
+import com.google.protobuf.Struct;
 import dev.sidecars.demo.launch.ProcessGroup;
 import dev.sidecars.demo.launch.ProcessSpec;
 import dev.sidecars.demo.launch.RunningProcess;
 import dev.sidecars.demo.launch.Stage;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.MetadataUtils;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -19,6 +35,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,50 +50,78 @@ class DemoServicesTest {
   }
 
   @Test
-  void fraudCheckAnswersScoresAndLogsTheTraceItWasHanded(@TempDir Path dir) throws Exception {
+  void fraudCheckAnswersScoresOverGrpcAndLogsTheTraceItWasHanded(@TempDir Path dir) throws Exception {
     Path log = dir.resolve("fraud-check.log");
     try (ProcessGroup group = new ProcessGroup(dir.resolve("out"), Duration.ofSeconds(10), line -> {})) {
       RunningProcess fraud = group.start(ProcessSpec.of("fraud-check", Stage.APP, java(FraudCheckService.class),
           Map.of("PORT", "0", "LOG_FILE", log.toString()))).get(0);
-      String base = "http://127.0.0.1:" + fraud.port("http");
+      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", fraud.port("grpc")).usePlaintext().build();
+      try {
+        Metadata trace = new Metadata();
+        trace.put(Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        AtomicReference<Metadata> headers = new AtomicReference<>();
+        AtomicReference<Metadata> trailers = new AtomicReference<>();
+        Channel traced = ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(trace),
+            MetadataUtils.newCaptureMetadataInterceptor(headers, trailers));
 
-      HttpResponse<String> get = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/check")).build(),
-          HttpResponse.BodyHandlers.ofString());
-      assertThat(get.statusCode()).isEqualTo(405);
-      assertThat(get.headers().firstValue("Allow")).contains("POST");
-      assertThat(HTTP.send(HttpRequest.newBuilder(URI.create(base + "/nope")).build(),
-          HttpResponse.BodyHandlers.discarding()).statusCode()).isEqualTo(404);
-      assertThat(HTTP.send(HttpRequest.newBuilder(URI.create(base + "/healthz")).build(),
-          HttpResponse.BodyHandlers.discarding()).statusCode()).isEqualTo(200);
+        byte[] body = "{\"amount\":12.5}".getBytes(StandardCharsets.UTF_8);
+        Struct answer = ClientCalls.blockingUnaryCall(traced, FraudCheckRpc.CHECK, deadline(), payment(body));
+        assertThat(answer.getFieldsMap()).containsOnlyKeys("verdict", "score");
+        assertThat(answer.getFieldsOrThrow("verdict").getStringValue()).isIn("approve", "review");
+        assertThat(answer.getFieldsOrThrow("score").getNumberValue()).isBetween(0.0, 100.0);
+        assertThat(headers.get().get(FraudCheckRpc.ANSWER_DIGEST)).as("the digest of what fraud-check sent")
+            .isEqualTo(DemoServer.sha256(answer.toByteArray()));
 
-      byte[] body = "{\"amount\":12.5}".getBytes(StandardCharsets.UTF_8);
-      HttpResponse<byte[]> post = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/check"))
-              .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-              .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
-          HttpResponse.BodyHandlers.ofByteArray());
-      assertThat(post.statusCode()).isEqualTo(200);
-      assertThat(post.headers().firstValue(DemoServer.BODY_DIGEST)).contains(DemoServer.sha256(post.body()));
-      String text = new String(post.body(), StandardCharsets.UTF_8);
-      assertThat(text).as("an answer for people: one line").endsWith("}\n");
-      JsonNode answer = JSON.readTree(post.body());
-      assertThat(answer.path("verdict").asText()).isIn("approve", "review");
-      assertThat(fieldNames(answer)).containsExactly("verdict", "score");
+        assertThatThrownBy(() -> ClientCalls.blockingUnaryCall(channel, FraudCheckRpc.CHECK, deadline(),
+            payment("amount=12.5".getBytes(StandardCharsets.UTF_8))))
+            .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+              assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+              assertThat(e.getStatus().getDescription()).startsWith("the body is not JSON");
+            });
 
-      HttpResponse<String> bad = post(base + "/check", "amount=12.5");
-      assertThat(bad.statusCode()).isEqualTo(400);
-      assertThat(JSON.readTree(bad.body()).path("error").asText()).startsWith("the body is not JSON");
-
-      List<String> lines = Files.readAllLines(log);
-      assertThat(lines).hasSize(2);
-      JsonNode logged = JSON.readTree(lines.get(0));
-      assertThat(logged.path("trace_id").asText()).isEqualTo("4bf92f3577b34da6a3ce929d0e0e4736");
-      assertThat(logged.path("span_id").asText()).isEqualTo("00f067aa0ba902b7");
-      assertThat(logged.path("service").asText()).isEqualTo("fraud-check");
-      assertThat(logged.path("message").asText()).startsWith("fraud check ");
-      assertThat(logged.path("request_sha256").asText()).as("the tests' digest, in the log")
-          .isEqualTo(DemoServer.sha256(body));
-      assertThat(JSON.readTree(lines.get(1)).path("level").asText()).isEqualTo("WARN");
+        List<String> lines = Files.readAllLines(log);
+        assertThat(lines).hasSize(2);
+        JsonNode logged = JSON.readTree(lines.get(0));
+        assertThat(logged.path("trace_id").asText()).isEqualTo("4bf92f3577b34da6a3ce929d0e0e4736");
+        assertThat(logged.path("span_id").asText()).isEqualTo("00f067aa0ba902b7");
+        assertThat(logged.path("service").asText()).isEqualTo("fraud-check");
+        assertThat(logged.path("message").asText()).startsWith("fraud check ");
+        assertThat(logged.path("request_sha256").asText()).as("the tests' digest, in the log")
+            .isEqualTo(DemoServer.sha256(body));
+        assertThat(JSON.readTree(lines.get(1)).path("level").asText()).isEqualTo("WARN");
+      } finally {
+        channel.shutdownNow();
+      }
     }
+  }
+
+  @Test
+  void paymentAnswers502WithTheGrpcStatusWhenFraudCheckIsUnreachable(@TempDir Path dir) throws Exception {
+    int closed;
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      closed = socket.getLocalPort();
+    }
+    try (ProcessGroup group = new ProcessGroup(dir.resolve("out"), Duration.ofSeconds(10), line -> {})) {
+      RunningProcess payment = group.start(ProcessSpec.of("payment", Stage.APP, java(PaymentService.class),
+          Map.of("PORT", "0", "LOG_FILE", dir.resolve("payment.log").toString(),
+              "FRAUD_CHECK_URL", "http://127.0.0.1:" + closed))).get(0);
+
+      HttpResponse<String> failed = post("http://127.0.0.1:" + payment.port("http") + "/payments", "{\"amount\":1}");
+      assertThat(failed.statusCode()).as(failed.body()).isEqualTo(502);
+      JsonNode answer = JSON.readTree(failed.body());
+      assertThat(answer.path("status").asText()).isEqualTo("failed");
+      assertThat(answer.path("upstream_grpc_status").asInt()).as("UNAVAILABLE").isEqualTo(14);
+      assertThat(answer.path("error").asText()).startsWith("fraud-check answered UNAVAILABLE");
+    }
+  }
+
+  private static BytesValue payment(byte[] json) {
+    return BytesValue.newBuilder().setValue(ByteString.copyFrom(json)).build();
+  }
+
+  private static CallOptions deadline() {
+    return CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS);
   }
 
   @Test
@@ -87,7 +132,7 @@ class DemoServicesTest {
           Map.of("PORT", "0", "LOG_FILE", dir.resolve("fraud-check.log").toString()))).get(0);
       RunningProcess payment = group.start(ProcessSpec.of("payment", Stage.APP, java(PaymentService.class),
           Map.of("PORT", "0", "LOG_FILE", log.toString(),
-              "FRAUD_CHECK_URL", "http://127.0.0.1:" + fraud.port("http")))).get(0);
+              "FRAUD_CHECK_URL", "http://127.0.0.1:" + fraud.port("grpc")))).get(0);
       String payments = "http://127.0.0.1:" + payment.port("http") + "/payments";
 
       HttpResponse<String> paid = HTTP.send(HttpRequest.newBuilder(URI.create(payments))
@@ -124,6 +169,11 @@ class DemoServicesTest {
       assertThat(lines.get(1).path("message").asText()).isEqualTo("payment accepted");
       assertThat(lines.get(1).path("fraud_check_answer_intact").asBoolean()).isTrue();
       assertThat(lines).filteredOn(l -> l.path("message").asText().startsWith("payment refused")).hasSize(8);
+
+      // payment passed its trace headers on as the gRPC call's metadata: fraud-check logged the same trace.
+      JsonNode checked = JSON.readTree(Files.readAllLines(dir.resolve("fraud-check.log")).get(0));
+      assertThat(checked.path("trace_id").asText()).isEqualTo("4bf92f3577b34da6a3ce929d0e0e4736");
+      assertThat(checked.path("span_id").asText()).isEqualTo("00f067aa0ba902b7");
     }
   }
 
@@ -151,5 +201,18 @@ class DemoServicesTest {
     assertThat(stderr.lines().toList()).containsExactly(
         "PORT=\"http\": expected a port number 0-65535 (0 picks a free port)",
         "FRAUD_CHECK_URL=\"localhost:15002\": expected an http:// or https:// URL");
+  }
+
+  @Test
+  void paymentRefusesAnHttpsFraudCheckUrlItsPlaintextChannelCannotReach() throws Exception {
+    ProcessBuilder builder = new ProcessBuilder(java(PaymentService.class));
+    builder.environment().put("FRAUD_CHECK_URL", "https://localhost:15002");
+    Process process = builder.start();
+    String stderr = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+
+    assertThat(process.exitValue()).isEqualTo(2);
+    assertThat(stderr.lines().toList()).containsExactly(
+        "FRAUD_CHECK_URL=\"https://localhost:15002\": expected an http:// URL (the gRPC channel is plaintext)");
   }
 }
