@@ -62,6 +62,7 @@ class UpstreamTlsTest {
 
   private static Map<String, String> env(String... nameValue) {
     Map<String, String> env = new LinkedHashMap<>();
+    env.put("DRAIN_DELAY", "0s");
     for (int i = 0; i < nameValue.length; i += 2) {
       env.put(nameValue[i], nameValue[i + 1]);
     }
@@ -265,6 +266,7 @@ class UpstreamTlsTest {
     Map<String, String> env = new LinkedHashMap<>(collector.otelEnvironment());
     env.put("OTEL_SERVICE_NAME", "checkout-egress");
     env.put("OTEL_TRACES_EXPORTER", "otlp");
+    env.put("DRAIN_DELAY", "0s");
     env.put("TLS_CA_FILE", caFile.toString());
     try (TlsServer upstream = server(ca.leaf().uri(LEDGER).issue(), false)) {
       env.put("UPSTREAMS", "ledger=https://localhost:" + upstream.port() + ";identity=" + LEDGER);
