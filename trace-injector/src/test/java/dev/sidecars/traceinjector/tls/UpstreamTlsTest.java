@@ -280,6 +280,28 @@ class UpstreamTlsTest {
     }
   }
 
+  @Test
+  void theAccessLogNamesTheServersVerifiedIdentity() {
+    java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream original = System.out;
+    try (TlsServer upstream = server(ca.leaf().uri(LEDGER).issue(), false)) {
+      Injector injector;
+      // The access log writes to the standard output it was given at start.
+      System.setOut(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+      try {
+        injector = Injector.start(env("TLS_CA_FILE", caFile.toString(), "ACCESS_LOG", "on",
+            "UPSTREAMS", "ledger=https://localhost:" + upstream.port() + ";identity=" + LEDGER));
+      } finally {
+        System.setOut(original);
+      }
+      try (injector) {
+        assertThat(injector.get("/ledger/entries").statusCode()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(10)).until(() -> captured.toString(java.nio.charset.StandardCharsets.UTF_8)
+            .lines().anyMatch(l -> l.contains("\"peer\":\"" + LEDGER + "\"")));
+      }
+    }
+  }
+
   private static String attribute(Span span, String key) {
     return span.getAttributesList().stream().filter(a -> a.getKey().equals(key)).map(KeyValue::getValue)
         .map(v -> v.getStringValue()).findFirst().orElse(null);
