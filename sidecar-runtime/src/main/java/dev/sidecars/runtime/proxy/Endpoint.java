@@ -32,6 +32,15 @@ public record Endpoint(String host, int port, Tls tls) {
       return offer.size() == 1 ? offer.get(0).equals("h2") : "h2".equals(alpn);
     }
 
+    /** The same, offering only {@code http/1.1}. */
+    Tls http1Only() {
+      if (!serverChooses()) {
+        return this;
+      }
+      return new Tls(client, new UpstreamTls.Destination(destination.host(), destination.port(),
+          destination.expectedIdentities(), java.util.List.of("http/1.1")));
+    }
+
     /** Whether the server's ALPN choice decides the protocol (both were offered). */
     boolean serverChooses() {
       return destination.applicationProtocols().size() > 1;

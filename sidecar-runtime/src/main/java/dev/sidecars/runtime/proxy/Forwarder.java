@@ -167,7 +167,8 @@ public final class Forwarder implements ExchangeHandler {
 
     void start(Destination destination) {
       endpoint = destination.endpoint();
-      fallBack = destination.protocol() == UpstreamProtocol.AUTO;
+      // An upgrade turns the connection into a tunnel: it goes as HTTP/1.1, whatever the server would prefer.
+      fallBack = destination.protocol() == UpstreamProtocol.AUTO && !upgrade;
       boolean http2 = destination.protocol().http2(exchange.isHttp2(), upgrade);
       client.acquire(endpoint, http2, fallBack, exchange.eventLoop(), this);
     }

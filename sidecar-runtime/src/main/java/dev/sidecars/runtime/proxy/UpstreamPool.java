@@ -90,21 +90,26 @@ final class UpstreamPool {
     this.client = client;
   }
 
-  /** @param fallBack whether an upstream known not to speak h2c gets HTTP/1.1 instead ({@code auto}) */
+  /**
+   * @param fallBack whether the protocol may change: an upstream known not to speak h2c gets HTTP/1.1 instead,
+   *     and over TLS offering both, the server's ALPN choice decides ({@code auto}); without it, {@code h2}
+   *     says the protocol (a WebSocket upgrade must stay HTTP/1.1)
+   */
   void acquire(boolean h2, boolean fallBack, Waiter waiter) {
-    if (serverChoseHttp2 != null) {
+    if (fallBack && serverChoseHttp2 != null) {
       h2 = serverChoseHttp2; // the translation HTTP1 and H2C do either way
     }
     if (h2 && fallBack && h2cRefusedAt != 0 && System.nanoTime() - h2cRefusedAt < H2C_REFUSED_NANOS) {
-      acquireHttp1(waiter);
+      acquireHttp1(waiter, false);
     } else if (h2) {
       acquireHttp2(waiter);
     } else {
-      acquireHttp1(waiter);
+      acquireHttp1(waiter, !fallBack);
     }
   }
 
-  private void acquireHttp1(Waiter waiter) {
+  /** @param exact HTTP/1.1 however the server would choose: a new TLS connection offers only {@code http/1.1} */
+  private void acquireHttp1(Waiter waiter, boolean exact) {
     long now = System.nanoTime();
     for (Http1Upstream c; (c = idle.pollLast()) != null; ) {
       if (c.channel().isActive() && now - c.idleSince < client.idleNanos()) {
@@ -122,7 +127,7 @@ final class UpstreamPool {
       return;
     }
     http1Connections++;
-    connect(false).addListener((Future<Channel> f) -> {
+    connect(false, exact).addListener((Future<Channel> f) -> {
       if (f.isSuccess() && speaksHttp2(f.getNow())) {
         http1Connections--; // the server chose h2 by ALPN: this connection becomes an HTTP/2 one
         adoptHttp2(f.getNow(), List.of(waiter));
@@ -160,10 +165,8 @@ final class UpstreamPool {
   /** A connection closed or failed to open: one waiting exchange may open another. */
   private void nextWaitingForHttp1() {
     Waiter next = waitingForHttp1 == null ? null : waitingForHttp1.poll();
-    if (next != null && Boolean.TRUE.equals(serverChoseHttp2)) {
-      acquireHttp2(next);
-    } else if (next != null) {
-      acquireHttp1(next);
+    if (next != null) {
+      acquireHttp1(next, true); // it waited for HTTP/1.1, perhaps an upgrade: it stays HTTP/1.1
     }
   }
 
@@ -218,7 +221,7 @@ final class UpstreamPool {
     }
     waitingForHttp2 = new ArrayList<>(2);
     waitingForHttp2.add(waiter);
-    connect(true).addListener((Future<Channel> f) -> {
+    connect(true, false).addListener((Future<Channel> f) -> {
       if (!f.isSuccess()) {
         List<Waiter> waiting = waitingForHttp2;
         waitingForHttp2 = null;
@@ -233,7 +236,7 @@ final class UpstreamPool {
         Http1Upstream c = new Http1Upstream(f.getNow(), this);
         c.lent();
         waiting.get(0).ready(c);
-        waiting.subList(1, waiting.size()).forEach(this::acquireHttp1);
+        waiting.subList(1, waiting.size()).forEach(w -> acquireHttp1(w, false));
         return;
       }
       adoptHttp2(f.getNow(), null);
@@ -278,11 +281,11 @@ final class UpstreamPool {
 
   /**
    * A new connection, ready for HTTP: with TLS once the handshake succeeded (ALPN deciding the protocol when
-   * both were offered), else once connected.
+   * both were offered, unless {@code http1Only}), else once connected.
    */
-  private Future<Channel> connect(boolean h2) {
+  private Future<Channel> connect(boolean h2, boolean http1Only) {
     Promise<Channel> ready = loop.newPromise();
-    Endpoint.Tls tls = endpoint.tls();
+    Endpoint.Tls tls = endpoint.tls() != null && http1Only ? endpoint.tls().http1Only() : endpoint.tls();
     ChannelFuture connected = new Bootstrap()
         .group(loop)
         .channel(NioSocketChannel.class)
