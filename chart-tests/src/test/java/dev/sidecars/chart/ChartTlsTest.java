@@ -142,7 +142,7 @@ class ChartTlsTest {
 
     RenderedChart checkout = chart.render(Files.readString(examples.resolve("checkout.yaml")));
     Container injector = container(pod(checkout, "checkout"), "trace-injector");
-    assertThat(env(injector)).containsEntry("UPSTREAM_TLS", "mtls").containsEntry("UPSTREAMS", "payment=http://payment:80")
+    assertThat(env(injector)).containsEntry("UPSTREAM_TLS", "mtls").containsEntry("UPSTREAMS", "payment=http://payment:80;identity=spiffe://cluster.local/ns/shop/sa/payment")
         .containsEntry("TLS_CERT_FILE", "/etc/sidecar-tls/tls.crt");
     assertThat(mounts(injector)).containsKey("/etc/sidecar-tls");
     @SuppressWarnings("unchecked")
@@ -150,6 +150,29 @@ class ChartTlsTest {
         .getAdditionalProperties().get("spec");
     // The identity payment's policy names.
     assertThat(checkoutCert.get("uris")).isEqualTo(List.of("spiffe://cluster.local/ns/shop/sa/checkout"));
+  }
+
+  @Test
+  void upstreamTlsSetsTheVariableMountsTheFilesAndListsEachUpstreamsIdentities() {
+    PodSpec pod = podOf(chart.render("""
+        tls: {secretName: pod-certs}
+        traceInjector:
+          enabled: true
+          upstreamTls: tls
+          upstreams:
+            ledger: [http://ledger-a:80, http://ledger-b:80]
+            quotes: https://quotes.example:443
+          upstreamIdentities:
+            ledger: [spiffe://cluster.local/ns/shop/sa/ledger, spiffe://cluster.local/ns/shop/sa/ledger-v2]
+        """));
+    Container injector = container(pod, "trace-injector");
+    assertThat(env(injector)).containsEntry("UPSTREAM_TLS", "tls")
+        .containsEntry("TLS_CA_FILE", "/etc/sidecar-tls/ca.crt")
+        .containsEntry("UPSTREAMS", "ledger=http://ledger-a:80|http://ledger-b:80"
+            + ";identity=spiffe://cluster.local/ns/shop/sa/ledger;identity=spiffe://cluster.local/ns/shop/sa/ledger-v2"
+            + ",quotes=https://quotes.example:443");
+    assertThat(mounts(injector)).containsKey("/etc/sidecar-tls");
+    assertThat(volume(pod, "sidecar-tls").getSecret().getSecretName()).isEqualTo("pod-certs");
   }
 
   private static PodSpec pod(RenderedChart rendered, String deployment) {

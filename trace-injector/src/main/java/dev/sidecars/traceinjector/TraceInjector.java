@@ -19,12 +19,17 @@ import dev.sidecars.runtime.proxy.ProxyServer;
 import dev.sidecars.runtime.proxy.TelemetryHandler;
 import dev.sidecars.runtime.proxy.UpstreamClient;
 import dev.sidecars.runtime.rpc.RpcMetrics;
+import dev.sidecars.runtime.tls.HandshakeFailures;
+import dev.sidecars.runtime.tls.TlsMaterialSource;
+import dev.sidecars.runtime.tls.UpstreamTls;
+import dev.sidecars.runtime.tls.UpstreamTlsConfig;
 import dev.sidecars.traceinjector.egress.ConnectGate;
 import dev.sidecars.traceinjector.egress.EgressResolution;
 import dev.sidecars.traceinjector.egress.RoutingHandler;
 import dev.sidecars.traceinjector.routing.Router;
 import dev.sidecars.traceinjector.upstream.Upstreams;
 import java.net.InetAddress;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -98,8 +103,14 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
         context.meters(), DNS_FAILURES);
     UpstreamClient client = new UpstreamClient(loops, resolver, UpstreamClient.DEFAULT_CONNECT_TIMEOUT, IDLE_TIMEOUT,
         config.policy().connectionsPerThread());
-    Upstreams upstreams = new Upstreams(config.upstreams(), config.policy(), client, context.meters(), nanoClock, jitter,
-        random);
+    HandshakeFailures handshakeFailures = new HandshakeFailures(context.meters(), System::nanoTime);
+    UpstreamTlsConfig tlsConfig = config.upstreamTls();
+    // Re-read every few seconds: new upstream connections present the rotated certificate, open ones keep theirs.
+    TlsMaterialSource material = tlsConfig.files().isEmpty() ? null
+        : TlsMaterialSource.start(tlsConfig.files().get(), context.meters(), Clock.systemUTC(), TlsMaterialSource.DEFAULT_POLL);
+    UpstreamTls tls = UpstreamTls.create(tlsConfig.mode(), material, handshakeFailures, config.tlsHandshakeTimeout());
+    Upstreams upstreams = new Upstreams(config.upstreams(), config.policy(), client, tls, context.meters(), nanoClock,
+        jitter, random);
     AccessLogWriter<AccessLog.Entry> accessLogWriter = config.accessLog() ? AccessLogWriter.counted(System.out, context.meters()) : null;
     EgressResolution egress = new EgressResolution(config.egress(), resolver, config.policy()::timeoutFor, context.meters());
     HttpTelemetry telemetry = new HttpTelemetry(
@@ -129,6 +140,9 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
       upstreams.close();
       resolver.close();
       loops.close();
+      if (material != null) {
+        material.close();
+      }
       throw e;
     }
     return new SidecarComponent() {
@@ -164,6 +178,9 @@ public final class TraceInjector implements SidecarFactory<TraceInjectorConfig> 
         resolver.close();
         server.close();
         loops.close();
+        if (material != null) {
+          material.close();
+        }
         if (accessLogWriter != null) {
           accessLogWriter.close();
         }

@@ -3,6 +3,8 @@ package dev.sidecars.traceinjector;
 import dev.sidecars.runtime.config.Settings;
 import dev.sidecars.runtime.dns.HostResolver;
 import dev.sidecars.runtime.http.HttpMetrics;
+import dev.sidecars.runtime.tls.ServerTls;
+import dev.sidecars.runtime.tls.UpstreamTlsConfig;
 import dev.sidecars.traceinjector.egress.EgressPolicy;
 import dev.sidecars.traceinjector.routing.UpstreamTable;
 import dev.sidecars.traceinjector.upstream.UpstreamPolicy;
@@ -28,6 +30,8 @@ import java.util.Set;
  *     is in the same pod; nothing else should reach it)
  * @param egress {@code EGRESS_ALLOW}: where calls not named in {@code UPSTREAMS} may go
  * @param dns {@code DNS_*}: how host names are resolved
+ * @param upstreamTls {@code UPSTREAM_TLS} and the TLS files
+ * @param tlsHandshakeTimeout {@code TLS_HANDSHAKE_TIMEOUT}: how long an upstream's TLS handshake may take
  */
 public record TraceInjectorConfig(
     int proxyPort,
@@ -39,7 +43,9 @@ public record TraceInjectorConfig(
     Duration drainDelay,
     String proxyBindAddress,
     EgressPolicy egress,
-    Dns dns) {
+    Dns dns,
+    UpstreamTlsConfig upstreamTls,
+    Duration tlsHandshakeTimeout) {
   /**
    * How host names are resolved off the I/O threads.
    *
@@ -92,9 +98,15 @@ public record TraceInjectorConfig(
         settings.integer("DNS_QUEUE_SIZE", HostResolver.DEFAULT_QUEUE, 1, 100_000),
         settings.duration("DNS_CACHE_TTL", HostResolver.DEFAULT_TTL),
         settings.duration("DNS_NEGATIVE_CACHE_TTL", HostResolver.DEFAULT_NEGATIVE_TTL));
+    UpstreamTlsConfig upstreamTls = UpstreamTlsConfig.from(settings);
+    Duration handshakeTimeout = settings.duration("TLS_HANDSHAKE_TIMEOUT", ServerTls.DEFAULT_HANDSHAKE_TIMEOUT);
+    if (handshakeTimeout.isZero() || handshakeTimeout.isNegative()) {
+      settings.problem("TLS_HANDSHAKE_TIMEOUT", settings.string("TLS_HANDSHAKE_TIMEOUT", ""),
+          "a duration above zero, such as 500ms or 10s");
+    }
     UpstreamPolicy policy = new UpstreamPolicy(timeout, timeouts, retries, ratioPercent / 100.0, reserve, backoffBase,
         backoffMax, breakerFailures, breakerOpen, ejectAfter, ejectFor, connections, maxDynamic, maxConcurrent);
     return new TraceInjectorConfig(port, table, policy, Set.copyOf(own), accessLog, seriesLimit,
-        drainDelay, proxyBind, egress, dns);
+        drainDelay, proxyBind, egress, dns, upstreamTls, handshakeTimeout);
   }
 }

@@ -61,11 +61,14 @@ class TraceInjectorMainTest {
   @Test
   void refusesBadVariablesWithExitTwoNamingEach() {
     SidecarProcess.Result result = SidecarProcess.run(TraceInjectorMain.class, Map.of(
-        "ADMIN_PORT", "admin", "UPSTREAMS", "ledger=https://ledger", "OTEL_PROPAGATORS", "tracecontext,carrier-pigeon"),
+        "ADMIN_PORT", "admin", "UPSTREAMS", "ledger=ftp://ledger", "OTEL_PROPAGATORS", "tracecontext,carrier-pigeon",
+        "UPSTREAM_TLS", "mtls", "TLS_CERT_FILE", "no-such-dir/tls.crt", "TLS_KEY_FILE", "no-such-dir/tls.key",
+        "TLS_CA_FILE", "no-such-dir/ca.crt"),
         Duration.ofSeconds(30));
     assertThat(result.exitCode()).isEqualTo(2);
     assertThat(result.stderr()).contains("trace-injector: ADMIN_PORT=\"admin\": expected a port number 0-65535 (0 picks a free port)");
-    assertThat(result.stderr()).anyMatch(line -> line.startsWith("trace-injector: UPSTREAMS=\"ledger=https://ledger\""));
+    assertThat(result.stderr()).anyMatch(line -> line.startsWith("trace-injector: UPSTREAMS=\"ledger=ftp://ledger\""));
+    assertThat(result.stderr()).anyMatch(line -> line.startsWith("trace-injector: TLS_CERT_FILE=\"no-such-dir/tls.crt\""));
     assertThat(result.stderr()).anyMatch(line -> line.startsWith("trace-injector: OTEL_PROPAGATORS="));
   }
 }

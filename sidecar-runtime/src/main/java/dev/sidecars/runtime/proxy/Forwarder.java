@@ -1,6 +1,7 @@
 package dev.sidecars.runtime.proxy;
 
 import dev.sidecars.runtime.http.ResponseFlag;
+import dev.sidecars.runtime.tls.TlsPeer;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -166,7 +167,8 @@ public final class Forwarder implements ExchangeHandler {
 
     void start(Destination destination) {
       endpoint = destination.endpoint();
-      fallBack = destination.protocol() == UpstreamProtocol.AUTO;
+      // An upgrade turns the connection into a tunnel: it goes as HTTP/1.1, whatever the server would prefer.
+      fallBack = destination.protocol() == UpstreamProtocol.AUTO && !upgrade;
       boolean http2 = destination.protocol().http2(exchange.isHttp2(), upgrade);
       client.acquire(endpoint, http2, fallBack, exchange.eventLoop(), this);
     }
@@ -178,6 +180,7 @@ public final class Forwarder implements ExchangeHandler {
         return;
       }
       exchange.upstreamStarted(System.nanoTime());
+      exchange.upstreamTls(TlsPeer.of(up.channel()).orElse(null)); // a retry's stream may be another endpoint's
       relay = new Relay(exchange, up);
       relay.timeout(timer);
       relay.retrier(this);
@@ -218,8 +221,10 @@ public final class Forwarder implements ExchangeHandler {
         exchange.respond(502, "upstream's name did not resolve: " + refusal.getMessage(), null);
         return;
       }
+      // Envoy flags a failed upstream TLS handshake UF too, and says why in the transport failure reason.
       exchange.flag(ResponseFlag.UPSTREAM_REFUSED);
-      exchange.respond(502, "upstream refused the connection", null);
+      exchange.respond(502, refusal instanceof UpstreamPool.TlsFailed tls
+          ? "upstream TLS handshake failed (" + tls.reason().label() + ")" : "upstream refused the connection", null);
     }
 
     /** From the relay: its upstream reset, or answered 503, before the client saw anything. */

@@ -38,6 +38,14 @@ public interface ProxyExchange {
     return Optional.empty();
   }
 
+  /**
+   * What the upstream connection's TLS handshake established (the server's verified certificate), once the
+   * exchange has an upstream connection that speaks TLS; empty before, and for cleartext upstreams.
+   */
+  default Optional<TlsPeer> upstreamTls() {
+    return Optional.empty();
+  }
+
   /** The peer of the client connection. */
   InetSocketAddress clientAddress();
 

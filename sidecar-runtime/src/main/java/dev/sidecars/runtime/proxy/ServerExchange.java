@@ -71,6 +71,7 @@ final class ServerExchange implements ProxyExchange {
   private long upstreamStartNanos;
   private boolean upstreamResponded;
   private String target;
+  private TlsPeer upstreamTls;
 
   private List<ResponseHeadListener> headListeners;
   private List<RequestBodyListener> bodyListeners;
@@ -114,6 +115,16 @@ final class ServerExchange implements ProxyExchange {
   @Override
   public Optional<TlsPeer> tls() {
     return down.tls();
+  }
+
+  @Override
+  public Optional<TlsPeer> upstreamTls() {
+    return Optional.ofNullable(upstreamTls);
+  }
+
+  /** The upstream connection's TLS, when the stream the exchange was given runs over TLS. */
+  void upstreamTls(TlsPeer tls) {
+    upstreamTls = tls;
   }
 
   @Override

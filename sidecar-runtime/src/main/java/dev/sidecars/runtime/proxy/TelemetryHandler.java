@@ -60,6 +60,7 @@ public final class TelemetryHandler implements ExchangeHandler {
     }
     exchange.onComplete(() -> {
       long end = System.nanoTime();
+      exchange.upstreamTls().ifPresent(recording::tls); // an egress proxy's client span: the server it reached
       if (rpc != null) {
         recording.messages(exchange.grpcMessagesIn(), exchange.grpcMessagesOut());
       }

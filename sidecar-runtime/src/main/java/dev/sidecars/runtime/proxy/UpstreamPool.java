@@ -11,6 +11,9 @@ import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import dev.sidecars.runtime.tls.HandshakeFailureReason;
+import dev.sidecars.runtime.tls.TlsPeer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,6 +44,24 @@ final class UpstreamPool {
     }
   }
 
+  /**
+   * The TLS handshake with the upstream failed (counted already): nothing was sent; the connection is closed
+   * and never pooled.
+   */
+  static final class TlsFailed extends java.io.IOException {
+    private static final long serialVersionUID = 1L;
+    private final transient HandshakeFailureReason reason;
+
+    TlsFailed(String endpoint, Throwable cause) {
+      super("TLS handshake with " + endpoint + " failed", cause);
+      this.reason = HandshakeFailureReason.classify(cause, true);
+    }
+
+    HandshakeFailureReason reason() {
+      return reason;
+    }
+  }
+
   /** What waits for an upstream stream. */
   interface Waiter {
     void ready(UpstreamStream stream);
@@ -59,6 +80,8 @@ final class UpstreamPool {
   private final List<Http2Upstream> http2 = new ArrayList<>(2);
   private List<Waiter> waitingForHttp2;
   private long h2cRefusedAt;
+  /** TLS offering both protocols: what the last handshake chose ({@code null} before one), which new streams follow. */
+  private Boolean serverChoseHttp2;
   private boolean retired;
 
   UpstreamPool(Endpoint endpoint, EventLoop loop, UpstreamClient client) {
@@ -67,18 +90,26 @@ final class UpstreamPool {
     this.client = client;
   }
 
-  /** @param fallBack whether an upstream known not to speak h2c gets HTTP/1.1 instead ({@code auto}) */
+  /**
+   * @param fallBack whether the protocol may change: an upstream known not to speak h2c gets HTTP/1.1 instead,
+   *     and over TLS offering both, the server's ALPN choice decides ({@code auto}); without it, {@code h2}
+   *     says the protocol (a WebSocket upgrade must stay HTTP/1.1)
+   */
   void acquire(boolean h2, boolean fallBack, Waiter waiter) {
+    if (fallBack && serverChoseHttp2 != null) {
+      h2 = serverChoseHttp2; // the translation HTTP1 and H2C do either way
+    }
     if (h2 && fallBack && h2cRefusedAt != 0 && System.nanoTime() - h2cRefusedAt < H2C_REFUSED_NANOS) {
-      acquireHttp1(waiter);
+      acquireHttp1(waiter, false);
     } else if (h2) {
       acquireHttp2(waiter);
     } else {
-      acquireHttp1(waiter);
+      acquireHttp1(waiter, !fallBack);
     }
   }
 
-  private void acquireHttp1(Waiter waiter) {
+  /** @param exact HTTP/1.1 however the server would choose: a new TLS connection offers only {@code http/1.1} */
+  private void acquireHttp1(Waiter waiter, boolean exact) {
     long now = System.nanoTime();
     for (Http1Upstream c; (c = idle.pollLast()) != null; ) {
       if (c.channel().isActive() && now - c.idleSince < client.idleNanos()) {
@@ -96,9 +127,13 @@ final class UpstreamPool {
       return;
     }
     http1Connections++;
-    connect(false).addListener((ChannelFuture f) -> {
-      if (f.isSuccess()) {
-        Http1Upstream c = new Http1Upstream(f.channel(), this);
+    connect(false, exact).addListener((Future<Channel> f) -> {
+      if (f.isSuccess() && speaksHttp2(f.getNow())) {
+        http1Connections--; // the server chose h2 by ALPN: this connection becomes an HTTP/2 one
+        adoptHttp2(f.getNow(), List.of(waiter));
+        nextWaitingForHttp1();
+      } else if (f.isSuccess()) {
+        Http1Upstream c = new Http1Upstream(f.getNow(), this);
         c.lent();
         waiter.ready(c);
       } else {
@@ -131,7 +166,7 @@ final class UpstreamPool {
   private void nextWaitingForHttp1() {
     Waiter next = waitingForHttp1 == null ? null : waitingForHttp1.poll();
     if (next != null) {
-      acquireHttp1(next);
+      acquireHttp1(next, true); // it waited for HTTP/1.1, perhaps an upgrade: it stays HTTP/1.1
     }
   }
 
@@ -186,28 +221,50 @@ final class UpstreamPool {
     }
     waitingForHttp2 = new ArrayList<>(2);
     waitingForHttp2.add(waiter);
-    connect(true).addListener((ChannelFuture f) -> {
+    connect(true, false).addListener((Future<Channel> f) -> {
       if (!f.isSuccess()) {
         List<Waiter> waiting = waitingForHttp2;
         waitingForHttp2 = null;
         waiting.forEach(w -> w.failed(f.cause()));
         return;
       }
-      // Streams open once the upstream's SETTINGS came: then it speaks HTTP/2, and its limits are known.
-      Http2Upstream c = new Http2Upstream(f.channel(), this);
-      c.start(ready -> {
+      if (!speaksHttp2(f.getNow())) {
+        // The server chose http/1.1 by ALPN: the first exchange gets this connection, the others their own.
         List<Waiter> waiting = waitingForHttp2;
         waitingForHttp2 = null;
-        if (ready) {
-          h2cRefusedAt = 0;
-          http2.add(c);
-          waiting.forEach(w -> openStream(c, w));
-        } else {
-          h2cRefusedAt = System.nanoTime();
-          H2cRefused refused = new H2cRefused(endpoint.authority());
-          waiting.forEach(w -> w.failed(refused));
-        }
-      });
+        http1Connections++;
+        Http1Upstream c = new Http1Upstream(f.getNow(), this);
+        c.lent();
+        waiting.get(0).ready(c);
+        waiting.subList(1, waiting.size()).forEach(w -> acquireHttp1(w, false));
+        return;
+      }
+      adoptHttp2(f.getNow(), null);
+    });
+  }
+
+  /**
+   * Streams open once the upstream's SETTINGS came: then it speaks HTTP/2, and its limits are known.
+   *
+   * @param given the exchanges that get streams on it; {@code null}: those waiting for an HTTP/2 connection
+   */
+  private void adoptHttp2(Channel channel, List<Waiter> given) {
+    Http2Upstream c = new Http2Upstream(channel, this);
+    c.start(ready -> {
+      List<Waiter> waiting = given;
+      if (waiting == null) {
+        waiting = waitingForHttp2;
+        waitingForHttp2 = null;
+      }
+      if (ready) {
+        h2cRefusedAt = 0;
+        http2.add(c);
+        waiting.forEach(w -> openStream(c, w));
+      } else {
+        h2cRefusedAt = System.nanoTime();
+        H2cRefused refused = new H2cRefused(endpoint.authority());
+        waiting.forEach(w -> w.failed(refused));
+      }
     });
   }
 
@@ -222,8 +279,14 @@ final class UpstreamPool {
     });
   }
 
-  private ChannelFuture connect(boolean h2) {
-    return new Bootstrap()
+  /**
+   * A new connection, ready for HTTP: with TLS once the handshake succeeded (ALPN deciding the protocol when
+   * both were offered, unless {@code http1Only}), else once connected.
+   */
+  private Future<Channel> connect(boolean h2, boolean http1Only) {
+    Promise<Channel> ready = loop.newPromise();
+    Endpoint.Tls tls = endpoint.tls() != null && http1Only ? endpoint.tls().http1Only() : endpoint.tls();
+    ChannelFuture connected = new Bootstrap()
         .group(loop)
         .channel(NioSocketChannel.class)
         .option(ChannelOption.TCP_NODELAY, true)
@@ -233,16 +296,47 @@ final class UpstreamPool {
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
-            if (h2) {
-              Http2Upstream.initPipeline(ch);
-            } else {
-              ch.pipeline().addLast("http1-codec", new HttpClientCodec(new HttpDecoderConfig()
-                  .setMaxInitialLineLength(UpstreamClient.MAX_RESPONSE_HEAD_BYTES)
-                  .setMaxHeaderSize(UpstreamClient.MAX_RESPONSE_HEAD_BYTES)
-                  .setMaxChunkSize(64 * 1024), false, false));
+            if (tls == null) {
+              addHttpHandlers(ch, h2);
+              return;
             }
+            tls.client().initChannel(ch, tls.destination()).addListener((Future<Channel> handshake) -> {
+              if (!handshake.isSuccess()) {
+                ready.tryFailure(new TlsFailed(endpoint.authority(), handshake.cause()));
+                return;
+              }
+              boolean http2 = tls.http2(TlsPeer.of(ch).map(TlsPeer::applicationProtocol).orElse(null));
+              if (tls.serverChooses()) {
+                serverChoseHttp2 = http2;
+              }
+              addHttpHandlers(ch, http2);
+              ready.trySuccess(ch);
+            });
           }
         })
         .connect(endpoint.address());
+    connected.addListener((ChannelFuture f) -> {
+      if (!f.isSuccess()) {
+        ready.tryFailure(f.cause());
+      } else if (tls == null) {
+        ready.trySuccess(f.channel());
+      }
+    });
+    return ready;
+  }
+
+  private static void addHttpHandlers(Channel ch, boolean h2) {
+    if (h2) {
+      Http2Upstream.initPipeline(ch);
+    } else {
+      ch.pipeline().addLast("http1-codec", new HttpClientCodec(new HttpDecoderConfig()
+          .setMaxInitialLineLength(UpstreamClient.MAX_RESPONSE_HEAD_BYTES)
+          .setMaxHeaderSize(UpstreamClient.MAX_RESPONSE_HEAD_BYTES)
+          .setMaxChunkSize(64 * 1024), false, false));
+    }
+  }
+
+  private static boolean speaksHttp2(Channel ch) {
+    return ch.pipeline().get("http1-codec") == null;
   }
 }

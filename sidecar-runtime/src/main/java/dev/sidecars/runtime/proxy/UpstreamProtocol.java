@@ -9,7 +9,7 @@ public enum UpstreamProtocol {
   AUTO("auto"),
   /** Always HTTP/1.1 (HTTP/2 requests translated, trailers as chunked trailers). */
   HTTP1("http1"),
-  /** Always cleartext HTTP/2 with prior knowledge (HTTP/1.1 requests translated). */
+  /** Always HTTP/2: cleartext with prior knowledge, or over TLS offering only {@code h2} (HTTP/1.1 requests translated). */
   H2C("h2c");
 
   private final String text;
@@ -23,9 +23,15 @@ public enum UpstreamProtocol {
     return text;
   }
 
-  /** The protocol named {@code value} (case-insensitive), or empty. */
+  /**
+   * The protocol named {@code value} (case-insensitive), or empty. {@code h2} is {@code h2c}'s other name,
+   * the natural one for a TLS upstream (HTTP/2 always, offered alone by ALPN).
+   */
   public static Optional<UpstreamProtocol> parse(String value) {
     String v = value.trim().toLowerCase(Locale.ROOT);
+    if (v.equals("h2")) {
+      return Optional.of(H2C);
+    }
     for (UpstreamProtocol p : values()) {
       if (p.text.equals(v)) {
         return Optional.of(p);

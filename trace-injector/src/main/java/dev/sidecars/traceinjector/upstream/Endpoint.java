@@ -19,12 +19,15 @@ final class Endpoint {
   private long ejectedUntil;
   private boolean ejected;
 
-  /** @param authority the {@code Host} a direct call would send: the URL's, or the name an address was resolved from */
-  Endpoint(URI uri, String authority, UpstreamProtocol protocol) {
+  /**
+   * @param authority the {@code Host} a direct call would send: the URL's, or the name an address was resolved from
+   * @param tls how connections to it speak TLS, or {@code null} for cleartext
+   */
+  Endpoint(URI uri, String authority, UpstreamProtocol protocol, dev.sidecars.runtime.proxy.Endpoint.Tls tls) {
     this.uri = uri;
     this.authority = authority;
     String host = uri.getHost().startsWith("[") ? uri.getHost().substring(1, uri.getHost().length() - 1) : uri.getHost();
-    this.destination = new Forwarder.Destination(new dev.sidecars.runtime.proxy.Endpoint(host, uri.getPort()), protocol);
+    this.destination = new Forwarder.Destination(new dev.sidecars.runtime.proxy.Endpoint(host, uri.getPort(), tls), protocol);
   }
 
   /** Ejected now? Brings the endpoint back once its ejection time is over. */

@@ -45,12 +45,14 @@ public final class Upstream implements AutoCloseable {
    * @param authority the {@code Host} sent to them, or {@code null} for each URL's own host and port (a DNS name's
    *     upstream is given the address it resolved to, and keeps the name here)
    * @param protocol how requests go to them
+   * @param tls how connections to a URL speak TLS ({@code null}: cleartext)
    */
   Upstream(
       String name,
       List<URI> urls,
       String authority,
       UpstreamProtocol protocol,
+      java.util.function.Function<URI, dev.sidecars.runtime.proxy.Endpoint.Tls> tls,
       UpstreamPolicy policy,
       UpstreamClient client,
       ConcurrencyLimit limit,
@@ -69,7 +71,8 @@ public final class Upstream implements AutoCloseable {
     this.timeout = policy.timeoutFor(name);
     List<Endpoint> endpoints = new ArrayList<>();
     for (URI url : urls) {
-      endpoints.add(new Endpoint(url, authority != null ? authority : url.getHost() + ":" + url.getPort(), protocol));
+      endpoints.add(new Endpoint(url, authority != null ? authority : url.getHost() + ":" + url.getPort(), protocol,
+          tls.apply(url)));
     }
     this.balancer = new EndpointBalancer(
         endpoints,

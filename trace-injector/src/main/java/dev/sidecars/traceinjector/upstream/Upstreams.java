@@ -1,20 +1,27 @@
 package dev.sidecars.traceinjector.upstream;
 
 import dev.sidecars.runtime.http.ConcurrencyLimit;
+import dev.sidecars.runtime.proxy.Endpoint;
 import dev.sidecars.runtime.proxy.UpstreamClient;
 import dev.sidecars.runtime.proxy.UpstreamProtocol;
+import dev.sidecars.runtime.tls.HandshakeFailures;
+import dev.sidecars.runtime.tls.UpstreamTls;
+import dev.sidecars.runtime.tls.UpstreamTlsConfig;
 import dev.sidecars.traceinjector.routing.Destination;
 import dev.sidecars.traceinjector.routing.UpstreamTable;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
 import java.util.function.DoubleSupplier;
 import java.util.function.IntUnaryOperator;
 import java.util.function.LongSupplier;
@@ -34,9 +41,11 @@ public final class Upstreams implements AutoCloseable {
   private final DoubleSupplier jitter;
   private final IntUnaryOperator random;
   private final ConcurrencyLimit limit;
+  private final UpstreamTls tls;
   private final Map<String, Upstream> listed = new LinkedHashMap<>();
   private final LinkedHashMap<String, Upstream> dynamic = new LinkedHashMap<>(16, 0.75f, true);
 
+  /** Without TLS: {@code https://} URLs verified against the JDK's trust store, plain calls left plain. */
   public Upstreams(
       UpstreamTable table,
       UpstreamPolicy policy,
@@ -45,6 +54,24 @@ public final class Upstreams implements AutoCloseable {
       LongSupplier nanoClock,
       DoubleSupplier jitter,
       IntUnaryOperator random) {
+    this(table, policy, client, UpstreamTls.create(UpstreamTlsConfig.Mode.OFF, null,
+        new HandshakeFailures(registry, System::nanoTime), Duration.ofSeconds(10)), registry, nanoClock, jitter, random);
+  }
+
+  /**
+   * @param tls the TLS of {@code https://} URLs, and of the {@code http://} URLs of {@code UPSTREAMS} when it
+   *     upgrades them ({@code UPSTREAM_TLS})
+   */
+  public Upstreams(
+      UpstreamTable table,
+      UpstreamPolicy policy,
+      UpstreamClient client,
+      UpstreamTls tls,
+      MeterRegistry registry,
+      LongSupplier nanoClock,
+      DoubleSupplier jitter,
+      IntUnaryOperator random) {
+    this.tls = tls;
     this.policy = policy;
     this.client = client;
     this.registry = registry;
@@ -52,11 +79,36 @@ public final class Upstreams implements AutoCloseable {
     this.jitter = jitter;
     this.random = random;
     this.limit = policy.maxConcurrentRequests() > 0 ? new ConcurrencyLimit(policy.maxConcurrentRequests()) : null;
-    table.services().forEach((name, urls) -> listed.put(name, create(name, urls, null, table.protocol(name))));
+    table.services().forEach((name, urls) -> listed.put(name, create(name, urls, null, table.protocol(name),
+        url -> listedTls(url, table.protocol(name), table.identities(name)))));
   }
 
-  private Upstream create(String name, List<URI> urls, String authority, UpstreamProtocol protocol) {
-    return new Upstream(name, urls, authority, protocol, policy, client, limit, registry, nanoClock, jitter, random);
+  private Upstream create(String name, List<URI> urls, String authority, UpstreamProtocol protocol,
+      Function<URI, Endpoint.Tls> endpointTls) {
+    return new Upstream(name, urls, authority, protocol, endpointTls, policy, client, limit, registry, nanoClock, jitter,
+        random);
+  }
+
+  /**
+   * TLS for a URL of {@code UPSTREAMS}: always for {@code https://}, for {@code http://} when {@code UPSTREAM_TLS}
+   * says so. Calls to hosts not listed leave as the app made them: a sidecar cannot know which of them speak TLS.
+   */
+  private Endpoint.Tls listedTls(URI url, UpstreamProtocol protocol, Set<String> identities) {
+    boolean https = "https".equalsIgnoreCase(url.getScheme());
+    if (!https && !tls.upgradesPlainUpstreams()) {
+      return null;
+    }
+    String host = url.getHost().startsWith("[") ? url.getHost().substring(1, url.getHost().length() - 1) : url.getHost();
+    return new Endpoint.Tls(tls, new UpstreamTls.Destination(host, url.getPort(), identities, alpn(protocol)));
+  }
+
+  /** The ALPN offer: {@code http1} only http/1.1, {@code h2c} only h2, {@code auto} both (the server chooses). */
+  static List<String> alpn(UpstreamProtocol protocol) {
+    return switch (protocol) {
+      case HTTP1 -> List.of("http/1.1");
+      case H2C -> List.of("h2");
+      case AUTO -> List.of("h2", "http/1.1");
+    };
   }
 
   /** The upstream of an {@code UPSTREAMS} name (any case), if listed. */
@@ -87,7 +139,8 @@ public final class Upstreams implements AutoCloseable {
         } catch (URISyntaxException e) {
           throw new IllegalArgumentException(e);
         }
-        upstream = create(key, List.of(uri), destination.service() + ":" + destination.port(), UpstreamProtocol.AUTO);
+        upstream = create(key, List.of(uri), destination.service() + ":" + destination.port(), UpstreamProtocol.AUTO,
+            url -> null);
         dynamic.put(key, upstream);
         if (dynamic.size() > policy.maxDynamicUpstreams()) {
           var eldest = dynamic.entrySet().iterator().next();

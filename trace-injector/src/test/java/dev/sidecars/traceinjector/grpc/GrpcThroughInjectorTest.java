@@ -235,7 +235,7 @@ class GrpcThroughInjectorTest {
     SidecarProcess.Result result = SidecarProcess.run(TraceInjectorMain.class,
         Map.of("UPSTREAMS", "quotes=http://quotes:50051;protocol=h3"), Duration.ofSeconds(30));
     assertThat(result.exitCode()).isEqualTo(2);
-    assertThat(result.stderr()).anyMatch(l -> l.startsWith("trace-injector: UPSTREAMS=") && l.contains("protocol auto, http1 or h2c"));
+    assertThat(result.stderr()).anyMatch(l -> l.startsWith("trace-injector: UPSTREAMS=") && l.contains("protocol auto, http1, h2c or h2"));
   }
 
   private static CallOptions deadline() {
