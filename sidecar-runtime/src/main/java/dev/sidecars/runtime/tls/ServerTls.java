@@ -130,14 +130,21 @@ public final class ServerTls {
 
   /** The server context for the current material, built once per material. */
   public SslContext sslContext() {
-    TlsMaterial now = material.get();
     Built last = built;
-    if (last != null && last.material() == now) {
+    if (last != null && last.material() == material.get()) {
       return last.context();
     }
-    SslContext context = build(now);
-    built = new Built(now, context);
-    return context;
+    synchronized (this) {
+      // Read again under the lock: an event loop that read the material just before a rotation must not
+      // put the old context back after another loop has moved on to the new one.
+      TlsMaterial now = material.get();
+      last = built;
+      if (last == null || last.material() != now) {
+        last = new Built(now, build(now));
+        built = last;
+      }
+      return last.context();
+    }
   }
 
   private SslContext build(TlsMaterial m) {

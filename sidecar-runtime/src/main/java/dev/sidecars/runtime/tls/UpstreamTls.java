@@ -108,14 +108,21 @@ public final class UpstreamTls {
 
   /** The client context for {@code destination} and the current material. */
   public SslContext sslContext(Destination destination) {
-    TlsMaterial now = material == null ? null : material.get();
     Contexts current = contexts;
-    if (current == null || current.material() != now) {
-      current = new Contexts(now, new ConcurrentHashMap<>());
-      contexts = current;
+    if (current == null || current.material() != (material == null ? null : material.get())) {
+      synchronized (this) {
+        // Read again under the lock: an event loop that read the material just before a rotation must not
+        // put the old contexts back after another loop has moved on to the new ones.
+        TlsMaterial now = material == null ? null : material.get();
+        current = contexts;
+        if (current == null || current.material() != now) {
+          current = new Contexts(now, new ConcurrentHashMap<>());
+          contexts = current;
+        }
+      }
     }
     Key key = new Key(destination.expectedIdentities(), destination.applicationProtocols());
-    TlsMaterial m = now;
+    TlsMaterial m = current.material();
     return current.byKey().computeIfAbsent(key, k -> build(m, k));
   }
 
