@@ -28,7 +28,8 @@ podman image exists "$BASE_IMAGE" || ./build-base.sh
 work=$(mktemp -d)
 server=sidecar-e2e-mtls-server
 client=sidecar-e2e-mtls-client
-APP=8080 MP_PROXY=15001 MP_ADMIN=15090 TI_PROXY=15002 TI_ADMIN=15091
+# podman kube play binds declared container ports on the host: each pod's app gets a port of its own.
+APP=8080 CLIENT_APP=8081 MP_PROXY=15001 MP_ADMIN=15090 TI_PROXY=15002 TI_ADMIN=15091
 CLIENT_ID=spiffe://cluster.local/ns/e2e/sa/checkout
 SERVER_ID=spiffe://cluster.local/ns/e2e/sa/ledger
 
@@ -97,7 +98,7 @@ wait_http() { # url seconds
   return 1
 }
 
-common_values() { # name
+common_values() { # name app-port
   cat <<VALUES
 fullnameOverride: $1
 sidecarMode: classic
@@ -107,14 +108,14 @@ tls: {secretName: $1-tls}
 app:
   name: demo
   image: {repository: localhost/demo-app, tag: "$IMAGE_TAG", pullPolicy: Never}
-  port: $APP
+  port: $2
   readinessPath: /healthz
 VALUES
 }
 {
-  common_values "$server"
+  common_values "$server" "$APP"
   cat <<VALUES
-  env: [{name: APP_PORT, value: "$APP"}]
+  env: [{name: APP_PORT, value: "$APP"}, {name: APP_LOG_FILE, value: /tmp/app.log}]
 metricsProxy:
   enabled: true
   image: {repository: localhost/metrics-proxy, tag: "$IMAGE_TAG", pullPolicy: Never}
@@ -133,11 +134,12 @@ SERVER=$pod_ip
 wait_http "http://$SERVER:$MP_ADMIN/readyz" 90 || { podman pod logs "${pods[0]}" >&2 || true; die "the server's metrics-proxy is not ready"; }
 
 {
-  common_values "$client"
+  common_values "$client" "$CLIENT_APP"
   cat <<VALUES
   env:
-    - {name: APP_PORT, value: "$APP"}
+    - {name: APP_PORT, value: "$CLIENT_APP"}
     - {name: CALL_TARGET, value: ledger/orders/7}
+    - {name: APP_LOG_FILE, value: /tmp/app.log} # no log-forwarder here, so no log volume: /tmp is the app's writable mount
 metricsProxy: {enabled: false}
 traceInjector:
   enabled: true
@@ -155,7 +157,7 @@ render "$client" "$work/client-values.yaml" "$work/client-pod.yaml" "$work/clien
 start_pod "$client" "$work/client-pod.yaml"
 CLIENT=$pod_ip
 wait_http "http://$CLIENT:$TI_ADMIN/readyz" 90 || die "the client's trace-injector is not ready"
-wait_http "http://$CLIENT:$APP/healthz" 90 || die "the client's app is not ready"
+wait_http "http://$CLIENT:$CLIENT_APP/healthz" 90 || die "the client's app is not ready"
 
 # --- checks
 failed=0
@@ -166,7 +168,7 @@ check() { # name command...
   if "$@" >>"$work/checks.log" 2>&1; then log "PASS  $name"; else log "FAIL  $name"; failed=$((failed + 1)); fi
 }
 contains() { grep "$@" >/dev/null; }
-call_passes() { curl -fsS --max-time 15 "http://$CLIENT:$APP/call" | contains '^status 200'; }
+call_passes() { curl -fsS --max-time 15 "http://$CLIENT:$CLIENT_APP/call" | contains '^status 200'; }
 container_logs_mention() { # container text
   local c
   for c in $(podman pod inspect "${pods[0]}" --format '{{range .Containers}}{{.Name}} {{end}}'); do
