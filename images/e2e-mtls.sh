@@ -89,14 +89,6 @@ start_pod() { # name pod.yaml -> sets pod_ip
     --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}')
   [[ -n "$pod_ip" ]] || die "the $1 pod has no address on the bridge network"
 }
-wait_http() { # url seconds
-  local until=$((SECONDS + $2))
-  while ((SECONDS < until)); do
-    curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null && return 0
-    sleep 1
-  done
-  return 1
-}
 
 common_values() { # name app-port
   cat <<VALUES

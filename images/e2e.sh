@@ -68,14 +68,6 @@ podman rm -f "$collector" >/dev/null 2>&1 || true
 podman run -d --name "$collector" --read-only --tmpfs /tmp "localhost/collector-stub:$IMAGE_TAG" >/dev/null
 COLLECTOR=$(podman inspect "$collector" --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}')
 [[ -n "$COLLECTOR" ]] || die "the collector has no address on the bridge network"
-wait_http() { # url seconds
-  local until=$((SECONDS + $2))
-  while ((SECONDS < until)); do
-    curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null && return 0
-    sleep 1
-  done
-  return 1
-}
 wait_http "http://$COLLECTOR:$UI/api/stats" 60 || { podman logs "$collector" >&2; die "collector-stub did not start"; }
 
 # --- render the chart (Helm's engine through chart-tests, no helm binary)

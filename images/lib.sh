@@ -68,4 +68,14 @@ apt_mirror() {
 }
 
 # Bytes of an image as podman reports it.
+# wait_http URL SECONDS: until URL answers 2xx; 1 when SECONDS pass first.
+wait_http() { # url seconds
+  local until=$((SECONDS + $2))
+  while ((SECONDS < until)); do
+    curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null && return 0
+    sleep 1
+  done
+  return 1
+}
+
 image_bytes() { podman image inspect --format '{{.Size}}' "$1"; }
