@@ -18,7 +18,8 @@ import java.util.logging.Logger;
  * asked for debug.
  */
 public final class ConsoleLogging {
-  // io.netty: the data plane; its HTTP/2 codec logs a line at INFO per frame of a reset stream.
+  // io.netty: the data plane and admin port; its HTTP/2 codec logs a line at INFO per frame of a reset
+  // stream. org.xnio, io.undertow, org.jboss: the collector-stub's server.
   private static final String[] CHATTY = {"org.xnio", "io.undertow", "org.jboss", "io.netty", "io.grpc.netty"};
   /**
    * The SDK's OTLP exporters: their failures are reported by the runtime instead, once, naming the endpoint

@@ -169,4 +169,33 @@ class AdminServerTest {
     }
     assertThat(client.get("/nope").body()).contains("GET / lists the endpoints");
   }
+
+  @Test
+  void headAnswersAsGetWouldWithoutABody() throws Exception {
+    String answer = raw("HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+
+    assertThat(answer).startsWith("HTTP/1.1 200 OK\r\n").contains("content-length: ");
+    int length = Integer.parseInt(answer.replaceAll("(?s).*content-length: (\\d+).*", "$1"));
+    assertThat(length).as("the length GET's body would have").isPositive();
+    assertThat(answer).endsWith("\r\n\r\n");
+  }
+
+  @Test
+  void aMalformedRequestIs400AndTheConnectionClosesAndAnOversizedOneIs413() throws Exception {
+    assertThat(raw("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n"))
+        .startsWith("HTTP/1.1 400 ");
+    assertThat(raw("POST /shutdown HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 100000\r\n\r\n"))
+        .startsWith("HTTP/1.1 413 ");
+    assertThat(shutdownRequested).isFalse();
+    assertThat(client.get("/healthz").statusCode()).as("the admin port still serves").isEqualTo(200);
+  }
+
+  /** Sends {@code request} as is and reads until the server closes the connection. */
+  private String raw(String request) throws Exception {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.port())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      return new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+  }
 }
