@@ -8,6 +8,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufOutputStream;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -35,6 +36,7 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
@@ -109,31 +111,33 @@ public final class AdminServer implements AutoCloseable {
     Routes routes = new Routes(registry, readiness, onShutdown, title);
     EventLoopGroup group =
         new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("admin", true), NioIoHandler.newFactory());
-    try {
-      Channel listener =
-          new ServerBootstrap()
-              .group(group)
-              .channel(NioServerSocketChannel.class)
-              .childHandler(
-                  new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel channel) {
-                      channel.pipeline()
-                          .addLast(new IdleStateHandler(IDLE_SECONDS, 0, 0))
-                          .addLast(new HttpServerCodec())
-                          .addLast(new HttpServerKeepAliveHandler())
-                          .addLast(new HttpObjectAggregator(MAX_REQUEST_BODY))
-                          .addLast(routes);
-                    }
-                  })
-              .bind(host, port)
-              .syncUninterruptibly()
-              .channel();
-      return new AdminServer(group, listener);
-    } catch (RuntimeException e) {
+    ChannelFuture bound =
+        new ServerBootstrap()
+            .group(group)
+            .channel(NioServerSocketChannel.class)
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel channel) {
+                    channel.pipeline()
+                        .addLast(new IdleStateHandler(IDLE_SECONDS, 0, 0))
+                        .addLast(new HttpServerCodec())
+                        .addLast(new HttpServerKeepAliveHandler())
+                        .addLast(new HttpObjectAggregator(MAX_REQUEST_BODY))
+                        .addLast(routes);
+                  }
+                })
+            .bind(host, port)
+            .awaitUninterruptibly();
+    if (!bound.isSuccess()) {
       group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
-      throw e;
+      // Unchecked, with the cause kept: the caller tells a taken port (BindException) from other failures.
+      Throwable cause = bound.cause();
+      throw cause instanceof IOException io
+          ? new UncheckedIOException("admin port " + host + ":" + port + ": " + io.getMessage(), io)
+          : new IllegalStateException("admin port " + host + ":" + port, cause);
     }
+    return new AdminServer(group, bound.channel());
   }
 
   public int port() {
