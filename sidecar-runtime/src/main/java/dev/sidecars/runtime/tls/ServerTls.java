@@ -47,19 +47,16 @@ public final class ServerTls {
   }
 
   private final ServerTlsConfig.Mode mode;
-  private final Supplier<TlsMaterial> material;
   private final HandshakeFailures failures;
   private final long handshakeTimeoutNanos;
-  private volatile Built built;
-
-  private record Built(TlsMaterial material, SslContext context) {}
+  private final PerMaterial<SslContext> context;
 
   private ServerTls(ServerTlsConfig.Mode mode, Supplier<TlsMaterial> material, HandshakeFailures failures,
       Duration handshakeTimeout) {
     this.mode = mode;
-    this.material = material;
     this.failures = failures;
     this.handshakeTimeoutNanos = handshakeTimeout.toNanos();
+    this.context = new PerMaterial<>(material, this::build);
   }
 
   /**
@@ -130,21 +127,7 @@ public final class ServerTls {
 
   /** The server context for the current material, built once per material. */
   public SslContext sslContext() {
-    Built last = built;
-    if (last != null && last.material() == material.get()) {
-      return last.context();
-    }
-    synchronized (this) {
-      // Read again under the lock: an event loop that read the material just before a rotation must not
-      // put the old context back after another loop has moved on to the new one.
-      TlsMaterial now = material.get();
-      last = built;
-      if (last == null || last.material() != now) {
-        last = new Built(now, build(now));
-        built = last;
-      }
-      return last.context();
-    }
+    return context.get();
   }
 
   private SslContext build(TlsMaterial m) {

@@ -34,10 +34,9 @@ import javax.net.ssl.X509ExtendedTrustManager;
  */
 public final class UpstreamTls {
   private final UpstreamTlsConfig.Mode mode;
-  private final Supplier<TlsMaterial> material;
   private final HandshakeFailures failures;
   private final long handshakeTimeoutMillis;
-  private volatile Contexts contexts;
+  private final PerMaterial<Contexts> contexts;
 
   /**
    * One upstream as TLS sees it.
@@ -67,9 +66,10 @@ public final class UpstreamTls {
   private UpstreamTls(UpstreamTlsConfig.Mode mode, Supplier<TlsMaterial> material, HandshakeFailures failures,
       Duration handshakeTimeout) {
     this.mode = mode;
-    this.material = material;
     this.failures = failures;
     this.handshakeTimeoutMillis = Math.max(1, handshakeTimeout.toMillis());
+    this.contexts = new PerMaterial<>(material == null ? () -> null : material,
+        m -> new Contexts(m, new ConcurrentHashMap<>()));
   }
 
   /**
@@ -108,19 +108,7 @@ public final class UpstreamTls {
 
   /** The client context for {@code destination} and the current material. */
   public SslContext sslContext(Destination destination) {
-    Contexts current = contexts;
-    if (current == null || current.material() != (material == null ? null : material.get())) {
-      synchronized (this) {
-        // Read again under the lock: an event loop that read the material just before a rotation must not
-        // put the old contexts back after another loop has moved on to the new ones.
-        TlsMaterial now = material == null ? null : material.get();
-        current = contexts;
-        if (current == null || current.material() != now) {
-          current = new Contexts(now, new ConcurrentHashMap<>());
-          contexts = current;
-        }
-      }
-    }
+    Contexts current = contexts.get();
     Key key = new Key(destination.expectedIdentities(), destination.applicationProtocols());
     TlsMaterial m = current.material();
     return current.byKey().computeIfAbsent(key, k -> build(m, k));
