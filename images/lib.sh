@@ -67,7 +67,6 @@ apt_mirror() {
   printf '%s\n' "$uri"
 }
 
-# Bytes of an image as podman reports it.
 # wait_http URL SECONDS: until URL answers 2xx; 1 when SECONDS pass first.
 wait_http() { # url seconds
   local until=$((SECONDS + $2))
@@ -78,4 +77,5 @@ wait_http() { # url seconds
   return 1
 }
 
+# Bytes of an image as podman reports it.
 image_bytes() { podman image inspect --format '{{.Size}}' "$1"; }
