@@ -38,7 +38,7 @@
 #   default one.
 #
 # Usage: bench/proxy.sh [--mode=ingress|egress] [--rate=1000] [--duration=20] [--warmup=40]
-#                       [--max-duration=10] [--connections=10] [--no-cds] [--bare]
+#                       [--warmup-style=paced|flat] [--max-duration=10] [--connections=10] [--no-cds] [--bare]
 #                       [--peers=nginx,haproxy,caddy] [--peer-logs]
 # Environment:
 #   PROXY_JAR         the sidecar's jar: default metrics-proxy/target/metrics-proxy.jar, or
@@ -53,7 +53,7 @@
 # the achieved rate is printed next to the target.
 set -euo pipefail
 
-MODE=ingress RATE=1000 DURATION=20 WARMUP=40 MAX_DURATION=10 CONNECTIONS=10 CDS=true BARE=false
+MODE=ingress RATE=1000 DURATION=20 WARMUP=40 MAX_DURATION=10 CONNECTIONS=10 CDS=true BARE=false WARMUP_STYLE=paced
 PEERS=nginx,haproxy,caddy PEER_LOGS=false
 for arg in "$@"; do
   case "$arg" in
@@ -62,6 +62,7 @@ for arg in "$@"; do
     --duration=*) DURATION="${arg#*=}" ;;
     --warmup=*) WARMUP="${arg#*=}" ;;
     --max-duration=*) MAX_DURATION="${arg#*=}" ;;
+    --warmup-style=paced|--warmup-style=flat) WARMUP_STYLE="${arg#*=}" ;;
     --connections=*) CONNECTIONS="${arg#*=}" ;;
     --no-cds) CDS=false ;;
     --bare) BARE=true ;;
@@ -190,13 +191,32 @@ LUA
 grep -v 'delay' "$WORK/rate.lua" | sed '/^local wait_ms/d' >"$WORK/max.lua"
 
 declare -A P50 P99 RPS MAX MAXERR CPU WCPU RSS RSSMAX ERR
+# warm_up URL: the warm-up on the measured path, in runs of at most 10 s, so that clients reconnect as a
+# service's clients do and the code that closes and opens connections is compiled before the measurement
+# rather than during it (after one run of the whole warm-up, the first close deoptimised about 50 methods
+# of the request path and the JIT spent the measured window's first seconds recompiling them). Paced at the
+# fixed rate, or flat out with --warmup-style=flat (which also grows a JVM's heap).
+# Prints how many requests it made.
+warm_up() {
+  local url=$1 left=$WARMUP total=0 secs out
+  while (( left > 0 )); do
+    secs=$(( left < 10 ? left : 10 )); left=$(( left - secs ))
+    if [[ $WARMUP_STYLE == flat ]]; then
+      out="$(wrk -t2 -c64 -d"${secs}s" -s "$WORK/max.lua" "$url" | grep RESULT)"
+    else
+      out="$(wrk -t1 -c"$CONNECTIONS" -d"${secs}s" -s "$WORK/rate.lua" "$url" | grep RESULT)"
+    fi
+    total=$(( total + $(field requests "$out") ))
+  done
+  echo "$total"
+}
 run() { # name url pid
   local name=$1 url=$2 pid=${3:-}
   local tw=0; [[ -n "$pid" ]] && tw=$(cpu_ticks "$pid")
-  local warm; warm="$(wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$WORK/rate.lua" "$url$WARM_PATH" | grep RESULT)"
+  local warmed; warmed=$(warm_up "$url/users/1")
   local t0=0; [[ -n "$pid" ]] && t0=$(cpu_ticks "$pid")
   if [[ -n "$pid" ]]; then
-    WCPU[$name]=$(awk -v t="$(( t0 - tw ))" -v hz="$CLK_TCK" -v n="$(field requests "$warm")" 'BEGIN{printf "%.3f", t/hz/n*1000}')
+    WCPU[$name]=$(awk -v t="$(( t0 - tw ))" -v hz="$CLK_TCK" -v n="$warmed" 'BEGIN{printf "%.3f", t/hz/n*1000}')
   else
     WCPU[$name]="-"
   fi
@@ -225,8 +245,6 @@ run() { # name url pid
   MAX[$name]=$(( ($(field requests "$out") - MAXERR[$name]) * 1000000 / $(field duration_us "$out") ))
 }
 
-# Ingress warms up on / as it always has; egress on the measured path, as / names no service there.
-if [[ $MODE == egress ]]; then WARM_PATH=/users/1; else WARM_PATH=; fi
 run direct "http://127.0.0.1:$BACKEND_PORT"
 run proxy "http://127.0.0.1:$PROXY_PORT$PREFIX" "$PROXY_PID"
 for peer in "${PEER_LIST[@]}"; do run "$peer" "http://127.0.0.1:${PEER_PORT[$peer]}$PREFIX" "${PEER_PID[$peer]}"; done
@@ -234,7 +252,7 @@ PROXY_RSS_AFTER_MAX=$(( $(rss_kb "$PROXY_PID") / 1024 ))
 
 echo
 echo "$HOP hop benchmark ($MODE)  $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) CPUs  $(uname -r)  $(java -version 2>&1 | head -1)"
-echo "fixed rate: target ${RATE} rps over ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up; max: wrk -t2 -c64 ${MAX_DURATION}s; 1 KiB answers"
+echo "fixed rate: target ${RATE} rps over ${CONNECTIONS} connections, ${DURATION}s after a ${WARMUP}s warm-up ($WARMUP_STYLE, in runs of 10 s); max: wrk -t2 -c64 ${MAX_DURATION}s; 1 KiB answers"
 echo "$HOP JVM flags: $PROXY_JAVA_OPTS${CDS_FLAGS:+ and an AppCDS archive of a training start, as in the image}; the row 'proxy' is $HOP"
 echo "peers: ${PEERS//,/, } (one worker or thread each, keep-alive to the backend, access log $($PEER_LOGS && echo "on, to a file" || echo off));"\
 " $($BARE && echo "$HOP: no access log" || echo "$HOP access log ${ACCESS_LOG:-on}")"
