@@ -176,7 +176,7 @@ public final class AdminServer implements AutoCloseable {
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) throws IOException {
       if (!request.decoderResult().isSuccess()) {
-        FullHttpResponse response = text(HttpResponseStatus.BAD_REQUEST, "application/json", "{\"error\":\"bad request\"}");
+        FullHttpResponse response = json(400, "{\"error\":\"bad request\"}");
         HttpUtil.setKeepAlive(response, false);
         ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
         return;
